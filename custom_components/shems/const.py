@@ -1,0 +1,7 @@
+"""Constants for the SHEMS integration."""
+
+from typing import Final
+
+DOMAIN: Final = "shems"
+CONF_URL: Final = "url"
+CONF_TOKEN: Final = "token"

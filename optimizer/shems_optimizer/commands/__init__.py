@@ -1,0 +1,1 @@
+"""Sub-commands of ``shems-optimizer``; one module per command."""
