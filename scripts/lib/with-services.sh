@@ -5,7 +5,10 @@
 set -euo pipefail
 
 RUN=/tmp/shems-services
-mkdir -p "$RUN"
+mkdir -p "$RUN" /tmp/shems-bin
+# The console script, run from the bind-mounted source tree (nothing is installed into the work tree).
+printf '#!/bin/sh\nexec python3 -m shems_optimizer "$@"\n' >/tmp/shems-bin/shems-optimizer
+chmod +x /tmp/shems-bin/shems-optimizer
 free_port() { python3.13 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 PG_PORT=$(free_port)
 MQTT_PORT=$(free_port)

@@ -1,17 +1,63 @@
-"""`shems-optimizer bench` (not built yet: delivered with the optimizer engine)."""
+"""`shems-optimizer bench TARGET [--json]`: benchmarks that print figures.
+
+Each target is a module ``shems_optimizer.bench.<target>`` exposing
+``add_arguments(parser)`` (optional) and ``run(args) -> list[dict] | dict`` returning JSON-ready
+figures. Speed is measured here, never in timed unit tests.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 import sys
 from typing import Any
 
+TARGETS: dict[str, str] = {
+    "optimizer": "planning speed and cost on reference cases (EMHASS case A and larger sites)",
+    "ingest": "MQTT -> store sustained ingestion rate, with a count proving nothing lost",
+    "query": "consumption aggregation latency over 90 days of telemetry",
+    "api": "API read latency under concurrent clients, against a bare aiohttp floor",
+    "commands": "device command latency from API call to device ack",
+}
+
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("bench", help="bench (not built yet)")
-    parser.set_defaults(func=_run)
+    parser = subparsers.add_parser("bench", help="run a benchmark and print its figures")
+    sub = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
+    for name, help_text in TARGETS.items():
+        target = sub.add_parser(name, help=help_text)
+        target.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+        try:
+            module = importlib.import_module(f"shems_optimizer.bench.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"shems_optimizer.bench.{name}":
+                raise
+            target.set_defaults(func=_not_built, bench_name=name)
+            continue
+        add_arguments = getattr(module, "add_arguments", None)
+        if add_arguments is not None:
+            add_arguments(target)
+        target.set_defaults(func=_run, bench_module=module)
+
+
+def _not_built(args: argparse.Namespace) -> int:
+    print(f"shems-optimizer bench {args.bench_name}: not built yet", file=sys.stderr)
+    return 1
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("shems-optimizer bench: not built yet (the optimizer engine has not landed)", file=sys.stderr)
-    return 1
+    figures = args.bench_module.run(args)
+    if args.json:
+        print(json.dumps(figures, indent=2, default=str))
+    else:
+        rows = figures if isinstance(figures, list) else [figures]
+        for row in rows:
+            print("  ".join(f"{k}={_fmt(v)}" for k, v in row.items()))
+    return 0
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)

@@ -1,0 +1,1 @@
+"""Benchmarks run by ``shems-optimizer bench TARGET``; one module per target."""
