@@ -69,8 +69,8 @@ def summary(plan: Plan) -> str:
     lines = [
         f"Plan for {plan.site_name}: {plan.grid.start.astimezone(tz).strftime(fmt)} - "
         f"{plan.grid.end.astimezone(tz).strftime(fmt)} ({plan.grid.steps} steps), solver: {plan.status}",
-        f"  cost {plan.cost.total:.2f} EUR (import {plan.cost.import_eur:.2f}, export -{plan.cost.export_eur:.2f}, "
-        f"wear {plan.cost.wear_eur:.2f})",
+        f"  cost {plan.cost.total:.2f} EUR (import {plan.cost.import_eur:.2f}, "
+        f"export -{plan.cost.export_eur:.2f}, wear {plan.cost.wear_eur:.2f})",
     ]
     if plan.baseline is not None and plan.savings_eur is not None:
         lines.append(
