@@ -26,7 +26,9 @@ class HaCallFailed(Exception):
     """The call did not get through (connection, timeout, 5xx): worth retrying."""
 
 
-def service_for(route: HomeAssistantRoute, command: str, payload: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]]:
+def service_for(
+    route: HomeAssistantRoute, command: str, payload: Mapping[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
     """(domain, service, data) for a command, or :class:`HaCallRefused` naming what is unsupported."""
     domain = route.domain
     data: dict[str, Any] = {"entity_id": route.entity_id}
@@ -42,7 +44,8 @@ def service_for(route: HomeAssistantRoute, command: str, payload: Mapping[str, A
         return domain, "set_value", {**data, "value": payload["power_w"]}
     if command == "call_service" and isinstance(payload.get("service"), str) and "." in payload["service"]:
         service_domain, service = payload["service"].split(".", 1)
-        extra = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+        raw = payload.get("data")
+        extra: dict[str, Any] = raw if isinstance(raw, dict) else {}
         return service_domain, service, {**extra, **data}
     raise HaCallRefused(
         f"command {command!r} has no Home Assistant service for {route.entity_id} "
@@ -51,7 +54,9 @@ def service_for(route: HomeAssistantRoute, command: str, payload: Mapping[str, A
 
 
 class HaServiceCaller:
-    def __init__(self, config: HomeAssistantConfig, session: aiohttp.ClientSession, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self, config: HomeAssistantConfig, session: aiohttp.ClientSession, timeout_s: float = 10.0
+    ) -> None:
         self._base = config.url.rstrip("/")
         self._headers = {"Authorization": f"Bearer {config.token}"}
         self._session = session

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -58,9 +59,7 @@ class MqttLink:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=mqtt.MQTTv5
-        )
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self._client_id, protocol=mqtt.MQTTv5)
         if self.config.username:
             client.username_pw_set(self.config.username, self.config.password)
         client.reconnect_delay_set(min_delay=1, max_delay=10)
@@ -71,7 +70,7 @@ class MqttLink:
         for topic_filter, handler in self._handlers.items():
             client.message_callback_add(topic_filter, self._bridge(handler))
         self._client = client
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         # connect_async never blocks or raises for an absent broker: the loop keeps retrying.
         client.connect_async(
@@ -94,7 +93,9 @@ class MqttLink:
 
         return on_message
 
-    def _handle_connect(self, client: Any, _userdata: Any, _flags: Any, reason_code: Any, _props: Any) -> None:
+    def _handle_connect(
+        self, client: Any, _userdata: Any, _flags: Any, reason_code: Any, _props: Any
+    ) -> None:
         if getattr(reason_code, "is_failure", False):
             _LOGGER.warning("MQTT broker refused the connection", extra={"reason": str(reason_code)})
             return
@@ -113,14 +114,18 @@ class MqttLink:
         for callback in self._on_connect:
             _safe_call(callback)
 
-    def _handle_disconnect(self, _client: Any, _userdata: Any, _flags: Any, reason_code: Any, _props: Any) -> None:
+    def _handle_disconnect(
+        self, _client: Any, _userdata: Any, _flags: Any, reason_code: Any, _props: Any
+    ) -> None:
         loop = self._loop
         if loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self._disconnected_in_loop, str(reason_code))
 
     def _disconnected_in_loop(self, reason: str) -> None:
         if self.connected.is_set():
-            _LOGGER.warning("MQTT connection lost; holding messages until it is back", extra={"reason": reason})
+            _LOGGER.warning(
+                "MQTT connection lost; holding messages until it is back", extra={"reason": reason}
+            )
         self.connected.clear()
 
 

@@ -76,6 +76,7 @@ class ServiceConfig:
     log_level: str = "info"
     commands: CommandSettings = field(default_factory=CommandSettings)
     fixed_token: str | None = None  # tests only: use this token instead of the stored one
+    announce_discovery: bool = False  # tell Home Assistant where the API is (inside the add-on)
 
     def __post_init__(self) -> None:
         if not 1 <= self.optimization_interval_min <= 1440:

@@ -7,10 +7,11 @@ runs in reverse and waits for each part, so no task, timer or thread is left beh
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +23,8 @@ from shems_optimizer.api.ratelimit import RateLimiter
 from shems_optimizer.api.stream import StreamHub
 
 from .config import ServiceConfig
+from .engine_planner import EnginePlanner
+from .engine_site import check_site
 from .files import instance_id
 from .health import HealthBoard
 from .mpc import MpcLoop
@@ -31,15 +34,13 @@ from .site_store import SiteStore
 _LOGGER = logging.getLogger(__name__)
 
 
-def default_planner() -> Planner | None:
-    """The optimizer engine, or ``None`` when it cannot be loaded (the API then says so)."""
-    try:
-        module = importlib.import_module("shems_optimizer.service.engine_planner")
-    except ImportError as err:
-        _LOGGER.error("optimizer engine unavailable: %s", err)
-        return None
-    planner: Planner = module.EnginePlanner()
-    return planner
+def default_planner() -> Planner:
+    return EnginePlanner()
+
+
+def check_site_now(document: Mapping[str, Any]) -> None:
+    """Refuse a site the optimizer's model refuses, naming the document's field."""
+    check_site(document, datetime.now(tz=UTC))
 
 
 class Service:
@@ -59,7 +60,7 @@ class Service:
         if config.fixed_token:
             self.tokens.install(config.fixed_token)
         self.instance_id = instance_id(config.data_dir)
-        self.site = SiteStore(config.data_dir)
+        self.site = SiteStore(config.data_dir, extra_check=check_site_now)
         self.plans: PlanService | None = None
         self.app: web.Application | None = None
 
@@ -110,6 +111,10 @@ class Service:
                 extra={"api_token_file": str(self.tokens.path)},
             )
         _LOGGER.info("SHEMS service listening", extra={"port": self.port, "instance_id": self.instance_id})
+        if config.announce_discovery:
+            from .addon_options import announce
+
+            await loop.run_in_executor(None, announce, self.tokens.token, self.port)
         mpc.start()
 
     def _optimizer_health(self) -> tuple[bool, str]:
