@@ -20,6 +20,8 @@ die() { printf 'with-services: FAILED at step "%s": %s\n' "$1" "$2" >&2; exit 1;
 
 mkdir -p "$PGDATA" "$RUN/pgsock"
 chown -R postgres:postgres "$RUN/pgdata" "$RUN/pgsock"
+# pg_ctl writes its log as postgres; with a 022 umask $RUN is not writable by it.
+touch "$RUN/pg.log"; chown postgres:postgres "$RUN/pg.log"
 runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
   >"$RUN/initdb.log" 2>&1 || die "initdb" "$(tail -n 3 "$RUN/initdb.log")"
 cat >>"$PGDATA/postgresql.conf" <<CONF
