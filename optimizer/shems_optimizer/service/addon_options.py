@@ -56,9 +56,7 @@ def supervisor_url() -> str:
 
 def supervisor_get(path: str, token: str, timeout_s: float = 10.0) -> dict[str, Any] | None:
     """GET a Supervisor endpoint; ``None`` when the service does not exist (HTTP 400/404)."""
-    request = urllib.request.Request(
-        supervisor_url() + path, headers={"Authorization": f"Bearer {token}"}
-    )
+    request = urllib.request.Request(supervisor_url() + path, headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as resp:
             body = json.loads(resp.read())
