@@ -9,27 +9,83 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
 
-from .const import CONF_URL
+from .api import ShemsClient
+from .const import CONF_TOKEN, CONF_URL, DOMAIN
+from .coordinator import ShemsCoordinator
+from .intents import async_setup_intents
+from .repairs import async_watch_sources
+from .services import async_setup_services
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 @dataclass
 class ShemsRuntimeData:
     """What a loaded config entry keeps while it is set up."""
 
-    url: str
+    client: ShemsClient
+    coordinator: ShemsCoordinator
+    structure: tuple[object, ...]
 
 
 type ShemsConfigEntry = ConfigEntry[ShemsRuntimeData]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
-    """Set up SHEMS from a config entry."""
-    entry.runtime_data = ShemsRuntimeData(url=entry.data[CONF_URL])
+def entry_structure(entry: ConfigEntry) -> tuple[object, ...]:
+    """What, when changed, needs a reload (new devices/entities); anything else is just pushed."""
+    return (
+        repr(sorted(entry.data.items())),
+        repr(sorted(entry.options.items())),
+        tuple(sorted((sub_id, sub.subentry_type, sub.title) for sub_id, sub in entry.subentries.items())),
+    )
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services and voice intents once, for every entry."""
+    async_setup_services(hass)
+    async_setup_intents(hass)
     return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
+    """Connect to the add-on, push the home to it, read its plan and follow its stream."""
+    client = ShemsClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_TOKEN, ""))
+    coordinator = ShemsCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = ShemsRuntimeData(client=client, coordinator=coordinator, structure=entry_structure(entry))
+    entry.async_on_unload(coordinator.cancel_start_timers)
+    entry.async_on_unload(async_watch_sources(hass, entry))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_create_background_task(hass, coordinator.async_run_stream(), f"{DOMAIN} stream {entry.title}")
+    return True
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
+    """Reload when devices or options change; otherwise push the edited values to the add-on."""
+    if entry.runtime_data.structure != entry_structure(entry):
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    await entry.runtime_data.coordinator.async_push_site()
+    await entry.runtime_data.coordinator.async_request_refresh()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
     """Unload a config entry."""
-    return True
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

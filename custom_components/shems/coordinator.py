@@ -1,0 +1,216 @@
+"""Keeps the add-on's status, plan and meter readings in Home Assistant.
+
+Live updates arrive on the add-on's WebSocket stream (``local_push``); a slow poll is the safety net and
+the way an unreachable add-on is noticed. While the add-on cannot be reached every entity is unavailable;
+the coordinator logs that once, and once again when it is back. A new plan fires ``shems_plan_updated``
+and arms one timer per appliance start (``shems_appliance_start_due``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import ShemsAuthError, ShemsClient, ShemsConnectionError, ShemsError, ShemsResponseError
+from .const import DOMAIN, EVENT_APPLIANCE_START_DUE, EVENT_PLAN_UPDATED, POLL_INTERVAL, STREAM_RETRY_MAX_S
+from .models import Meter, PayloadError, Plan, Status, parse_plan, parse_status
+from .site import build_site
+
+if TYPE_CHECKING:
+    from . import ShemsConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ShemsData:
+    """One consistent snapshot of what the add-on reports."""
+
+    status: Status
+    plan: Plan | None
+    meters: dict[str, Meter] = field(default_factory=dict)
+
+
+class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
+    """Status, plan and meters of one add-on instance."""
+
+    config_entry: ShemsConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: ShemsConfigEntry, client: ShemsClient) -> None:
+        super().__init__(
+            hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.title}", update_interval=POLL_INTERVAL
+        )
+        self.client = client
+        self._start_timers: list[CALLBACK_TYPE] = []
+        self._plan_listeners: list[Callable[[Plan], None]] = []
+        self.stream_connected = False
+
+    # -- set-up, site push, polling -------------------------------------------------------------
+
+    async def _async_setup(self) -> None:
+        """Push the site configuration before the first read, so the first plan is for this home."""
+        await self.async_push_site()
+
+    async def async_push_site(self) -> None:
+        try:
+            await self.client.put_site(build_site(self.hass, self.config_entry))
+        except ShemsAuthError as err:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+        except ShemsResponseError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="site_rejected",
+                translation_placeholders={"error": str(err), "field": err.field or "-"},
+            ) from err
+        except ShemsError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="cannot_connect", translation_placeholders={"error": str(err)}
+            ) from err
+
+    async def _async_update_data(self) -> ShemsData:
+        try:
+            status, plan, meters = await asyncio.gather(
+                self.client.status(), self.client.plan(), self.client.meters()
+            )
+        except ShemsAuthError as err:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+        except ShemsConnectionError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="cannot_connect", translation_placeholders={"error": str(err)}
+            ) from err
+        except ShemsResponseError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN, translation_key="invalid_response", translation_placeholders={"error": str(err)}
+            ) from err
+        self._note_plan(plan)
+        return ShemsData(status=status, plan=plan, meters={meter.meter_id: meter for meter in meters})
+
+    # -- plan bookkeeping -------------------------------------------------------------------------
+
+    def _note_plan(self, plan: Plan | None) -> None:
+        """Fire the plan event and re-arm appliance timers when the plan changed."""
+        previous = self.data.plan if self.data is not None else None
+        if plan is None or (previous is not None and previous.plan_id == plan.plan_id):
+            return
+        self.hass.bus.async_fire(
+            EVENT_PLAN_UPDATED,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "plan_id": plan.plan_id,
+                "status": plan.status,
+                "created_at": plan.created_at.isoformat() if plan.created_at else None,
+                "unmet_goals": len(plan.unmet_goals),
+            },
+        )
+        self._arm_start_timers(plan)
+
+    def _arm_start_timers(self, plan: Plan) -> None:
+        self.cancel_start_timers()
+        now = dt_util.utcnow()
+        names = {sub_id: sub.title for sub_id, sub in self.config_entry.subentries.items()}
+        for run in plan.appliances:
+            if run.planned_start is None or run.planned_start <= now:
+                continue
+
+            @callback
+            def _due(when: datetime, asset_id: str = run.asset_id, start: datetime = run.planned_start) -> None:
+                self.hass.bus.async_fire(
+                    EVENT_APPLIANCE_START_DUE,
+                    {
+                        "config_entry_id": self.config_entry.entry_id,
+                        "appliance_id": asset_id,
+                        "appliance": names.get(asset_id, asset_id),
+                        "planned_start": start.isoformat(),
+                    },
+                )
+
+            self._start_timers.append(async_track_point_in_utc_time(self.hass, _due, run.planned_start))
+
+    @callback
+    def cancel_start_timers(self) -> None:
+        for unsub in self._start_timers:
+            unsub()
+        self._start_timers.clear()
+
+    @callback
+    def async_set_plan(self, plan: Plan | None) -> None:
+        """A plan arrived outside the poll (stream message or the optimize service)."""
+        if self.data is None:
+            return
+        self._note_plan(plan)
+        self.async_set_updated_data(dataclasses.replace(self.data, plan=plan))
+
+    # -- live stream ------------------------------------------------------------------------------
+
+    def handle_stream_message(self, message: dict[str, Any]) -> None:
+        """Apply one message of the add-on's WebSocket stream."""
+        kind = message.get("type")
+        if self.data is None:
+            return
+        try:
+            if kind == "plan_updated":
+                self.async_set_plan(parse_plan(message.get("plan", message)))
+            elif kind == "status":
+                status = parse_status(message.get("status", message))
+                self.async_set_updated_data(dataclasses.replace(self.data, status=status))
+            elif kind == "device_update":
+                self._apply_device_update(message)
+        except PayloadError as err:
+            _LOGGER.debug("Ignoring a malformed %s message from the add-on: %s", kind, err)
+
+    def _apply_device_update(self, message: dict[str, Any]) -> None:
+        assert self.data is not None
+        meter_id = message.get("device_id")
+        status = message.get("status")
+        known = self.data.meters.get(str(meter_id))
+        if known is None or not isinstance(status, dict):
+            return
+        from .models import parse_meters
+
+        updated = parse_meters([{"id": known.meter_id, "name": known.name, "status": status}])[0]
+        meters = {**self.data.meters, known.meter_id: updated}
+        self.async_set_updated_data(dataclasses.replace(self.data, meters=meters))
+
+    async def async_run_stream(self) -> None:
+        """Follow the stream for as long as the entry is loaded, reconnecting with back-off."""
+        delay = 1.0
+        while True:
+            try:
+                async for message in self.client.stream():
+                    if message.get("type") == "connected":
+                        self.stream_connected = True
+                        delay = 1.0
+                        await self.async_request_refresh()
+                        continue
+                    self.handle_stream_message(message)
+            except ShemsAuthError:
+                self.config_entry.async_start_reauth(self.hass)
+                return
+            except ShemsError as err:
+                _LOGGER.debug("Add-on stream interrupted: %s", err)
+            if self.stream_connected:
+                self.stream_connected = False
+                # The stream ended: find out now whether the add-on itself is gone.
+                await self.async_request_refresh()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, STREAM_RETRY_MAX_S)
+
+    async def async_push_site_or_raise(self) -> None:
+        """Push the site for an entity or service action: failures become translated errors."""
+        try:
+            await self.async_push_site()
+        except (UpdateFailed, ConfigEntryAuthFailed) as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="push_failed", translation_placeholders={"error": str(err)}
+            ) from err
