@@ -68,7 +68,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     client = ShemsClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_TOKEN, ""))
     coordinator = ShemsCoordinator(hass, entry, client)
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = ShemsRuntimeData(client=client, coordinator=coordinator, structure=entry_structure(entry))
+    entry.runtime_data = ShemsRuntimeData(
+        client=client, coordinator=coordinator, structure=entry_structure(entry)
+    )
     entry.async_on_unload(coordinator.cancel_start_timers)
     entry.async_on_unload(async_watch_sources(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))

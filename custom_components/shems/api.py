@@ -137,6 +137,12 @@ class ShemsClient:
         with _payload_errors():
             return parse_health(raw)
 
+    async def verify(self) -> Health:
+        """Health (public) plus one authenticated read, so a wrong token is caught before saving."""
+        health = await self.health()
+        await self.status()
+        return health
+
     async def status(self) -> Status:
         raw = await self.request("GET", "/status")
         with _payload_errors():
@@ -159,12 +165,6 @@ class ShemsClient:
             return parse_meters(raw)
 
     # -- writes and service calls -----------------------------------------------------------------
-
-    async def get_site(self) -> dict[str, Any]:
-        raw = await self.request("GET", "/site")
-        if not isinstance(raw, dict):
-            raise ShemsResponseError("site configuration is not an object")
-        return raw
 
     async def put_site(self, site: Mapping[str, Any]) -> None:
         await self.request("PUT", "/site", payload=dict(site))

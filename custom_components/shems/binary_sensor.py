@@ -28,7 +28,10 @@ async def async_setup_entry(
             async_add_entities(
                 [
                     ApplianceRunNow(
-                        coordinator, RUN_NOW, device=asset_device(entry, subentry), scope=subentry_id,
+                        coordinator,
+                        RUN_NOW,
+                        device=asset_device(entry, subentry),
+                        scope=subentry_id,
                         subentry=subentry,
                     )
                 ],

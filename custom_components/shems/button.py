@@ -28,6 +28,8 @@ class OptimizeNowButton(ShemsEntity, ButtonEntity):
             plan = await self.coordinator.client.optimize()
         except ShemsError as err:
             raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="optimize_failed", translation_placeholders={"error": str(err)}
+                translation_domain=DOMAIN,
+                translation_key="optimize_failed",
+                translation_placeholders={"error": str(err)},
             ) from err
         self.coordinator.async_set_plan(plan)

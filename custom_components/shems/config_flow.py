@@ -62,10 +62,25 @@ from .price_source import PriceSourceError, validate_price_entity
 from .subentry_flows import ApplianceSubentryFlow, BatterySubentryFlow, EvSubentryFlow, ThermalSubentryFlow
 from .validation import energy_sensor_problem, power_sensor_problem
 
-HOME_KEYS = (CONF_GRID_IMPORT, CONF_GRID_EXPORT, CONF_GRID_POWER, CONF_SOLAR, CONF_METERS, CONF_MAX_IMPORT_W,
-             CONF_MAX_EXPORT_W)
-PRICE_KEYS = (CONF_PRICE_KIND, CONF_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY, CONF_IMPORT_PRICE, CONF_EXPORT_PRICE,
-              CONF_PEAK_PRICE, CONF_PEAK_START, CONF_PEAK_END)
+HOME_KEYS = (
+    CONF_GRID_IMPORT,
+    CONF_GRID_EXPORT,
+    CONF_GRID_POWER,
+    CONF_SOLAR,
+    CONF_METERS,
+    CONF_MAX_IMPORT_W,
+    CONF_MAX_EXPORT_W,
+)
+PRICE_KEYS = (
+    CONF_PRICE_KIND,
+    CONF_PRICE_ENTITY,
+    CONF_EXPORT_PRICE_ENTITY,
+    CONF_IMPORT_PRICE,
+    CONF_EXPORT_PRICE,
+    CONF_PEAK_PRICE,
+    CONF_PEAK_START,
+    CONF_PEAK_END,
+)
 
 ENERGY_SENSOR = selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor", device_class="energy"))
 ENERGY_SENSORS = selector.EntitySelector(
@@ -74,8 +89,9 @@ ENERGY_SENSORS = selector.EntitySelector(
 POWER_SENSOR = selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor", device_class="power"))
 PRICE_SENSOR = selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor"))
 WATTS = selector.NumberSelector(
-    selector.NumberSelectorConfig(min=0, max=100000, step=100, unit_of_measurement="W",
-                                  mode=selector.NumberSelectorMode.BOX)
+    selector.NumberSelectorConfig(
+        min=0, max=100000, step=100, unit_of_measurement="W", mode=selector.NumberSelectorMode.BOX
+    )
 )
 PRICE_NUMBER = selector.NumberSelector(
     selector.NumberSelectorConfig(min=-10, max=10, step=0.0001, mode=selector.NumberSelectorMode.BOX)
@@ -92,7 +108,7 @@ async def async_test_connection(
 ) -> tuple[Health | None, dict[str, str]]:
     """Ask the add-on for its health; map each failure to a form error."""
     try:
-        health = await client.health()
+        health = await client.verify()
     except ShemsAuthError:
         return None, {"base": "invalid_auth"}
     except ShemsConnectionError:
@@ -193,7 +209,9 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
             if health is not None:
                 await self.async_set_unique_id(health.instance_id)
                 self._abort_if_unique_id_mismatch(reason="wrong_instance")
-                return self.async_update_reload_and_abort(entry, data_updates={CONF_TOKEN: user_input[CONF_TOKEN]})
+                return self.async_update_reload_and_abort(
+                    entry, data_updates={CONF_TOKEN: user_input[CONF_TOKEN]}
+                )
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(
@@ -253,7 +271,9 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_EXPORT_PRICE_ENTITY: prefill.export_price_entity,
             CONF_IMPORT_PRICE: prefill.import_price,
             CONF_EXPORT_PRICE: prefill.export_price,
-            CONF_PRICE_KIND: PRICE_ENTITY if prefill.price_entity or prefill.import_price is None else PRICE_FIXED,
+            CONF_PRICE_KIND: PRICE_ENTITY
+            if prefill.price_entity or prefill.import_price is None
+            else PRICE_FIXED,
         }
 
     async def async_step_home(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -343,7 +363,10 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
                 )
         defaults = await self._async_home_defaults()
         schema = vol.Schema(
-            {vol.Required(CONF_PRICE_ENTITY): PRICE_SENSOR, vol.Optional(CONF_EXPORT_PRICE_ENTITY): PRICE_SENSOR}
+            {
+                vol.Required(CONF_PRICE_ENTITY): PRICE_SENSOR,
+                vol.Optional(CONF_EXPORT_PRICE_ENTITY): PRICE_SENSOR,
+            }
         )
         suggested = {k: v for k, v in (user_input or defaults).items() if v}
         return self.async_show_form(
@@ -366,7 +389,9 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
         schema = vol.Schema(
             {vol.Required(CONF_IMPORT_PRICE): PRICE_NUMBER, vol.Optional(CONF_EXPORT_PRICE): PRICE_NUMBER}
         )
-        suggested = {k: v for k, v in defaults.items() if k in (CONF_IMPORT_PRICE, CONF_EXPORT_PRICE) and v is not None}
+        suggested = {
+            k: v for k, v in defaults.items() if k in (CONF_IMPORT_PRICE, CONF_EXPORT_PRICE) and v is not None
+        }
         return self.async_show_form(
             step_id="price_fixed", data_schema=self.add_suggested_values_to_schema(schema, suggested)
         )
@@ -399,7 +424,9 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         suggested = {k: v for k, v in (user_input or defaults).items() if v is not None}
         return self.async_show_form(
-            step_id="price_tou", data_schema=self.add_suggested_values_to_schema(schema, suggested), errors=errors
+            step_id="price_tou",
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
         )
 
     async def _async_finish(self, price: dict[str, Any]) -> ConfigFlowResult:
@@ -417,7 +444,9 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @classmethod
     @callback
-    def async_get_supported_subentry_types(cls, config_entry: ConfigEntry) -> dict[str, type[ConfigSubentryFlow]]:
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
         return {
             SUBENTRY_BATTERY: BatterySubentryFlow,
             SUBENTRY_EV: EvSubentryFlow,

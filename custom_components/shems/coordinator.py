@@ -24,7 +24,7 @@ from homeassistant.util import dt as dt_util
 
 from .api import ShemsAuthError, ShemsClient, ShemsConnectionError, ShemsError, ShemsResponseError
 from .const import DOMAIN, EVENT_APPLIANCE_START_DUE, EVENT_PLAN_UPDATED, POLL_INTERVAL, STREAM_RETRY_MAX_S
-from .models import Meter, PayloadError, Plan, Status, parse_plan, parse_status
+from .models import Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
 from .site import build_site
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             ) from err
         except ShemsError as err:
             raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="cannot_connect", translation_placeholders={"error": str(err)}
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
             ) from err
 
     async def _async_update_data(self) -> ShemsData:
@@ -87,11 +89,15 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except ShemsConnectionError as err:
             raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="cannot_connect", translation_placeholders={"error": str(err)}
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
             ) from err
         except ShemsResponseError as err:
             raise UpdateFailed(
-                translation_domain=DOMAIN, translation_key="invalid_response", translation_placeholders={"error": str(err)}
+                translation_domain=DOMAIN,
+                translation_key="invalid_response",
+                translation_placeholders={"error": str(err)},
             ) from err
         self._note_plan(plan)
         return ShemsData(status=status, plan=plan, meters={meter.meter_id: meter for meter in meters})
@@ -122,20 +128,30 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         for run in plan.appliances:
             if run.planned_start is None or run.planned_start <= now:
                 continue
-
-            @callback
-            def _due(when: datetime, asset_id: str = run.asset_id, start: datetime = run.planned_start) -> None:
-                self.hass.bus.async_fire(
-                    EVENT_APPLIANCE_START_DUE,
-                    {
-                        "config_entry_id": self.config_entry.entry_id,
-                        "appliance_id": asset_id,
-                        "appliance": names.get(asset_id, asset_id),
-                        "planned_start": start.isoformat(),
-                    },
+            self._start_timers.append(
+                async_track_point_in_utc_time(
+                    self.hass,
+                    self._start_due_callback(run.asset_id, run.planned_start, names),
+                    run.planned_start,
                 )
+            )
 
-            self._start_timers.append(async_track_point_in_utc_time(self.hass, _due, run.planned_start))
+    def _start_due_callback(
+        self, asset_id: str, start: datetime, names: dict[str, str]
+    ) -> Callable[[datetime], None]:
+        @callback
+        def _due(_now: datetime) -> None:
+            self.hass.bus.async_fire(
+                EVENT_APPLIANCE_START_DUE,
+                {
+                    "config_entry_id": self.config_entry.entry_id,
+                    "appliance_id": asset_id,
+                    "appliance": names.get(asset_id, asset_id),
+                    "planned_start": start.isoformat(),
+                },
+            )
+
+        return _due
 
     @callback
     def cancel_start_timers(self) -> None:
@@ -146,41 +162,40 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
     @callback
     def async_set_plan(self, plan: Plan | None) -> None:
         """A plan arrived outside the poll (stream message or the optimize service)."""
-        if self.data is None:
-            return
         self._note_plan(plan)
         self.async_set_updated_data(dataclasses.replace(self.data, plan=plan))
 
     # -- live stream ------------------------------------------------------------------------------
 
-    def handle_stream_message(self, message: dict[str, Any]) -> None:
+    async def async_handle_stream_message(self, message: dict[str, Any]) -> None:
         """Apply one message of the add-on's WebSocket stream."""
         kind = message.get("type")
-        if self.data is None:
+        body = message.get("data")
+        if not isinstance(body, dict):
             return
         try:
             if kind == "plan_updated":
-                self.async_set_plan(parse_plan(message.get("plan", message)))
+                self.async_set_plan(parse_plan(body))
             elif kind == "status":
-                status = parse_status(message.get("status", message))
-                self.async_set_updated_data(dataclasses.replace(self.data, status=status))
-            elif kind == "device_update":
-                self._apply_device_update(message)
+                self.async_set_updated_data(dataclasses.replace(self.data, status=parse_status(body)))
+            elif kind == "device_update" and not self._apply_device_update(body):
+                await self.async_request_refresh()
         except PayloadError as err:
             _LOGGER.debug("Ignoring a malformed %s message from the add-on: %s", kind, err)
 
-    def _apply_device_update(self, message: dict[str, Any]) -> None:
-        assert self.data is not None
+    def _apply_device_update(self, message: dict[str, Any]) -> bool:
+        """Update a known meter in place; False when the meter is new (a refresh picks it up)."""
         meter_id = message.get("device_id")
         status = message.get("status")
         known = self.data.meters.get(str(meter_id))
-        if known is None or not isinstance(status, dict):
-            return
-        from .models import parse_meters
-
+        if known is None:
+            return False
+        if not isinstance(status, dict):
+            return True
         updated = parse_meters([{"id": known.meter_id, "name": known.name, "status": status}])[0]
         meters = {**self.data.meters, known.meter_id: updated}
         self.async_set_updated_data(dataclasses.replace(self.data, meters=meters))
+        return True
 
     async def async_run_stream(self) -> None:
         """Follow the stream for as long as the entry is loaded, reconnecting with back-off."""
@@ -193,7 +208,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                         delay = 1.0
                         await self.async_request_refresh()
                         continue
-                    self.handle_stream_message(message)
+                    await self.async_handle_stream_message(message)
             except ShemsAuthError:
                 self.config_entry.async_start_reauth(self.hass)
                 return
@@ -212,5 +227,23 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             await self.async_push_site()
         except (UpdateFailed, ConfigEntryAuthFailed) as err:
             raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="push_failed", translation_placeholders={"error": str(err)}
+                translation_domain=DOMAIN,
+                translation_key="push_failed",
+                translation_placeholders={"error": str(err)},
             ) from err
+
+    async def async_schedule_appliance(self, appliance_id: str, finish_by: datetime) -> dict[str, Any]:
+        """Ask for a run finishing by ``finish_by``; re-plan at once if the answer has no start yet."""
+        result = await self.client.raw(
+            "POST", "/schedules", payload={"appliance_id": appliance_id, "finish_by": finish_by.isoformat()}
+        )
+        if not isinstance(result, dict):
+            raise ShemsResponseError("the schedule answer is not an object")
+        if result.get("planned_start") is None:
+            plan = await self.client.optimize()
+            self.async_set_plan(plan)
+            run = plan.appliance(appliance_id)
+            if run is not None and run.planned_start is not None:
+                result["planned_start"] = run.planned_start.isoformat()
+                result["planned_end"] = run.planned_end.isoformat() if run.planned_end else None
+        return result

@@ -22,7 +22,11 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ShemsCo
             "data": async_redact_data(dict(entry.data), TO_REDACT),
             "options": dict(entry.options),
             "subentries": [
-                {"type": sub.subentry_type, "title": sub.title, "data": async_redact_data(dict(sub.data), TO_REDACT)}
+                {
+                    "type": sub.subentry_type,
+                    "title": sub.title,
+                    "data": async_redact_data(dict(sub.data), TO_REDACT),
+                }
                 for sub in entry.subentries.values()
             ],
         },
@@ -30,7 +34,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ShemsCo
             "last_update_success": coordinator.last_update_success,
             "stream_connected": coordinator.stream_connected,
         },
-        "status": None if data is None else {
+        "status": None
+        if data is None
+        else {
             "optimizer": data.status.optimizer,
             "last_run": data.status.last_run.isoformat() if data.status.last_run else None,
             "last_error": data.status.last_error,
@@ -38,7 +44,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ShemsCo
                 data.status.prices_updated_at.isoformat() if data.status.prices_updated_at else None
             ),
         },
-        "plan": None if plan is None else {
+        "plan": None
+        if plan is None
+        else {
             "id": plan.plan_id,
             "status": plan.status,
             "created_at": plan.created_at.isoformat() if plan.created_at else None,

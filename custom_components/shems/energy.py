@@ -12,7 +12,9 @@ from .const import DOMAIN
 HOUR = timedelta(hours=1)
 
 
-async def async_get_solar_forecast(hass: HomeAssistant, config_entry_id: str) -> dict[str, dict[str, float]] | None:
+async def async_get_solar_forecast(
+    hass: HomeAssistant, config_entry_id: str
+) -> dict[str, dict[str, float]] | None:
     """Wh of planned PV production per clock hour (UTC), keyed by the ISO start of the hour."""
     entry = hass.config_entries.async_get_entry(config_entry_id)
     if entry is None or entry.domain != DOMAIN or not hasattr(entry, "runtime_data"):

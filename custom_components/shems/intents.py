@@ -17,6 +17,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import intent
 from homeassistant.util import dt as dt_util
 
+from .api import ShemsError
 from .const import CONF_FINISH_BY, SUBENTRY_APPLIANCE
 from .plan_math import cheapest_window
 from .services import resolve_entry
@@ -112,12 +113,10 @@ class ScheduleApplianceIntent(intent.IntentHandler):
         sub_id, subentry = match
         finish_by = _next_finish_by(subentry.data.get(CONF_FINISH_BY))
         try:
-            result = await entry.runtime_data.client.raw(
-                "POST", "/schedules", payload={"appliance_id": sub_id, "finish_by": finish_by.isoformat()}
-            )
-        except Exception as err:
+            result = await entry.runtime_data.coordinator.async_schedule_appliance(sub_id, finish_by)
+        except ShemsError as err:
             raise HomeAssistantError(str(err)) from err
-        start = dt_util.parse_datetime(str(result.get("planned_start"))) if isinstance(result, dict) else None
+        start = dt_util.parse_datetime(str(result.get("planned_start")))
         if start is None:
             raise HomeAssistantError(f"the add-on returned no planned start for {subentry.title}")
         response.async_set_speech(

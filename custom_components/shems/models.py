@@ -286,7 +286,7 @@ def parse_meters(raw: Any) -> list[Meter]:
     for i, item in enumerate(items):
         where = f"devices[{i}]"
         obj = _obj(item, where)
-        meter_id = _str(obj, "id", where, required=True) or ""
+        meter_id = _str(obj, "device_id", where) or _str(obj, "id", where, required=True) or ""
         status = _obj(obj.get("status") or {}, f"{where}.status")
         meters.append(
             Meter(

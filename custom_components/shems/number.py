@@ -31,7 +31,10 @@ async def async_setup_entry(
             async_add_entities(
                 [
                     EvTargetSoc(
-                        coordinator, TARGET_SOC, device=asset_device(entry, subentry), scope=subentry_id,
+                        coordinator,
+                        TARGET_SOC,
+                        device=asset_device(entry, subentry),
+                        scope=subentry_id,
                         subentry=subentry,
                     )
                 ],
@@ -43,7 +46,9 @@ class EvTargetSoc(ShemsAssetControl, NumberEntity):
     @property
     def native_value(self) -> float | None:
         subentry = self.subentry
-        return float(subentry.data[CONF_TARGET_SOC]) if subentry and CONF_TARGET_SOC in subentry.data else None
+        return (
+            float(subentry.data[CONF_TARGET_SOC]) if subentry and CONF_TARGET_SOC in subentry.data else None
+        )
 
     async def async_set_native_value(self, value: float) -> None:
         await self.async_update_asset({CONF_TARGET_SOC: value})

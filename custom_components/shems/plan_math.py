@@ -74,6 +74,4 @@ def last_soc_before(plan: Plan, asset_id: str, moment: datetime) -> float | None
 
 def curve(plan: Plan, value: Callable[[PlanStep], float | None]) -> list[dict[str, object]]:
     """``[{"start": iso, "value": x}, ...]`` for attributes (kept out of the recorder)."""
-    return [
-        {"start": step.start.isoformat(), "value": value(step)} for step in plan.steps[:MAX_CURVE_POINTS]
-    ]
+    return [{"start": step.start.isoformat(), "value": value(step)} for step in plan.steps[:MAX_CURVE_POINTS]]

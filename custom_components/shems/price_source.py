@@ -17,8 +17,16 @@ from typing import Any
 from homeassistant.core import State
 from homeassistant.util import dt as dt_util
 
-FORECAST_ATTRIBUTES = ("raw_today", "raw_tomorrow", "prices", "data", "rates", "forecast", "prices_today",
-                       "prices_tomorrow")
+FORECAST_ATTRIBUTES = (
+    "raw_today",
+    "raw_tomorrow",
+    "prices",
+    "data",
+    "rates",
+    "forecast",
+    "prices_today",
+    "prices_tomorrow",
+)
 START_KEYS = ("start", "start_time", "time", "from", "valid_from", "hour")
 END_KEYS = ("end", "end_time", "till", "to", "valid_to")
 VALUE_KEYS = ("value", "price", "price_per_kwh", "value_inc_vat", "total", "price_ct_per_kwh")

@@ -153,7 +153,9 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
 def async_watch_sources(hass: HomeAssistant, entry: ShemsConfigEntry) -> CALLBACK_TYPE:
     """Check now and whenever a source sensor, the price entity or the coordinator changes."""
     sensors = source_sensors(entry)
-    price_entity = entry.data.get(CONF_PRICE_ENTITY) if entry.data.get(CONF_PRICE_KIND) == PRICE_ENTITY else None
+    price_entity = (
+        entry.data.get(CONF_PRICE_ENTITY) if entry.data.get(CONF_PRICE_KIND) == PRICE_ENTITY else None
+    )
 
     @callback
     def on_state(event: Event[EventStateChangedData]) -> None:

@@ -10,7 +10,9 @@ from . import ShemsConfigEntry
 from .const import BATTERY_MODES, CONF_BATTERY_MODE, SUBENTRY_BATTERY
 from .entity import ShemsAssetControl, asset_device
 
-BATTERY_MODE = SelectEntityDescription(key="battery_mode", translation_key="battery_mode", options=list(BATTERY_MODES))
+BATTERY_MODE = SelectEntityDescription(
+    key="battery_mode", translation_key="battery_mode", options=list(BATTERY_MODES)
+)
 
 
 async def async_setup_entry(
@@ -22,7 +24,10 @@ async def async_setup_entry(
             async_add_entities(
                 [
                     BatteryModeSelect(
-                        coordinator, BATTERY_MODE, device=asset_device(entry, subentry), scope=subentry_id,
+                        coordinator,
+                        BATTERY_MODE,
+                        device=asset_device(entry, subentry),
+                        scope=subentry_id,
                         subentry=subentry,
                     )
                 ],

@@ -137,7 +137,9 @@ def _appliance_start(ctx: Context) -> datetime | None:
     return run.planned_start if run is not None else None
 
 
-def _power(key: str, value_fn: ValueFn, attrs_fn: AttrsFn | None = None, **kwargs: Any) -> ShemsSensorDescription:
+def _power(
+    key: str, value_fn: ValueFn, attrs_fn: AttrsFn | None = None, **kwargs: Any
+) -> ShemsSensorDescription:
     return ShemsSensorDescription(
         key=key,
         translation_key=key,
@@ -161,6 +163,17 @@ def _money(key: str, value_fn: ValueFn, *, total: bool, **kwargs: Any) -> ShemsS
         value_fn=value_fn,
         monetary=True,
         **kwargs,
+    )
+
+
+def _soc(key: str, value_fn: ValueFn) -> ShemsSensorDescription:
+    return ShemsSensorDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.BATTERY,
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=value_fn,
     )
 
 
@@ -193,8 +206,12 @@ HUB_SENSORS: tuple[ShemsSensorDescription, ...] = (
     ),
     _money("savings_today", lambda ctx: ctx.data.status.savings_today, total=True),
     _money("savings_month", lambda ctx: ctx.data.status.savings_month, total=True),
-    _money("forecast_cost_24h", lambda ctx: ctx.data.plan.cost_next_24h if ctx.data.plan else None, total=False),
-    _money("forecast_cost_7d", lambda ctx: ctx.data.plan.cost_next_7d if ctx.data.plan else None, total=False),
+    _money(
+        "forecast_cost_24h", lambda ctx: ctx.data.plan.cost_next_24h if ctx.data.plan else None, total=False
+    ),
+    _money(
+        "forecast_cost_7d", lambda ctx: ctx.data.plan.cost_next_7d if ctx.data.plan else None, total=False
+    ),
 )
 
 GRID_SENSORS: tuple[ShemsSensorDescription, ...] = (
@@ -241,20 +258,15 @@ SOLAR_SENSORS: tuple[ShemsSensorDescription, ...] = tuple(
     for key, offset in (("pv_forecast_today", 0), ("pv_forecast_tomorrow", 1))
 )
 
-SOC = {"device_class": SensorDeviceClass.BATTERY, "native_unit_of_measurement": PERCENTAGE}
 
 ASSET_SENSORS: dict[str, tuple[ShemsSensorDescription, ...]] = {
     SUBENTRY_BATTERY: (
         _power("battery_planned_power", _asset_power_now, _asset_curve),
-        ShemsSensorDescription(
-            key="planned_soc_end_of_day", translation_key="planned_soc_end_of_day", value_fn=_soc_end_of_day, **SOC
-        ),
+        _soc("planned_soc_end_of_day", _soc_end_of_day),
     ),
     SUBENTRY_EV: (
         _power("ev_planned_power", _asset_power_now, _asset_curve),
-        ShemsSensorDescription(
-            key="projected_soc", translation_key="projected_soc", value_fn=_ev_projected, **SOC
-        ),
+        _soc("projected_soc", _ev_projected),
     ),
     SUBENTRY_APPLIANCE: (
         ShemsSensorDescription(
@@ -313,7 +325,8 @@ async def async_setup_entry(
 ) -> None:
     coordinator = entry.runtime_data.coordinator
     entities: list[SensorEntity] = [
-        ShemsSensor(coordinator, description, device=hub_device(entry), scope="hub") for description in HUB_SENSORS
+        ShemsSensor(coordinator, description, device=hub_device(entry), scope="hub")
+        for description in HUB_SENSORS
     ]
     entities += [
         ShemsSensor(coordinator, description, device=part_device(entry, "grid"), scope="grid")
@@ -328,8 +341,13 @@ async def async_setup_entry(
     for subentry_id, subentry in entry.subentries.items():
         async_add_entities(
             [
-                ShemsSensor(coordinator, description, device=asset_device(entry, subentry), scope=subentry_id,
-                            subentry=subentry)
+                ShemsSensor(
+                    coordinator,
+                    description,
+                    device=asset_device(entry, subentry),
+                    scope=subentry_id,
+                    subentry=subentry,
+                )
                 for description in ASSET_SENSORS.get(subentry.subentry_type, ())
             ],
             config_subentry_id=subentry_id,
@@ -381,9 +399,13 @@ class MeterSensor(ShemsEntity, SensorEntity):
 
     entity_description: MeterSensorDescription
 
-    def __init__(self, coordinator: ShemsCoordinator, description: MeterSensorDescription, meter: Meter) -> None:
+    def __init__(
+        self, coordinator: ShemsCoordinator, description: MeterSensorDescription, meter: Meter
+    ) -> None:
         super().__init__(
-            coordinator, description, device=meter_device(coordinator.config_entry, meter),
+            coordinator,
+            description,
+            device=meter_device(coordinator.config_entry, meter),
             scope=f"meter_{meter.meter_id}",
         )
         self._meter_id = meter.meter_id

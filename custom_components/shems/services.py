@@ -6,7 +6,7 @@ problem) and turns add-on failures into translated ``HomeAssistantError``s.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +41,7 @@ FORECAST_KINDS = ("pv", "load", "price", "cost")
 HORIZONS = ("24h", "48h", "7d", "30d")
 MAX_CONSUMPTION_SPAN = timedelta(days=366)
 
-ENTRY_FIELD = {vol.Optional(ATTR_CONFIG_ENTRY): cv.string}
+ENTRY_FIELD: dict[vol.Marker, Any] = {vol.Optional(ATTR_CONFIG_ENTRY): cv.string}
 
 SCHEMAS: dict[str, vol.Schema] = {
     "optimize": vol.Schema(ENTRY_FIELD),
@@ -95,11 +95,15 @@ def resolve_entry(hass: HomeAssistant, entry_id: str | None) -> ShemsConfigEntry
     entry = hass.config_entries.async_get_entry(entry_id)
     if entry is None or entry.domain != DOMAIN:
         raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="entry_not_found", translation_placeholders={"entry": entry_id}
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry": entry_id},
         )
     if entry.state is not ConfigEntryState.LOADED:
         raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="entry_not_loaded", translation_placeholders={"entry": entry_id}
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"entry": entry_id},
         )
     return entry
 
@@ -125,7 +129,9 @@ def resolve_appliance(hass: HomeAssistant, entry: ShemsConfigEntry, device_id: s
         if subentry_id in candidates or subentry.title.casefold() == device_id.casefold():
             return subentry_id
     raise ServiceValidationError(
-        translation_domain=DOMAIN, translation_key="not_an_appliance", translation_placeholders={"device": device_id}
+        translation_domain=DOMAIN,
+        translation_key="not_an_appliance",
+        translation_placeholders={"device": device_id},
     )
 
 
@@ -137,7 +143,9 @@ def resolve_meter(hass: HomeAssistant, entry: ShemsConfigEntry, device_id: str) 
     if suffix is None and device_id in entry.runtime_data.coordinator.data.meters:
         return device_id
     raise ServiceValidationError(
-        translation_domain=DOMAIN, translation_key="not_a_meter", translation_placeholders={"device": device_id}
+        translation_domain=DOMAIN,
+        translation_key="not_a_meter",
+        translation_placeholders={"device": device_id},
     )
 
 
@@ -153,15 +161,21 @@ async def _call(factory: Callable[[], Awaitable[Any]]) -> Any:
                 translation_placeholders={"error": str(err)},
             ) from err
         raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="addon_error", translation_placeholders={"error": str(err)}
+            translation_domain=DOMAIN,
+            translation_key="addon_error",
+            translation_placeholders={"error": str(err)},
         ) from err
     except ShemsConnectionError as err:
         raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="cannot_connect", translation_placeholders={"error": str(err)}
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
         ) from err
     except ShemsError as err:
         raise HomeAssistantError(
-            translation_domain=DOMAIN, translation_key="addon_error", translation_placeholders={"error": str(err)}
+            translation_domain=DOMAIN,
+            translation_key="addon_error",
+            translation_placeholders={"error": str(err)},
         ) from err
 
 
@@ -195,14 +209,8 @@ async def _schedule_appliance(call: ServiceCall) -> ServiceResponse:
             translation_key="finish_by_in_past",
             translation_placeholders={"finish_by": finish_by.isoformat()},
         )
-    client = entry.runtime_data.client
-    result = await _call(
-        lambda: client.raw(
-            "POST", "/schedules", payload={"appliance_id": appliance_id, "finish_by": finish_by.isoformat()}
-        )
-    )
-    await entry.runtime_data.coordinator.async_request_refresh()
-    return _as_response(result)
+    coordinator = entry.runtime_data.coordinator
+    return _as_response(await _call(lambda: coordinator.async_schedule_appliance(appliance_id, finish_by)))
 
 
 async def _get_consumption(call: ServiceCall) -> ServiceResponse:
@@ -258,7 +266,9 @@ async def _send_command(call: ServiceCall) -> ServiceResponse:
     )
 
 
-HANDLERS: dict[str, tuple[Callable[[ServiceCall], Awaitable[ServiceResponse]], SupportsResponse]] = {
+type Handler = Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]
+
+HANDLERS: dict[str, tuple[Handler, SupportsResponse]] = {
     "optimize": (_optimize, SupportsResponse.OPTIONAL),
     "get_plan": (_get_plan, SupportsResponse.ONLY),
     "schedule_appliance": (_schedule_appliance, SupportsResponse.OPTIONAL),

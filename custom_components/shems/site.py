@@ -118,7 +118,9 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
             "max_import_w": _float(data.get(CONF_MAX_IMPORT_W)),
             "max_export_w": _float(data.get(CONF_MAX_EXPORT_W)),
         },
-        "solar": [{"energy_entity": entity_id, "power_entity": None} for entity_id in data.get(CONF_SOLAR) or []],
+        "solar": [
+            {"energy_entity": entity_id, "power_entity": None} for entity_id in data.get(CONF_SOLAR) or []
+        ],
         "price": _price(data),
         "meters": [
             {"entity_id": entity_id, "name": _friendly_name(hass, entity_id)}

@@ -48,11 +48,12 @@ from .validation import energy_sensor_problem
 
 
 def _number(minimum: float, maximum: float, step: float, unit: str | None = None) -> selector.NumberSelector:
-    return selector.NumberSelector(
-        selector.NumberSelectorConfig(
-            min=minimum, max=maximum, step=step, unit_of_measurement=unit, mode=selector.NumberSelectorMode.BOX
-        )
+    config = selector.NumberSelectorConfig(
+        min=minimum, max=maximum, step=step, mode=selector.NumberSelectorMode.BOX
     )
+    if unit is not None:
+        config["unit_of_measurement"] = unit
+    return selector.NumberSelector(config)
 
 
 def _entity(domain: str | list[str], device_class: str | None = None) -> selector.EntitySelector:
@@ -105,7 +106,9 @@ class AssetSubentryFlow(ConfigSubentryFlow):
                 return self.async_create_entry(title=data[CONF_NAME], data=data)
         suggested = user_input or await self._async_prefill()
         return self.async_show_form(
-            step_id="user", data_schema=self.add_suggested_values_to_schema(self.schema, suggested), errors=errors
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(self.schema, suggested),
+            errors=errors,
         )
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
@@ -214,8 +217,12 @@ class ThermalSubentryFlow(AssetSubentryFlow):
             vol.Required(CONF_MIN_TEMP): _number(0, 95, 0.5, "°C"),
             vol.Required(CONF_MAX_TEMP): _number(0, 95, 0.5, "°C"),
             vol.Optional(CONF_TEMPERATURE_ENTITY): _entity("sensor", "temperature"),
-            vol.Optional(CONF_SWITCH_ENTITY): _entity(SWITCHABLE + ["climate", "water_heater"]),
+            vol.Optional(CONF_SWITCH_ENTITY): _entity([*SWITCHABLE, "climate", "water_heater"]),
         }
     )
-    defaults: ClassVar[dict[str, Any]] = {CONF_THERMAL_KIND: THERMAL_KINDS[0], CONF_MIN_TEMP: 45, CONF_MAX_TEMP: 60}
+    defaults: ClassVar[dict[str, Any]] = {
+        CONF_THERMAL_KIND: THERMAL_KINDS[0],
+        CONF_MIN_TEMP: 45,
+        CONF_MAX_TEMP: 60,
+    }
     min_max_pairs = ((CONF_MIN_TEMP, CONF_MAX_TEMP),)

@@ -24,7 +24,10 @@ async def async_setup_entry(
             async_add_entities(
                 [
                     SmartStartSwitch(
-                        coordinator, SMART_START, device=asset_device(entry, subentry), scope=subentry_id,
+                        coordinator,
+                        SMART_START,
+                        device=asset_device(entry, subentry),
+                        scope=subentry_id,
                         subentry=subentry,
                     )
                 ],

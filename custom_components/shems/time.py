@@ -25,7 +25,10 @@ async def async_setup_entry(
             async_add_entities(
                 [
                     EvDeparture(
-                        coordinator, DEPARTURE, device=asset_device(entry, subentry), scope=subentry_id,
+                        coordinator,
+                        DEPARTURE,
+                        device=asset_device(entry, subentry),
+                        scope=subentry_id,
                         subentry=subentry,
                     )
                 ],
