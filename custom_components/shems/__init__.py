@@ -10,16 +10,17 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import ConfigType
 
 from .api import ShemsClient
-from .const import CONF_TOKEN, CONF_URL, DOMAIN
+from .const import CONF_EXPORT_PRICE_ENTITY, CONF_PRICE_ENTITY, CONF_TOKEN, CONF_URL, DOMAIN
 from .coordinator import ShemsCoordinator
 from .intents import async_setup_intents
-from .repairs import async_watch_sources
+from .repairs import async_clear_issues, async_watch_sources
 from .services import async_setup_services
 
 PLATFORMS: list[Platform] = [
@@ -73,10 +74,25 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     )
     entry.async_on_unload(coordinator.cancel_start_timers)
     entry.async_on_unload(async_watch_sources(hass, entry))
+    entry.async_on_unload(_async_follow_prices(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, coordinator.async_run_stream(), f"{DOMAIN} stream {entry.title}")
     return True
+
+
+@callback
+def _async_follow_prices(hass: HomeAssistant, entry: ShemsConfigEntry) -> CALLBACK_TYPE:
+    """Push the price forecast to the add-on whenever a price entity changes."""
+    watched = [
+        entry.data[key] for key in (CONF_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY) if entry.data.get(key)
+    ]
+    coordinator = entry.runtime_data.coordinator
+
+    async def on_change(event: Event[EventStateChangedData]) -> None:
+        await coordinator.async_push_prices()
+
+    return async_track_state_change_event(hass, watched, on_change)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
@@ -89,5 +105,8 @@ async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> 
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
-    """Unload a config entry."""
-    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    """Unload a config entry; its repair issues go with it."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        async_clear_issues(hass, entry.entry_id)
+    return unloaded

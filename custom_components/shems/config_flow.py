@@ -94,7 +94,7 @@ WATTS = selector.NumberSelector(
     )
 )
 PRICE_NUMBER = selector.NumberSelector(
-    selector.NumberSelectorConfig(min=-10, max=10, step=0.0001, mode=selector.NumberSelectorMode.BOX)
+    selector.NumberSelectorConfig(min=-10, max=10, step="any", mode=selector.NumberSelectorMode.BOX)
 )
 TIME = selector.TimeSelector()
 

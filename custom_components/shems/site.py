@@ -168,7 +168,7 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
                 common
                 | {
                     "power_w": _float(sub.get(CONF_POWER_W)),
-                    "duration_min": _float(sub.get(CONF_DURATION_MIN)),
+                    "duration_min": int(sub.get(CONF_DURATION_MIN) or 0) or None,
                     "switch_entity": sub.get(CONF_SWITCH_ENTITY),
                     "finish_by": _hhmm(sub.get(CONF_FINISH_BY)),
                     "smart_start": bool(sub.get(CONF_SMART_START, True)),
@@ -186,7 +186,16 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
                     "max_temp_c": _float(sub.get(CONF_MAX_TEMP)),
                 }
             )
-    return site
+    return _without_none(site)
+
+
+def _without_none(value: Any) -> Any:
+    """Drop absent values so the add-on applies its own defaults instead of rejecting a null."""
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
 
 
 def _friendly_name(hass: HomeAssistant, entity_id: str) -> str:

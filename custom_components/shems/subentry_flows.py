@@ -75,6 +75,7 @@ class AssetSubentryFlow(ConfigSubentryFlow):
     defaults: ClassVar[dict[str, Any]] = {}
     energy_fields: ClassVar[tuple[str, ...]] = ()
     min_max_pairs: ClassVar[tuple[tuple[str, str], ...]] = ()
+    watt_fields: ClassVar[tuple[str, ...]] = ()
 
     async def _async_prefill(self) -> dict[str, Any]:
         return dict(self.defaults)
@@ -84,6 +85,10 @@ class AssetSubentryFlow(ConfigSubentryFlow):
         for key in self.energy_fields:
             if user_input.get(key) and (problem := energy_sensor_problem(self.hass, user_input[key])):
                 errors[key] = problem
+        for key in self.watt_fields:
+            # Under 100 W is almost surely a value typed in kW: refuse it with that hint.
+            if 0 < float(user_input.get(key) or 0) < 100:
+                errors[key] = "watts_look_like_kw"
         for low, high in self.min_max_pairs:
             if low in user_input and high in user_input and user_input[low] >= user_input[high]:
                 errors[high] = "min_not_below_max"
@@ -155,6 +160,7 @@ class BatterySubentryFlow(AssetSubentryFlow):
     }
     energy_fields = (CONF_ENERGY_IN, CONF_ENERGY_OUT)
     min_max_pairs = ((CONF_MIN_SOC, CONF_MAX_SOC),)
+    watt_fields = (CONF_MAX_CHARGE_W, CONF_MAX_DISCHARGE_W)
 
     async def _async_prefill(self) -> dict[str, Any]:
         prefill = dict(self.defaults)
@@ -191,6 +197,7 @@ class EvSubentryFlow(AssetSubentryFlow):
         CONF_TARGET_SOC: 80,
     }
     min_max_pairs = ((CONF_MIN_CHARGE_W, CONF_MAX_CHARGE_W),)
+    watt_fields = (CONF_MIN_CHARGE_W, CONF_MAX_CHARGE_W)
 
 
 class ApplianceSubentryFlow(AssetSubentryFlow):
@@ -204,6 +211,7 @@ class ApplianceSubentryFlow(AssetSubentryFlow):
         }
     )
     defaults: ClassVar[dict[str, Any]] = {CONF_DURATION_MIN: 120, CONF_SMART_START: True}
+    watt_fields = (CONF_POWER_W,)
 
 
 class ThermalSubentryFlow(AssetSubentryFlow):
@@ -226,3 +234,4 @@ class ThermalSubentryFlow(AssetSubentryFlow):
         CONF_MAX_TEMP: 60,
     }
     min_max_pairs = ((CONF_MIN_TEMP, CONF_MAX_TEMP),)
+    watt_fields = (CONF_POWER_W,)
