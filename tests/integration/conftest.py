@@ -191,3 +191,24 @@ async def loaded_entry(hass: HomeAssistant, home: None, addon: Any) -> AsyncIter
     if entry.state.recoverable:
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
+    """Let the loop run (add-on, stream, HA) until ``predicate()`` holds; fail after ``timeout`` s."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def optimized(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """Press 'optimize now' and return the plan document the add-on now serves."""
+    await hass.services.async_call("button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True)
+    await hass.async_block_till_done()
+    plan = await entry.runtime_data.client.request("GET", "/plan")
+    assert isinstance(plan, dict)
+    return plan
