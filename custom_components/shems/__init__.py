@@ -6,15 +6,18 @@ only over the add-on's HTTP/WebSocket API.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .api import ShemsClient
 from .const import CONF_EXPORT_PRICE_ENTITY, CONF_PRICE_ENTITY, CONF_TOKEN, CONF_URL, DOMAIN
@@ -22,6 +25,8 @@ from .coordinator import ShemsCoordinator
 from .intents import async_setup_intents
 from .repairs import async_clear_issues, async_watch_sources
 from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
@@ -100,8 +105,13 @@ async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> 
     if entry.runtime_data.structure != entry_structure(entry):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
-    await entry.runtime_data.coordinator.async_push_site()
-    await entry.runtime_data.coordinator.async_request_refresh()
+    coordinator = entry.runtime_data.coordinator
+    try:
+        await coordinator.async_push_site()
+    except (UpdateFailed, ConfigEntryAuthFailed) as err:
+        _LOGGER.warning("Configuration change not yet sent to the add-on (will retry): %s", err)
+        return
+    await coordinator.async_request_refresh()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:

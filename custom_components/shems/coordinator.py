@@ -67,6 +67,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         self._plan_listeners: list[Callable[[Plan], None]] = []
         self.stream_connected = False
         self._prices_endpoint = True
+        self._site_unsent = False
 
     # -- set-up, site push, polling -------------------------------------------------------------
 
@@ -106,8 +107,11 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             _LOGGER.debug("Prices not sent: %s", err)
 
     async def async_push_site(self) -> None:
+        """Send the site; on failure it stays marked unsent and goes out with the next successful poll."""
+        self._site_unsent = True
         try:
             await self.client.put_site(build_site(self.hass, self.config_entry))
+            self._site_unsent = False
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except ShemsResponseError as err:
@@ -124,6 +128,8 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             ) from err
 
     async def _async_update_data(self) -> ShemsData:
+        if self._site_unsent:
+            await self.async_push_site()
         try:
             status, plan, meters = await asyncio.gather(self.client.status(), self.client.plan(), self._meters())
         except ShemsAuthError as err:
