@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import ConfigType
@@ -22,6 +23,7 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from .api import ShemsClient
 from .const import CONF_EXPORT_PRICE_ENTITY, CONF_PRICE_ENTITY, CONF_TOKEN, CONF_URL, DOMAIN
 from .coordinator import ShemsCoordinator
+from .entity import hub_device
 from .intents import async_setup_intents
 from .repairs import async_clear_issues, async_watch_sources
 from .services import async_setup_services
@@ -81,6 +83,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     entry.async_on_unload(async_watch_sources(hass, entry))
     entry.async_on_unload(_async_follow_prices(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    # The hub device first: every other device hangs off it (via_device).
+    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub_device(entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, coordinator.async_run_stream(), f"{DOMAIN} stream {entry.title}")
     return True

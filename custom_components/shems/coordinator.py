@@ -131,7 +131,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         if self._site_unsent:
             await self.async_push_site()
         try:
-            status, plan, meters = await asyncio.gather(self.client.status(), self.client.plan(), self._meters())
+            status, plan, meters = await asyncio.gather(
+                self.client.status(), self.client.plan(), self._meters()
+            )
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except ShemsConnectionError as err:

@@ -186,7 +186,8 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
                     "max_temp_c": _float(sub.get(CONF_MAX_TEMP)),
                 }
             )
-    return _without_none(site)
+    cleaned: dict[str, Any] = _without_none(site)
+    return cleaned
 
 
 def _without_none(value: Any) -> Any:

@@ -147,7 +147,13 @@ SUBENTRIES: list[ConfigSubentryData] = [
         unique_id=None,
     ),
     ConfigSubentryData(
-        data={"name": "Dishwasher", "power_w": 2000, "duration_min": 120, "finish_by": "07:00:00", "smart_start": True},
+        data={
+            "name": "Dishwasher",
+            "power_w": 2000,
+            "duration_min": 120,
+            "finish_by": "07:00:00",
+            "smart_start": True,
+        },
         subentry_id="dishwasher1",
         subentry_type="appliance",
         title="Dishwasher",
@@ -193,12 +199,12 @@ async def loaded_entry(hass: HomeAssistant, home: None, addon: Any) -> AsyncIter
         await hass.async_block_till_done()
 
 
-async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
-    """Let the loop run (add-on, stream, HA) until ``predicate()`` holds; fail after ``timeout`` s."""
+async def wait_for(predicate: Any, limit_s: float = 10.0) -> None:
+    """Let the loop run (add-on, stream, HA) until ``predicate()`` holds; fail after ``limit_s`` s."""
     import asyncio
 
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + limit_s
     while not predicate():
         if loop.time() > deadline:
             raise AssertionError("condition not reached in time")
@@ -207,7 +213,9 @@ async def wait_for(predicate: Any, timeout: float = 10.0) -> None:
 
 async def optimized(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
     """Press 'optimize now' and return the plan document the add-on now serves."""
-    await hass.services.async_call("button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True)
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True
+    )
     await hass.async_block_till_done()
     plan = await entry.runtime_data.client.request("GET", "/plan")
     assert isinstance(plan, dict)

@@ -82,7 +82,9 @@ async def test_manual_setup_prefilled_from_the_energy_dashboard(hass: HomeAssist
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "user"
 
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"url": addon.url, "token": TOKEN})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": addon.url, "token": TOKEN}
+    )
     assert result["step_id"] == "home"
     # Confirm instead of typing: the Energy dashboard's meters are offered.
     assert suggested(result, "grid_import_entity") == GRID_IMPORT
@@ -133,14 +135,20 @@ async def test_manual_setup_errors_then_recovers(
     hass: HomeAssistant, addon: Any, url_of: Any, token: str, error: dict[str, str]
 ) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"url": url_of(addon), "token": token})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": url_of(addon), "token": token}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == error
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"url": addon.url, "token": TOKEN})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": addon.url, "token": TOKEN}
+    )
     assert result["step_id"] == "home"
 
 
-async def test_same_instance_is_configured_once_and_its_address_updated(hass: HomeAssistant, addon: Any) -> None:
+async def test_same_instance_is_configured_once_and_its_address_updated(
+    hass: HomeAssistant, addon: Any
+) -> None:
     entry = make_entry(addon, subentries=False, url="http://127.0.0.1:1")
     entry.add_to_hass(hass)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
@@ -220,7 +228,9 @@ async def test_rediscovery_updates_the_known_entry(hass: HomeAssistant, addon: A
 
 async def start_home_step(hass: HomeAssistant, addon: Any) -> dict[str, Any]:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    return await hass.config_entries.flow.async_configure(result["flow_id"], {"url": addon.url, "token": TOKEN})
+    return await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"url": addon.url, "token": TOKEN}
+    )
 
 
 @pytest.mark.parametrize(
@@ -228,8 +238,14 @@ async def start_home_step(hass: HomeAssistant, addon: Any) -> dict[str, Any]:
     [
         ({"grid_import_entity": GRID_POWER}, {"grid_import_entity": "not_energy_sensor"}),
         ({"grid_import_entity": "sensor.missing"}, {"grid_import_entity": "entity_not_found"}),
-        ({"grid_import_entity": GRID_IMPORT, "solar_entities": [GRID_POWER]}, {"solar_entities": "not_energy_sensor"}),
-        ({"grid_import_entity": GRID_IMPORT, "grid_power_entity": SOLAR}, {"grid_power_entity": "not_power_sensor"}),
+        (
+            {"grid_import_entity": GRID_IMPORT, "solar_entities": [GRID_POWER]},
+            {"solar_entities": "not_energy_sensor"},
+        ),
+        (
+            {"grid_import_entity": GRID_IMPORT, "grid_power_entity": SOLAR},
+            {"grid_power_entity": "not_power_sensor"},
+        ),
     ],
     ids=["power_as_energy", "missing", "solar_power", "energy_as_power"],
 )
@@ -244,7 +260,9 @@ async def test_home_step_refuses_wrong_sensors(
 
 async def goto_price(hass: HomeAssistant, addon: Any, kind: str) -> dict[str, Any]:
     result = await start_home_step(hass, addon)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"grid_import_entity": GRID_IMPORT})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"grid_import_entity": GRID_IMPORT}
+    )
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"price_kind": kind})
 
 
@@ -253,7 +271,9 @@ async def test_price_entity_without_forecast_is_refused(hass: HomeAssistant, add
     hass.states.async_set("sensor.no_price", "unavailable", {})
     result = await goto_price(hass, addon, "entity")
     for entity_id in ("sensor.flat_price", "sensor.no_price", "sensor.does_not_exist"):
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"price_entity": entity_id})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"price_entity": entity_id}
+        )
         assert result["errors"] == {"price_entity": "invalid_price_entity"}
         assert entity_id in result["description_placeholders"]["problem"]
     result = await hass.config_entries.flow.async_configure(
@@ -268,7 +288,9 @@ async def test_time_of_use_tariff(hass: HomeAssistant, addon: Any) -> None:
     tariff = {"import_price": 0.2, "peak_price": 0.4, "peak_start": "17:00:00", "peak_end": "17:00:00"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], tariff)
     assert result["errors"] == {"peak_end": "empty_peak_period"}
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], tariff | {"peak_end": "21:00:00"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], tariff | {"peak_end": "21:00:00"}
+    )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     entry = result["result"]

@@ -34,7 +34,9 @@ def state(hass: HomeAssistant, entity_id: str) -> Any:
     return value
 
 
-async def test_plan_entities_show_the_current_step(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_plan_entities_show_the_current_step(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     plan = await optimized(hass, loaded_entry)
     step = step_now(plan)
 
@@ -80,14 +82,17 @@ async def test_plan_entities_show_the_current_step(hass: HomeAssistant, loaded_e
     start = state(hass, "sensor.dishwasher_planned_start")
     assert dt_util.parse_datetime(start.state) == dt_util.parse_datetime(run["planned_start"])
     assert start.attributes["device_class"] == "timestamp"
-    running_now = dt_util.parse_datetime(run["planned_start"]) <= dt_util.utcnow() < dt_util.parse_datetime(
-        run["planned_end"]
+    running_now = (
+        dt_util.parse_datetime(run["planned_start"])
+        <= dt_util.utcnow()
+        < dt_util.parse_datetime(run["planned_end"])
     )
     assert state(hass, "binary_sensor.dishwasher_run_now").state == ("on" if running_now else "off")
 
     cheapest = state(hass, "sensor.grid_next_cheapest_window")
     upcoming = [
-        s for s in plan["steps"]
+        s
+        for s in plan["steps"]
         if dt_util.parse_datetime(s["end"]) > dt_util.utcnow()
         and dt_util.parse_datetime(s["start"]) < dt_util.utcnow() + timedelta(hours=24)
     ]
@@ -120,10 +125,24 @@ async def test_devices_and_registry_entries(hass: HomeAssistant, loaded_entry: M
 @pytest.mark.parametrize(
     ("domain", "service", "entity_id", "data", "path", "expected"),
     [
-        ("select", "select_option", "select.garage_battery_mode", {"option": "hold"}, ("batteries", "mode"), "hold"),
+        (
+            "select",
+            "select_option",
+            "select.garage_battery_mode",
+            {"option": "hold"},
+            ("batteries", "mode"),
+            "hold",
+        ),
         ("switch", "turn_off", "switch.dishwasher_smart_start", {}, ("appliances", "smart_start"), False),
         ("switch", "turn_on", "switch.dishwasher_smart_start", {}, ("appliances", "smart_start"), True),
-        ("number", "set_value", "number.car_target_charge_at_departure", {"value": 95}, ("evs", "target_soc_pct"), 95),
+        (
+            "number",
+            "set_value",
+            "number.car_target_charge_at_departure",
+            {"value": 95},
+            ("evs", "target_soc_pct"),
+            95,
+        ),
         ("time", "set_value", "time.car_departure_time", {"time": "06:15:00"}, ("evs", "departure"), "06:15"),
     ],
     ids=["battery_mode", "smart_start_off", "smart_start_on", "target_soc", "departure"],
@@ -162,7 +181,11 @@ async def test_unreachable_addon_makes_entities_unavailable_and_logs_once(
     assert state(hass, "select.garage_battery_mode").state == STATE_UNAVAILABLE
     issue_id = f"addon_unreachable:{loaded_entry.entry_id}"
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
-    errors = [r for r in caplog.records if r.name.startswith("custom_components.shems") and r.levelno >= logging.ERROR]
+    errors = [
+        r
+        for r in caplog.records
+        if r.name.startswith("custom_components.shems") and r.levelno >= logging.ERROR
+    ]
     assert len(errors) == 1, [r.getMessage() for r in errors]
 
     await addon.start()
@@ -199,7 +222,11 @@ async def test_appliance_start_due_event(hass: HomeAssistant, loaded_entry: Mock
     start = dt_util.utcnow().replace(microsecond=0) + timedelta(hours=2)
     plan["id"] = "shifted"
     plan["appliances"] = [
-        {"id": "dishwasher1", "planned_start": start.isoformat(), "planned_end": (start + timedelta(hours=2)).isoformat()}
+        {
+            "id": "dishwasher1",
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=2)).isoformat(),
+        }
     ]
     coordinator = loaded_entry.runtime_data.coordinator
     events = async_capture_events(hass, "shems_appliance_start_due")

@@ -42,7 +42,9 @@ async def test_optimize_returns_the_plan_and_updates_entities(
     assert await call(hass, "optimize", return_response=False) is None
 
 
-async def test_schedule_appliance_returns_the_chosen_start(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_schedule_appliance_returns_the_chosen_start(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     finish_by = dt_util.now().replace(microsecond=0) + timedelta(hours=20)
     answer = await call(
         hass,
@@ -60,15 +62,35 @@ async def test_schedule_appliance_returns_the_chosen_start(hass: HomeAssistant, 
 @pytest.mark.parametrize(
     ("service", "data", "key"),
     [
-        ("schedule_appliance", {"appliance": "Car", "finish_by": "2099-01-01T00:00:00+00:00"}, "not_an_appliance"),
-        ("schedule_appliance", {"appliance": "Dishwasher", "finish_by": "2001-01-01T00:00:00+00:00"},
-         "finish_by_in_past"),
-        ("get_consumption", {"start": "2026-01-02T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
-         "end_before_start"),
-        ("get_consumption", {"start": "2024-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
-         "span_too_long"),
-        ("get_consumption", {"start": "2026-01-01T00:00:00+00:00", "end": "2026-01-02T00:00:00+00:00",
-                             "device": "no-such-device"}, "not_a_meter"),
+        (
+            "schedule_appliance",
+            {"appliance": "Car", "finish_by": "2099-01-01T00:00:00+00:00"},
+            "not_an_appliance",
+        ),
+        (
+            "schedule_appliance",
+            {"appliance": "Dishwasher", "finish_by": "2001-01-01T00:00:00+00:00"},
+            "finish_by_in_past",
+        ),
+        (
+            "get_consumption",
+            {"start": "2026-01-02T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
+            "end_before_start",
+        ),
+        (
+            "get_consumption",
+            {"start": "2024-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
+            "span_too_long",
+        ),
+        (
+            "get_consumption",
+            {
+                "start": "2026-01-01T00:00:00+00:00",
+                "end": "2026-01-02T00:00:00+00:00",
+                "device": "no-such-device",
+            },
+            "not_a_meter",
+        ),
         ("send_command", {"device": "no-such-device", "command": "on"}, "not_a_meter"),
         ("get_plan", {"config_entry_id": "nope"}, "entry_not_found"),
     ],
@@ -98,7 +120,9 @@ async def test_entry_must_be_loaded_and_unambiguous(hass: HomeAssistant, home: N
         await call(hass, "get_plan", {"config_entry_id": first.entry_id})
     assert err.value.translation_key == "entry_not_loaded"
     with pytest.raises(ServiceValidationError) as err:
-        await call(hass, "schedule_appliance", {"appliance": "Dishwasher", "finish_by": "2099-01-01T00:00:00"})
+        await call(
+            hass, "schedule_appliance", {"appliance": "Dishwasher", "finish_by": "2099-01-01T00:00:00"}
+        )
     assert err.value.translation_key == "entry_required"
 
 
@@ -116,7 +140,10 @@ async def test_addon_failures_become_translated_errors(
     assert err.value.translation_key == "optimize_failed"
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(
-            "select", "select_option", {"entity_id": "select.garage_battery_mode", "option": "off"}, blocking=True
+            "select",
+            "select_option",
+            {"entity_id": "select.garage_battery_mode", "option": "off"},
+            blocking=True,
         )
     assert err.value.translation_key == "push_failed"
     await addon.start()

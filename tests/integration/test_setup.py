@@ -11,7 +11,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from .conftest import GRID_IMPORT, SOLAR, TOKEN
 
 
-async def test_setup_pushes_the_site_and_unloads(hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any) -> None:
+async def test_setup_pushes_the_site_and_unloads(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
     assert loaded_entry.state is ConfigEntryState.LOADED
     site = await loaded_entry.runtime_data.client.request("GET", "/site")
     assert site["grid"]["import_energy_entity"] == GRID_IMPORT

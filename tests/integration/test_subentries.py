@@ -26,14 +26,28 @@ BATTERY = {
     "max_soc_pct": 95,
     "efficiency": 0.9,
 }
-EV = {"name": "Van", "battery_kwh": 75, "max_charge_w": 7400, "min_charge_w": 1400, "departure": "06:00:00",
-      "target_soc_pct": 90}
+EV = {
+    "name": "Van",
+    "battery_kwh": 75,
+    "max_charge_w": 7400,
+    "min_charge_w": 1400,
+    "departure": "06:00:00",
+    "target_soc_pct": 90,
+}
 APPLIANCE = {"name": "Washing machine", "power_w": 1800, "duration_min": 90, "finish_by": "18:00:00"}
-THERMAL = {"name": "Heat pump", "thermal_kind": "heat_pump", "power_w": 2500, "min_temp_c": 35, "max_temp_c": 50}
+THERMAL = {
+    "name": "Heat pump",
+    "thermal_kind": "heat_pump",
+    "power_w": 2500,
+    "min_temp_c": 35,
+    "max_temp_c": 50,
+}
 
 
 async def add(hass: HomeAssistant, entry: MockConfigEntry, kind: str) -> dict[str, Any]:
-    return await hass.config_entries.subentries.async_init((entry.entry_id, kind), context={"source": SOURCE_USER})
+    return await hass.config_entries.subentries.async_init(
+        (entry.entry_id, kind), context={"source": SOURCE_USER}
+    )
 
 
 async def site(entry: MockConfigEntry) -> dict[str, Any]:
@@ -52,7 +66,11 @@ async def site(entry: MockConfigEntry) -> dict[str, Any]:
     ],
 )
 async def test_add_edit_remove(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, kind: str, user_input: dict[str, Any], site_key: str,
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    kind: str,
+    user_input: dict[str, Any],
+    site_key: str,
     entity_id: str,
 ) -> None:
     result = await add(hass, loaded_entry, kind)
@@ -82,7 +100,8 @@ async def test_add_edit_remove(
     uid = loaded_entry.unique_id
     assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{uid}_{subentry_id}")}) is None
     assert not [
-        e for e in er.async_entries_for_config_entry(er.async_get(hass), loaded_entry.entry_id)
+        e
+        for e in er.async_entries_for_config_entry(er.async_get(hass), loaded_entry.entry_id)
         if e.config_subentry_id == subentry_id
     ]
 
@@ -99,10 +118,22 @@ async def test_add_edit_remove(
         ("appliance", APPLIANCE | {"power_w": 2}, {"power_w": "watts_look_like_kw"}),
         ("thermal_load", THERMAL | {"min_temp_c": 60}, {"max_temp_c": "min_not_below_max"}),
     ],
-    ids=["duplicate", "blank", "soc_order", "kw_typed", "energy_meter", "ev_power_order", "appliance_kw", "temps"],
+    ids=[
+        "duplicate",
+        "blank",
+        "soc_order",
+        "kw_typed",
+        "energy_meter",
+        "ev_power_order",
+        "appliance_kw",
+        "temps",
+    ],
 )
 async def test_add_refuses_bad_input(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, kind: str, user_input: dict[str, Any],
+    hass: HomeAssistant,
+    loaded_entry: MockConfigEntry,
+    kind: str,
+    user_input: dict[str, Any],
     errors: dict[str, str],
 ) -> None:
     result = await add(hass, loaded_entry, kind)
@@ -111,11 +142,15 @@ async def test_add_refuses_bad_input(
     assert result["errors"] == errors
 
 
-async def test_battery_is_prefilled_from_the_energy_dashboard(hass: HomeAssistant, home: None, addon: Any) -> None:
+async def test_battery_is_prefilled_from_the_energy_dashboard(
+    hass: HomeAssistant, home: None, addon: Any
+) -> None:
     manager = await async_get_manager(hass)
     await manager.async_update(
         {
-            "energy_sources": [{"type": "battery", "stat_energy_from": BATTERY_OUT, "stat_energy_to": BATTERY_IN}],
+            "energy_sources": [
+                {"type": "battery", "stat_energy_from": BATTERY_OUT, "stat_energy_to": BATTERY_IN}
+            ],
             "device_consumption": [],
         }
     )
@@ -125,7 +160,8 @@ async def test_battery_is_prefilled_from_the_energy_dashboard(hass: HomeAssistan
     await hass.async_block_till_done()
     result = await add(hass, entry, "battery")
     values = {
-        str(marker): (marker.description or {}).get("suggested_value") for marker in result["data_schema"].schema
+        str(marker): (marker.description or {}).get("suggested_value")
+        for marker in result["data_schema"].schema
     }
     assert values["energy_in_entity"] == BATTERY_IN
     assert values["energy_out_entity"] == BATTERY_OUT
@@ -133,14 +169,19 @@ async def test_battery_is_prefilled_from_the_energy_dashboard(hass: HomeAssistan
     await hass.config_entries.async_unload(entry.entry_id)
 
 
-async def test_edit_refuses_a_name_taken_by_another_asset(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_edit_refuses_a_name_taken_by_another_asset(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     result = await hass.config_entries.subentries.async_init(
-        (loaded_entry.entry_id, "appliance"), context={"source": SOURCE_RECONFIGURE, "subentry_id": "dishwasher1"}
+        (loaded_entry.entry_id, "appliance"),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": "dishwasher1"},
     )
     data = {k: v for k, v in loaded_entry.subentries["dishwasher1"].data.items() if k != "smart_start"}
     result = await hass.config_entries.subentries.async_configure(result["flow_id"], data | {"name": "Car"})
     assert result["errors"] == {"name": "name_exists"}
-    result = await hass.config_entries.subentries.async_configure(result["flow_id"], data | {"duration_min": 150})
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], data | {"duration_min": 150}
+    )
     assert result["type"] is FlowResultType.ABORT
     await hass.async_block_till_done()
     # The edit keeps what the form does not show (smart start) and is pushed without a reload.
