@@ -28,7 +28,8 @@ from .models import (
 )
 
 API_PREFIX = "/api/v1"
-REQUEST_TIMEOUT_S = 30.0
+REQUEST_TIMEOUT_S = 10.0
+PLANNING_TIMEOUT_S = 120.0
 
 
 class ShemsError(Exception):
@@ -54,11 +55,11 @@ class ShemsResponseError(ShemsError):
 
 def normalize_url(raw: str) -> str:
     """Return the add-on's base URL without trailing slash; raise ValueError when it is not http(s)."""
-    text = raw.strip().rstrip("/")
+    text = raw.strip()
     if "://" not in text:
         text = f"http://{text}"
     url = URL(text)
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not url.host or url.user is not None:
         raise ValueError(f"not an http(s) URL: {raw!r}")
     return str(url.with_query(None).with_fragment(None)).rstrip("/")
 
@@ -93,6 +94,7 @@ class ShemsClient:
         *,
         params: Mapping[str, str] | None = None,
         payload: Any = None,
+        timeout_s: float = REQUEST_TIMEOUT_S,
     ) -> Any:
         """Send one request and return its decoded JSON body (None for an empty body)."""
         try:
@@ -102,7 +104,7 @@ class ShemsClient:
                 params=params,
                 json=payload,
                 headers=self._headers,
-                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
             ) as resp:
                 body = await resp.text()
                 status = resp.status
@@ -170,7 +172,7 @@ class ShemsClient:
         await self.request("PUT", "/site", payload=dict(site))
 
     async def optimize(self) -> Plan:
-        raw = await self.request("POST", "/optimize")
+        raw = await self.request("POST", "/optimize", timeout_s=PLANNING_TIMEOUT_S)
         with _payload_errors():
             plan = parse_plan(raw)
         if plan is None:

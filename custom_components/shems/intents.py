@@ -130,7 +130,7 @@ def _next_finish_by(raw: Any) -> Any:
     now = dt_util.now()
     parsed = dt_util.parse_time(str(raw)) if raw else None
     if parsed is None:
-        return now + timedelta(hours=24)
+        return dt_util.utcnow() + timedelta(hours=24)
     candidate = now.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
     return candidate if candidate > now + timedelta(minutes=30) else candidate + timedelta(days=1)
 

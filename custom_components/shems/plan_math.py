@@ -25,10 +25,13 @@ class Window:
 
 
 def local_day_bounds(day: datetime) -> tuple[datetime, datetime]:
-    """Start and end of the local calendar day containing ``day`` (23 or 25 h long on DST days)."""
-    start = dt_util.start_of_local_day(day)
+    """Start and end (UTC) of the local calendar day containing ``day`` (23 or 25 h long on DST days).
+
+    UTC matters: Python subtracts two datetimes of the same zone by wall clock, which hides DST.
+    """
+    start = dt_util.start_of_local_day(dt_util.as_local(day))
     end = dt_util.start_of_local_day(start + timedelta(hours=36))
-    return start, end
+    return dt_util.as_utc(start), dt_util.as_utc(end)
 
 
 def energy_kwh(
@@ -41,7 +44,8 @@ def energy_kwh(
         power = value(step)
         if power is None:
             continue
-        overlap_start, overlap_end = max(step.start, start), min(step.end, end)
+        overlap_start = dt_util.as_utc(max(step.start, start))
+        overlap_end = dt_util.as_utc(min(step.end, end))
         if overlap_end <= overlap_start:
             continue
         seen = True

@@ -193,6 +193,9 @@ async def loaded_entry(hass: HomeAssistant, home: None, addon: Any) -> AsyncIter
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    # Settle: the stream is connected and the refresh it triggers is done.
+    await wait_for(lambda: entry.runtime_data.coordinator.stream_connected)
+    await hass.async_block_till_done()
     yield entry
     if entry.state.recoverable:
         await hass.config_entries.async_unload(entry.entry_id)

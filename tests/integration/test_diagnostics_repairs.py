@@ -41,7 +41,9 @@ def issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
     return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
 
 
-async def test_wrong_unit_issue_follows_the_sensor(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_wrong_unit_issue_follows_the_sensor(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     issue_id = f"wrong_unit:{loaded_entry.entry_id}:{GRID_IMPORT}"
     assert issue(hass, issue_id) is None
     hass.states.async_set(GRID_IMPORT, "1520400", {"device_class": "power", "unit_of_measurement": "W"})
@@ -80,7 +82,9 @@ async def test_unmet_goals_issue(hass: HomeAssistant, loaded_entry: MockConfigEn
     coordinator = loaded_entry.runtime_data.coordinator
     unmet = plan | {
         "id": "unmet",
-        "unmet_goals": [{"asset_id": "ev1", "goal": "target_soc", "message": "reaches 62 % of 80 % by 07:30"}],
+        "unmet_goals": [
+            {"asset_id": "ev1", "goal": "target_soc", "message": "reaches 62 % of 80 % by 07:30"}
+        ],
     }
     coordinator.async_set_plan(parse_plan(unmet))
     await hass.async_block_till_done()
@@ -95,7 +99,9 @@ async def test_unmet_goals_issue(hass: HomeAssistant, loaded_entry: MockConfigEn
     assert issue(hass, issue_id) is None
 
 
-async def test_issues_go_with_the_entry(hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any) -> None:
+async def test_issues_go_with_the_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
     await addon.stop()
     await loaded_entry.runtime_data.coordinator.async_refresh()
     assert issue(hass, f"addon_unreachable:{loaded_entry.entry_id}") is not None

@@ -27,8 +27,10 @@ async def test_when_is_electricity_cheapest(hass: HomeAssistant, loaded_entry: M
     speech = response.speech["plain"]["speech"]
     now = dt_util.utcnow()
     upcoming = [
-        s for s in plan["steps"]
-        if dt_util.parse_datetime(s["end"]) > now and dt_util.parse_datetime(s["start"]) < now + timedelta(hours=24)
+        s
+        for s in plan["steps"]
+        if dt_util.parse_datetime(s["end"]) > now
+        and dt_util.parse_datetime(s["start"]) < now + timedelta(hours=24)
     ]
     cheapest = min(upcoming, key=lambda s: s["import_price"])
     start = dt_util.as_local(dt_util.parse_datetime(cheapest["start"])).strftime("%H:%M")
@@ -47,7 +49,9 @@ async def test_cheapest_without_a_plan(hass: HomeAssistant, loaded_entry: MockCo
     assert response.speech["plain"]["speech"] == "I don't have prices for the coming hours yet."
 
 
-async def test_start_the_dishwasher_at_the_cheapest_time(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_start_the_dishwasher_at_the_cheapest_time(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     response = await intent.async_handle(
         hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "the Dishwasher"}}, language="en"
     )
@@ -72,7 +76,9 @@ def test_sentences_map_to_the_registered_intents(language: str) -> None:
     assert sentences["lists"]["appliance"] == {"wildcard": True}
 
 
-async def test_solar_forecast_for_the_energy_dashboard(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+async def test_solar_forecast_for_the_energy_dashboard(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
     plan = await optimized(hass, loaded_entry)
     # 15-minute steps of a hand-checkable PV curve: 1000 W then 3000 W for one hour each.
     start = dt_util.parse_datetime(plan["steps"][0]["start"])
@@ -89,5 +95,7 @@ async def test_solar_forecast_for_the_energy_dashboard(hass: HomeAssistant, load
     ]
     loaded_entry.runtime_data.coordinator.async_set_plan(parse_plan(plan | {"id": "pv", "steps": steps}))
     forecast = await async_get_solar_forecast(hass, loaded_entry.entry_id)
-    assert forecast == {"wh_hours": {hour.isoformat(): 1000.0, (hour + timedelta(hours=1)).isoformat(): 3000.0}}
+    assert forecast == {
+        "wh_hours": {hour.isoformat(): 1000.0, (hour + timedelta(hours=1)).isoformat(): 3000.0}
+    }
     assert await async_get_solar_forecast(hass, "not-an-entry") is None
