@@ -124,3 +124,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bo
     if unloaded:
         async_clear_issues(hass, entry.entry_id)
     return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: ShemsConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a meter device the add-on no longer reports; everything else stays."""
+    prefix = f"{entry.unique_id or entry.entry_id}_meter_"
+    meters = entry.runtime_data.coordinator.data.meters
+    return any(
+        domain == DOMAIN and identifier.startswith(prefix) and identifier[len(prefix) :] not in meters
+        for domain, identifier in device.identifiers
+    )

@@ -19,6 +19,10 @@ RUN_NOW = BinarySensorEntityDescription(
 )
 
 
+# Read-only: the coordinator does the fetching.
+PARALLEL_UPDATES = 0
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:

@@ -15,6 +15,10 @@ from .entity import ShemsEntity, hub_device
 OPTIMIZE_NOW = ButtonEntityDescription(key="optimize_now", translation_key="optimize_now")
 
 
+# One change at a time: each one pushes the whole site to the add-on.
+PARALLEL_UPDATES = 1
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:

@@ -22,6 +22,10 @@ TARGET_SOC = NumberEntityDescription(
 )
 
 
+# One change at a time: each one pushes the whole site to the add-on.
+PARALLEL_UPDATES = 1
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:

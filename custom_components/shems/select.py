@@ -15,6 +15,10 @@ BATTERY_MODE = SelectEntityDescription(
 )
 
 
+# One change at a time: each one pushes the whole site to the add-on.
+PARALLEL_UPDATES = 1
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:

@@ -25,13 +25,14 @@ from homeassistant.const import (
     UnitOfPower,
 )
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from . import ShemsConfigEntry
-from .const import CONF_SOLAR, SUBENTRY_APPLIANCE, SUBENTRY_BATTERY, SUBENTRY_EV, SUBENTRY_THERMAL
+from .const import CONF_SOLAR, DOMAIN, SUBENTRY_APPLIANCE, SUBENTRY_BATTERY, SUBENTRY_EV, SUBENTRY_THERMAL
 from .coordinator import ShemsCoordinator
-from .entity import Context, ShemsEntity, asset_device, hub_device, meter_device, part_device
+from .entity import Context, ShemsEntity, asset_device, entry_uid, hub_device, meter_device, part_device
 from .models import Meter, PlanStep
 from .plan_math import cheapest_window, curve, energy_kwh, last_soc_before, local_day_bounds
 
@@ -320,6 +321,10 @@ METER_SENSORS: tuple[MeterSensorDescription, ...] = (
 )
 
 
+# Read-only: the coordinator does the fetching.
+PARALLEL_UPDATES = 0
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
@@ -357,6 +362,12 @@ async def async_setup_entry(
 
     @callback
     def add_new_meters() -> None:
+        if not coordinator.last_update_success:
+            return
+        gone = known - set(coordinator.data.meters)
+        if gone:
+            remove_meter_devices(hass, entry, gone)
+            known.difference_update(gone)
         new = [meter for meter_id, meter in coordinator.data.meters.items() if meter_id not in known]
         if not new:
             return
@@ -367,6 +378,16 @@ async def async_setup_entry(
 
     add_new_meters()
     entry.async_on_unload(coordinator.async_add_listener(add_new_meters))
+
+
+@callback
+def remove_meter_devices(hass: HomeAssistant, entry: ShemsConfigEntry, meter_ids: set[str]) -> None:
+    """Meters the add-on no longer reports: their devices (and entities) leave Home Assistant too."""
+    registry = dr.async_get(hass)
+    for meter_id in meter_ids:
+        device = registry.async_get_device(identifiers={(DOMAIN, f"{entry_uid(entry)}_meter_{meter_id}")})
+        if device is not None:
+            registry.async_update_device(device.id, remove_config_entry_id=entry.entry_id)
 
 
 class ShemsSensor(ShemsEntity, SensorEntity):

@@ -16,6 +16,10 @@ from .entity import ShemsAssetControl, asset_device
 DEPARTURE = TimeEntityDescription(key="departure", translation_key="departure")
 
 
+# One change at a time: each one pushes the whole site to the add-on.
+PARALLEL_UPDATES = 1
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:

@@ -49,23 +49,6 @@ async def test_cheapest_without_a_plan(hass: HomeAssistant, loaded_entry: MockCo
     assert response.speech["plain"]["speech"] == "I don't have prices for the coming hours yet."
 
 
-async def test_start_the_dishwasher_at_the_cheapest_time(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry
-) -> None:
-    response = await intent.async_handle(
-        hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "the Dishwasher"}}, language="en"
-    )
-    plan = loaded_entry.runtime_data.coordinator.data.plan
-    assert plan is not None
-    run = plan.appliance("dishwasher1")
-    assert run is not None and run.planned_start is not None
-    assert response.speech["plain"]["speech"] == (
-        f"The Dishwasher will start at {dt_util.as_local(run.planned_start).strftime('%H:%M')}."
-    )
-    unknown = await intent.async_handle(hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "toaster"}})
-    assert unknown.speech["plain"]["speech"] == "I don't know an appliance called toaster."
-
-
 @pytest.mark.parametrize("language", ["en", "de"])
 def test_sentences_map_to_the_registered_intents(language: str) -> None:
     sentences = yaml.safe_load((SENTENCES / f"{language}.yaml").read_text())
