@@ -256,9 +256,7 @@ def _run(args: argparse.Namespace, dsn: str, host: str, port: int, workdir: Path
     repo.close()
     publish_seconds = max(r["seconds"] for r in published)
     total_seconds = finished - started
-    per_second = [
-        (b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(samples) if b[0] - a[0] > 0
-    ]
+    per_second = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in itertools.pairwise(samples) if b[0] - a[0] > 0]
     steady = per_second[1:-1] or per_second
     return {
         "benchmark": "mqtt_to_timescaledb_ingestion",

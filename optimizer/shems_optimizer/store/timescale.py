@@ -121,12 +121,13 @@ class TimescaleConfig:
     max_connections: int = 8
     connect_timeout_s: float = 5.0
     # How long a caller waits for a pooled connection before the store is reported unavailable.
-    pool_timeout_s: float = 10.0
+    pool_timeout_s: float = 5.0
     # Raw telemetry older than this is dropped by run_maintenance (roll-ups are kept); None keeps all.
     raw_retention: timedelta | None = timedelta(days=730)
 
 
-_UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
+# InterfaceError: a connection that died under us (server shut down mid-transaction).
+_UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
 def _connect_kwargs(config: TimescaleConfig) -> dict[str, Any]:
