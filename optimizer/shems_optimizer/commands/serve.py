@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
         "--data-dir", type=Path, default=Path("/data"), help="where state is kept (default /data)"
     )
     parser.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
-    parser.add_argument("--port", type=int, default=8099, help="listen port (default 8099)")
+    parser.add_argument("--port", type=int, default=None, help="listen port (default 8099)")
     parser.add_argument("--storage", choices=("embedded", "timescaledb"), default="embedded")
     parser.add_argument("--dsn", help="TimescaleDB DSN (or SHEMS_DSN in the environment)")
     parser.add_argument("--mqtt-host", help="MQTT broker host (none: MQTT off)")
@@ -55,7 +56,7 @@ def _config_from_args(args: argparse.Namespace) -> ServiceConfig:
     return ServiceConfig(
         data_dir=args.data_dir,
         host=args.host,
-        port=args.port,
+        port=8099 if args.port is None else args.port,
         storage=StorageConfig(kind=args.storage, dsn=dsn),
         mqtt=mqtt,
         optimization_interval_min=args.interval,
@@ -74,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
             except AddonConfigError as err:
                 _LOGGER.error("invalid add-on configuration: %s", err)
                 return 2
+            if args.port is not None:
+                config = replace(config, port=args.port)
             configure_logging(config.log_level)
         else:
             config = _config_from_args(args)

@@ -7,8 +7,8 @@ prices, live SOC, schedules) come from an :class:`InputsProvider`; the default o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -50,9 +50,9 @@ class InputsProvider(Protocol):
 @dataclass
 class BasicInputs:
     """Prices from a fixed or time-of-use tariff in the document; flat load and no PV until forecasts
-    exist. Schedules are added by the service through :attr:`schedules`."""
+    exist. Appliance goals come from ``requests_source`` (the schedule book)."""
 
-    schedules: list[ApplianceRequest] = field(default_factory=list)
+    requests_source: Callable[[datetime], Sequence[ApplianceRequest]] | None = None
 
     def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
         price = site.get("price", {})
@@ -77,7 +77,7 @@ class BasicInputs:
         return LiveValues()
 
     def requests(self, now: datetime) -> Sequence[ApplianceRequest]:
-        return [r for r in self.schedules if r.finish_by > now]
+        return [] if self.requests_source is None else self.requests_source(now)
 
 
 def horizon(now: datetime, timezone: str) -> TimeGrid:

@@ -14,13 +14,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from shems_optimizer.api.ports import OptimizationFailed, SiteMissing, SitePort
 from shems_optimizer.api.stream import StreamHub
 
-from .files import read_json, write_json_atomic
 from .logs import correlation
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,23 +37,9 @@ class Planner(Protocol):
 
 
 class PlanArchive(Protocol):
-    def latest(self) -> dict[str, Any] | None: ...
+    async def latest(self) -> dict[str, Any] | None: ...
 
-    def save(self, plan: Mapping[str, Any]) -> None: ...
-
-
-class PlanFile:
-    """The plan in force, kept in ``data_dir/plan.json`` so a restart resumes with it."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self._path = data_dir / "plan.json"
-
-    def latest(self) -> dict[str, Any] | None:
-        value = read_json(self._path)
-        return value if isinstance(value, dict) else None
-
-    def save(self, plan: Mapping[str, Any]) -> None:
-        write_json_atomic(self._path, dict(plan))
+    async def save(self, plan: Mapping[str, Any]) -> None: ...
 
 
 @dataclass
@@ -90,8 +74,12 @@ class PlanService:
         self._clock = clock
         self._lock = asyncio.Lock()
         self._state = _RunState()
-        self._plan = archive.latest()
+        self._plan: dict[str, Any] | None = None
         self._listeners = listeners if listeners is not None else []
+
+    async def load(self) -> None:
+        """Resume with the plan in force before a restart."""
+        self._plan = await self._archive.latest()
 
     def on_new_plan(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
@@ -162,7 +150,7 @@ class PlanService:
             state.running = False
         plan.setdefault("correlation_id", cid)
         plan.setdefault("reason", reason)
-        self._archive.save(plan)
+        await self._archive.save(plan)
         self._plan = plan
         state.last_success = now
         state.last_error = None

@@ -52,7 +52,7 @@ class RunningService:
         if self.running:
             return
         config = replace(self._config, port=self._port)
-        self.service = Service(config, planner=self._planner, use_default_planner=self._planner is None)
+        self.service = Service(config, planner=self._planner)
         await self.service.start()
         assert self.service.port is not None
         self._port = self.service.port

@@ -100,7 +100,7 @@ async def test_bad_site_is_400_naming_the_field(
         (
             "POST",
             "/api/v1/devices",
-            b'{"device_id": "-x", "name": "x", "type": "meter"}',
+            b'{"device_id": "-x", "name": "x", "type": "load"}',
             400,
             "invalid_request",
         ),

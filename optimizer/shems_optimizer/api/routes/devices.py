@@ -13,16 +13,8 @@ from ..spec import Response, RouteSpec, body_of, query_of
 from ..validation import identifier, integer, mqtt_topic
 from .common import NULLABLE_OBJECT, OBJECT, TIMESTAMP, array_of, obj, path_id
 
-DEVICE_TYPES = (
-    "meter",
-    "battery",
-    "ev_charger",
-    "appliance",
-    "heat_pump",
-    "water_heater",
-    "switch",
-    "other",
-)
+# What a device is, in the store's terms (analytics tell consumption from production by it).
+DEVICE_TYPES = ("grid", "pv", "battery", "ev", "heat_pump", "water_heater", "appliance", "load")
 
 DEVICE_BODY = vol.Schema(
     {
