@@ -16,6 +16,7 @@ exactly once whatever the order of failures.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -67,7 +68,7 @@ _READING_COLUMNS = "device_id, time, power_w, energy_kwh, voltage_v, current_a"
 _MERGE = (
     "INSERT INTO energy_consumption AS t (device_id, time, power_w, energy_kwh, voltage_v, current_a) "
     "SELECT device_id, time, power_w, energy_kwh, voltage_v, current_a FROM shems_stage "
-    "ON CONFLICT (device_id, time) DO UPDATE SET "
+    "ON CONFLICT (time, device_id) DO UPDATE SET "
     "power_w = coalesce(EXCLUDED.power_w, t.power_w), "
     "energy_kwh = coalesce(EXCLUDED.energy_kwh, t.energy_kwh), "
     "voltage_v = coalesce(EXCLUDED.voltage_v, t.voltage_v), "
@@ -75,6 +76,37 @@ _MERGE = (
 )
 
 _INVALIDATE = "INSERT INTO rollup_invalidations (lo, hi) VALUES (%s, %s)"
+
+
+def _copy_value(value: float | None) -> str:
+    return "\\N" if value is None else repr(value)
+
+
+def copy_text(readings: Sequence[Reading]) -> bytes:
+    """COPY text rows for ``readings`` (several times faster than per-row adaptation).
+
+    Only for device ids without tabs, newlines or backslashes (checked by the caller), which need no
+    escaping; floats use ``repr`` (exact round trip).
+    """
+    lines: list[str] = []
+    append = lines.append
+    for device, time, power, energy, voltage, current in readings:
+        append(
+            f"{device}\t{time.isoformat()}\t{_copy_value(power)}\t{_copy_value(energy)}\t"
+            f"{_copy_value(voltage)}\t{_copy_value(current)}\n"
+        )
+    return "".join(lines).encode()
+
+
+def _write_copy(copy: psycopg.Copy, readings: Sequence[Reading]) -> None:
+    if any(_NEEDS_ESCAPE.search(device) for device in {r.device_id for r in readings}):
+        for reading in readings:  # rare: let psycopg escape every field
+            copy.write_row(reading)
+    else:
+        copy.write(copy_text(readings))
+
+
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 
 
 def _time_range(readings: Sequence[Reading]) -> tuple[datetime, datetime]:
@@ -89,12 +121,13 @@ class TimescaleConfig:
     max_connections: int = 8
     connect_timeout_s: float = 5.0
     # How long a caller waits for a pooled connection before the store is reported unavailable.
-    pool_timeout_s: float = 10.0
+    pool_timeout_s: float = 5.0
     # Raw telemetry older than this is dropped by run_maintenance (roll-ups are kept); None keeps all.
     raw_retention: timedelta | None = timedelta(days=730)
 
 
-_UNAVAILABLE = (psycopg.OperationalError, PoolTimeout)
+# InterfaceError: a connection that died under us (server shut down mid-transaction).
+_UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
 def _connect_kwargs(config: TimescaleConfig) -> dict[str, Any]:
@@ -263,8 +296,7 @@ class TimescaleRepository(Repository):
                             "COPY energy_consumption (device_id, time, power_w, energy_kwh, voltage_v, "
                             "current_a) FROM STDIN"
                         ) as copy:
-                            for reading in readings:
-                                copy.write_row(reading)
+                            _write_copy(copy, readings)
                         cur.execute(_INVALIDATE, _time_range(readings))
                     return WriteResult(len(readings), len(readings))
                 except psycopg.errors.UniqueViolation:
@@ -279,8 +311,7 @@ class TimescaleRepository(Repository):
                         "COPY shems_stage (device_id, time, power_w, energy_kwh, voltage_v, current_a) "
                         "FROM STDIN"
                     ) as copy:
-                        for reading in merged:
-                            copy.write_row(reading)
+                        _write_copy(copy, merged)
                     cur.execute(_MERGE)
                     written = cur.rowcount
                     cur.execute(_INVALIDATE, _time_range(readings))
