@@ -42,6 +42,7 @@ from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
 from .schedules import ScheduleBook
 from .site_store import SiteStore
+from .telemetry import TelemetryService
 
 _LOGGER = logging.getLogger(__name__)
 HOME_ID = "home"
@@ -72,6 +73,8 @@ class Service:
         self.schedules: ScheduleBook | None = None
         self.dispatcher: CommandDispatcher | None = None
         self.mqtt: MqttLink | None = None
+        self.telemetry: TelemetryService | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -147,7 +150,9 @@ class Service:
             mqtt = self.mqtt
             mqtt.subscribe(f"{prefix}/devices/+/ack", dispatcher.ack_handler)
 
-            def watch_ack_topic(device: Device) -> None:
+            def watch_ack_topic(device: Device | None) -> None:
+                if device is None:
+                    return
                 route = devices.route_now(device.id)
                 if (
                     isinstance(route, MqttRoute)
@@ -157,8 +162,19 @@ class Service:
 
             for device in devices.devices():
                 watch_ack_topic(device)
-            devices.on_register(watch_ack_topic)
+            devices.on_change(watch_ack_topic)
             await mqtt.start()
+            telemetry = self.telemetry = TelemetryService(
+                repo, mqtt.config, config.data_dir, devices, client_id=f"shems-ingest-{self.instance_id[:12]}"
+            )
+            await telemetry.start()
+
+            def rebind(_device: Device | None) -> None:
+                task = loop.create_task(telemetry.rebind())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+            devices.on_change(rebind)
         await dispatcher.resume_unfinished()
 
         self.health.add("api", lambda: (True, "listening"))
@@ -170,6 +186,8 @@ class Service:
                 "mqtt",
                 lambda: (link.connected.is_set(), "connected" if link.connected.is_set() else "disconnected"),
             )
+        if self.telemetry is not None:
+            self.health.add("telemetry", self.telemetry.health)
         context = ApiContext(
             info=ServiceInfo(__version__, self.instance_id, datetime.now(tz=UTC)),
             tokens=self.tokens,
@@ -221,6 +239,11 @@ class Service:
         if self.dispatcher is not None:
             await self.dispatcher.stop()
             self.dispatcher = None
+        for task in list(self._background):
+            await task
+        if self.telemetry is not None:
+            await self.telemetry.stop()
+            self.telemetry = None
         if self.mqtt is not None:
             await self.mqtt.stop()
             self.mqtt = None
