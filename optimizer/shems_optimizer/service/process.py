@@ -26,6 +26,7 @@ from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.dispatch.commands import CommandDispatcher
 from shems_optimizer.dispatch.ha_services import HaServiceCaller
 from shems_optimizer.dispatch.mqtt_link import MqttLink
+from shems_optimizer.dispatch.plan_publisher import PlanPublisher
 from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
 
@@ -175,6 +176,8 @@ class Service:
                 task.add_done_callback(self._background.discard)
 
             devices.on_change(rebind)
+            publisher = PlanPublisher(mqtt, prefix)
+            plans.on_new_plan(publisher.publish)
         await dispatcher.resume_unfinished()
 
         self.health.add("api", lambda: (True, "listening"))
