@@ -41,6 +41,7 @@ from .health import HealthBoard
 from .mpc import MpcLoop
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
+from .predictions import Forecasts
 from .schedules import ScheduleBook
 from .site_store import SiteStore
 from .telemetry import TelemetryService
@@ -203,6 +204,7 @@ class Service:
             commands=dispatcher,
             analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
             schedules=schedules,
+            predictions=Forecasts(self.site, plans),
             health=self.health,
         )
         self.app = create_app(context)
