@@ -18,8 +18,8 @@ PGBIN=/usr/lib/postgresql/17/bin
 
 die() { printf 'with-services: FAILED at step "%s": %s\n' "$1" "$2" >&2; exit 1; }
 
-mkdir -p "$PGDATA" "$RUN/pgsock"
-chown -R postgres:postgres "$RUN/pgdata" "$RUN/pgsock"
+mkdir -p "$PGDATA" "$RUN/pgsock" "$RUN/pglog"
+chown -R postgres:postgres "$RUN/pgdata" "$RUN/pgsock" "$RUN/pglog"
 runuser -u postgres -- "$PGBIN/initdb" -D "$PGDATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
   >"$RUN/initdb.log" 2>&1 || die "initdb" "$(tail -n 3 "$RUN/initdb.log")"
 cat >>"$PGDATA/postgresql.conf" <<CONF
@@ -51,9 +51,13 @@ max_inflight_messages 0
 max_queued_messages 0
 max_queued_bytes 0
 message_size_limit 0
+# Send small packets (PUBACKs, command acks) at once instead of waiting on delayed TCP ACKs (~40 ms).
+set_tcp_nodelay true
 log_dest file $RUN/mosquitto.log
+# Runs as root inside the private test namespace, so it can write its log and persistence under /tmp.
+user root
 CONF
-mkdir -p "$RUN/mosquitto"; chown -R mosquitto:mosquitto "$RUN/mosquitto" 2>/dev/null || true
+mkdir -p "$RUN/mosquitto"
 
 # A control script the reliability tests use to stop and start the real services mid-run.
 cat >"$RUN/ctl" <<CTL
@@ -61,7 +65,7 @@ cat >"$RUN/ctl" <<CTL
 set -euo pipefail
 case "\${1:-}" in
   pg-stop) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -m fast -w stop >/dev/null ;;
-  pg-start) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -l $RUN/pg.log -w -t 60 start >/dev/null ;;
+  pg-start) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -l $RUN/pglog/pg.log -w -t 60 start >/dev/null ;;
   mqtt-stop) if [ -f $RUN/mosquitto.pid ]; then kill \$(cat $RUN/mosquitto.pid) 2>/dev/null || true;
              for _ in \$(seq 100); do kill -0 \$(cat $RUN/mosquitto.pid) 2>/dev/null || break; sleep 0.05; done;
              rm -f $RUN/mosquitto.pid; fi ;;
@@ -80,7 +84,7 @@ stop_all() {
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-"$RUN/ctl" pg-start || die "start PostgreSQL" "$(tail -n 5 "$RUN/pg.log" 2>/dev/null)"
+"$RUN/ctl" pg-start || die "start PostgreSQL" "$(tail -n 5 "$RUN/pglog/pg.log" 2>/dev/null)"
 "$RUN/ctl" mqtt-start || die "start Mosquitto" "$(tail -n 5 "$RUN/mosquitto.log" 2>/dev/null)"
 
 export SHEMS_TEST_PG_DSN="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"

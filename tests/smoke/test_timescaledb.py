@@ -11,11 +11,11 @@ def test_hypertable_time_bucket_round_trip(timescale_dsn: str) -> None:
     start = datetime(2025, 3, 30, 0, 0, tzinfo=UTC)
     rows = [(start + timedelta(minutes=15 * i), "meter-1", float(100 + i)) for i in range(96)]
     with psycopg.connect(timescale_dsn) as conn:
-        version = conn.execute(
-            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
-        ).fetchone()
+        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
         assert version is not None and version[0].startswith("2.")
-        conn.execute("CREATE TABLE readings (time timestamptz NOT NULL, device text, power_w double precision)")
+        conn.execute(
+            "CREATE TABLE readings (time timestamptz NOT NULL, device text, power_w double precision)"
+        )
         conn.execute("SELECT create_hypertable('readings', by_range('time', INTERVAL '1 day'))")
         with conn.cursor() as cur, cur.copy("COPY readings (time, device, power_w) FROM STDIN") as copy:
             for row in rows:

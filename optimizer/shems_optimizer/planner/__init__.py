@@ -1,0 +1,14 @@
+"""The planner: a never-infeasible MILP over batteries, EVs, appliances and thermal loads.
+
+Public API::
+
+    from shems_optimizer.planner import optimize, Options
+    plan = optimize(site, series, Options())
+
+See :mod:`shems_optimizer.plan` for what comes back.
+"""
+
+from shems_optimizer.planner.options import Options, Penalties
+from shems_optimizer.planner.run import PlanningError, optimize
+
+__all__ = ["Options", "Penalties", "PlanningError", "optimize"]

@@ -1,0 +1,142 @@
+"""Deferrable appliances: run-once power profiles and interruptible energy needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from shems_optimizer.model.assets import EnergyAppliance, ProfileAppliance
+from shems_optimizer.planner.context import BuildContext
+from shems_optimizer.planner.matrix import IntArray
+from shems_optimizer.timegrid import FloatArray, TimeGrid
+
+
+@dataclass(frozen=True, eq=False)
+class ProfileColumns:
+    appliance: ProfileAppliance
+    candidates: IntArray  # step index of every allowed start
+    choose: IntArray  # binary per candidate
+    energy: FloatArray  # (candidates, steps) kWh drawn in each step for each start
+    missed: IntArray | None  # 1 if the programme does not run in this horizon
+    after_horizon: bool  # the window starts after the horizon: nothing to plan yet
+
+
+@dataclass(frozen=True, eq=False)
+class EnergyColumns:
+    appliance: EnergyAppliance
+    power: IntArray
+    on: IntArray | None
+    window: tuple[int, int]
+    missed: IntArray | None
+    after_horizon: bool
+
+
+def profile_energy(appliance: ProfileAppliance, grid: TimeGrid, candidates: IntArray) -> FloatArray:
+    """kWh each grid step receives when the programme starts at each candidate step start.
+
+    The programme's cumulative energy curve is evaluated at the grid boundaries relative to every
+    start and differenced, so profiles at 15-min resolution land correctly on 5-, 30- or 60-min
+    steps, on variable steps and across DST.
+    """
+    step_h = appliance.profile_step.total_seconds() / 3600.0
+    edges_h = np.arange(len(appliance.profile_kw) + 1) * step_h
+    cumulative = np.concatenate(([0.0], np.cumsum(np.asarray(appliance.profile_kw) * step_h)))
+    seconds = grid.epoch_seconds
+    offsets_h = (seconds[None, :] - seconds[candidates][:, None]) / 3600.0
+    at = np.interp(offsets_h, edges_h, cumulative)
+    result: FloatArray = np.diff(at, axis=1)
+    return result
+
+
+def add_profile_appliance(ctx: BuildContext, appliance: ProfileAppliance) -> ProfileColumns:
+    m, grid = ctx.model, ctx.grid
+    seconds = grid.epoch_seconds
+    after = appliance.earliest_start is not None and appliance.earliest_start >= grid.end
+    first, _ = ctx.window(appliance.earliest_start, None)
+    deadline = seconds[-1]
+    if appliance.latest_finish is not None:
+        deadline = min(deadline, appliance.latest_finish.timestamp())
+    duration_s = appliance.duration.total_seconds()
+    starts = np.arange(first, grid.steps)
+    candidates = starts[seconds[starts] + duration_s <= deadline + 1e-6].astype(np.int64)
+    energy = profile_energy(appliance, grid, candidates) if candidates.size else np.zeros((0, grid.steps))
+    choose = m.add_cols(f"{appliance.name}.start", candidates.size, 0.0, 1.0, integer=True)
+    missed = None
+    if not after:
+        missed = m.add_cols(
+            f"{appliance.name}.missed", 1, 0.0, 1.0, ctx.goal_penalty * max(appliance.energy_kwh, 0.1)
+        )
+        row = m.add_rows(1, 1.0, 1.0)
+        m.add_entries(np.full(candidates.size, row[0]), choose, 1.0)
+        m.add_entries(row, missed, 1.0)
+    elif candidates.size:
+        row = m.add_rows(1, 0.0, 1.0)
+        m.add_entries(np.full(candidates.size, row[0]), choose, 1.0)
+    if candidates.size:
+        cand_idx, step_idx = np.nonzero(energy > 1e-12)
+        kw = energy[cand_idx, step_idx] / grid.hours[step_idx]
+        m.add_entries(ctx.balance[step_idx], choose[cand_idx], -kw)
+    return ProfileColumns(
+        appliance=appliance,
+        candidates=candidates,
+        choose=choose,
+        energy=energy,
+        missed=missed,
+        after_horizon=after,
+    )
+
+
+def add_energy_appliance(ctx: BuildContext, appliance: EnergyAppliance) -> EnergyColumns:
+    m, grid, dt = ctx.model, ctx.grid, ctx.dt
+    after = appliance.earliest_start is not None and appliance.earliest_start >= grid.end
+    first, last = ctx.window(appliance.earliest_start, appliance.latest_finish)
+    available = np.zeros(grid.steps)
+    available[first:last] = 1.0
+    power = m.add_cols(f"{appliance.name}.power", grid.steps, 0.0, appliance.max_power_kw * available)
+    ctx.demand(power)
+    active = power[first:last]
+    on = None
+    if appliance.is_on_off and last > first:
+        on = m.add_cols(f"{appliance.name}.on", last - first, 0.0, 1.0, integer=True)
+        m.add_constraints([(active, 1.0), (on, -appliance.min_power_kw)], 0.0, np.inf)
+        m.add_constraints([(active, 1.0), (on, -appliance.max_power_kw)], -np.inf, 0.0)
+        _min_up_down(ctx, on, grid.epoch_seconds[first:last], appliance)
+    missed = None
+    energy = appliance.energy_kwh
+    if not after and energy > 0:
+        missed = m.add_cols(f"{appliance.name}.missed", 1, 0.0, energy, ctx.goal_penalty)
+        row = m.add_rows(1, energy, energy)
+        if last > first:
+            m.add_entries(np.full(last - first, row[0]), active, dt[first:last])
+        m.add_entries(row, missed, 1.0)
+    elif last > first:
+        row = m.add_rows(1, 0.0, energy)
+        m.add_entries(np.full(last - first, row[0]), active, dt[first:last])
+    return EnergyColumns(
+        appliance=appliance, power=power, on=on, window=(first, last), missed=missed, after_horizon=after
+    )
+
+
+def _min_up_down(ctx: BuildContext, on: IntArray, starts_s: FloatArray, appliance: EnergyAppliance) -> None:
+    """Once switched on, stay on ``min_on``; once off, stay off ``min_off`` (startup/shutdown form)."""
+    m = ctx.model
+    count = on.size
+    previous = np.concatenate(([-1], on[:-1]))
+    for span, sign in ((appliance.min_on.total_seconds(), 1.0), (appliance.min_off.total_seconds(), -1.0)):
+        if span <= 0:
+            continue
+        # switch[t] >= ±(on[t] − on[t−1]); on[−1] = 0 (off before the window)
+        switch = m.add_cols(f"{appliance.name}.{'startup' if sign > 0 else 'shutdown'}", count, 0.0, 1.0)
+        m.add_constraints([(switch, 1.0), (on, -sign), (previous, sign)], 0.0, np.inf)
+        rows_t, cols_tau = [], []
+        for t in range(count):
+            tau = t
+            while tau >= 0 and starts_s[t] - starts_s[tau] < span - 1e-6:
+                rows_t.append(t)
+                cols_tau.append(tau)
+                tau -= 1
+        rows = m.add_rows(count, -np.inf, 0.0 if sign > 0 else 1.0)
+        m.add_entries(rows[np.array(rows_t)], switch[np.array(cols_tau)], 1.0)
+        # Σ startups in window <= on[t]   |   Σ shutdowns in window <= 1 − on[t]
+        m.add_entries(rows, on, -1.0 if sign > 0 else 1.0)

@@ -1,0 +1,74 @@
+"""Shared state while one planning model is built: the matrix, the horizon and the balance rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from shems_optimizer.model.series import Series
+from shems_optimizer.model.site import Site
+from shems_optimizer.planner.matrix import IntArray, MatrixModel
+from shems_optimizer.planner.options import Options
+from shems_optimizer.timegrid import FloatArray, TimeGrid
+
+
+@dataclass(eq=False)
+class BuildContext:
+    site: Site
+    series: Series
+    options: Options
+    model: MatrixModel
+    buy: FloatArray
+    sell: FloatArray
+    # Row t of the power balance: Σ supply − Σ demand = load_t − pv_t (kW).
+    balance: IntArray
+    goal_penalty: float
+    switch_first: list[IntArray] = field(default_factory=list)
+    switch_second: list[IntArray] = field(default_factory=list)
+
+    @property
+    def grid(self) -> TimeGrid:
+        return self.series.grid
+
+    @property
+    def steps(self) -> int:
+        return self.series.grid.steps
+
+    @property
+    def dt(self) -> FloatArray:
+        return self.series.grid.hours
+
+    def supply(self, cols: IntArray, scale: float | FloatArray = 1.0) -> None:
+        """Columns that feed the house bus in their step (kW)."""
+        self.model.add_entries(self.balance[: len(cols)], cols, scale)
+
+    def demand(self, cols: IntArray, scale: float | FloatArray = 1.0) -> None:
+        """Columns that draw from the house bus in their step (kW)."""
+        self.model.add_entries(self.balance[: len(cols)], cols, -np.asarray(scale, dtype=np.float64))
+
+    def add_switch(
+        self, first: IntArray, second: IntArray, first_max: FloatArray, second_max: FloatArray
+    ) -> IntArray:
+        """Binary per step so that ``first`` and ``second`` are never both positive."""
+        m = self.model
+        count = len(first)
+        binary = m.add_cols("switch", count, 0.0, 1.0, integer=True)
+        # first <= first_max·b ; second <= second_max·(1 − b)
+        m.add_constraints([(first, 1.0), (binary, -first_max)], -np.inf, 0.0)
+        m.add_constraints([(second, 1.0), (binary, second_max)], -np.inf, second_max)
+        self.switch_first.append(first)
+        self.switch_second.append(second)
+        return binary
+
+    def window(self, earliest: object, latest: object) -> tuple[int, int]:
+        """Steps ``[i, j)`` that lie entirely inside ``[earliest, latest]`` (None: open end)."""
+        from datetime import datetime
+
+        i = 0 if not isinstance(earliest, datetime) else self.grid.index_at_or_after(earliest)
+        j = (
+            self.steps
+            if not isinstance(latest, datetime)
+            else min(self.steps, self.grid.index_at_or_before(latest))
+        )
+        return max(0, min(i, self.steps)), max(0, j)

@@ -1,0 +1,176 @@
+"""Hand a compiled model to HiGHS (through highspy, no file or subprocess) and report honestly.
+
+The status is what the solver proved: ``optimal`` only when the MIP gap target was reached;
+a solve stopped by the time limit with a plan in hand is ``time_limit`` (the gap it reached is in
+the result), without a plan it is ``failed``.
+
+Fast path: when the only integer variables are "either/or" switches (battery charge vs discharge,
+grid import vs export), the LP relaxation is solved first. If its solution already uses at most one
+side of every switch, it is feasible for the MILP and, being optimal for a relaxation, optimal for
+the MILP too; the branch-and-bound is skipped. Otherwise the MILP is solved.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import highspy
+import numpy as np
+
+from shems_optimizer.planner.matrix import CompiledModel, IntArray
+from shems_optimizer.timegrid import FloatArray
+
+TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    mip_gap: float = 1e-4
+    time_limit_s: float = 30.0
+    threads: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class SolveOutcome:
+    status: str  # "optimal" | "time_limit" | "failed"
+    detail: str  # the solver's own words
+    x: FloatArray | None
+    objective: float | None
+    mip_gap: float | None
+    solve_s: float
+    used_lp_shortcut: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Switches:
+    """Pairs of columns that must not both be positive (guarded by binaries in the MILP)."""
+
+    first: IntArray
+    second: IntArray
+
+
+def solve(model: CompiledModel, settings: SolverSettings, switches: Switches | None) -> SolveOutcome:
+    began = time.perf_counter()
+    highs = _new_highs(settings)
+    only_switches = switches is not None and model.num_integer == _switch_binaries(model, switches)
+    if model.num_integer and only_switches:
+        _pass(highs, model, relax=True)
+        highs.run()
+        if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
+            assert switches is not None
+            if _switches_respected(x, switches):
+                return SolveOutcome(
+                    status="optimal",
+                    detail="LP relaxation optimal and already integral on every switch",
+                    x=x,
+                    objective=float(highs.getInfo().objective_function_value),
+                    mip_gap=0.0,
+                    solve_s=time.perf_counter() - began,
+                    used_lp_shortcut=True,
+                )
+        highs = _new_highs(settings)
+    _pass(highs, model, relax=False)
+    highs.run()
+    return _outcome(highs, model, began)
+
+
+def _switch_binaries(model: CompiledModel, switches: Switches) -> int:
+    # Every switch is guarded by exactly one binary in the builder.
+    return int(switches.first.size)
+
+
+def _switches_respected(x: FloatArray, switches: Switches) -> bool:
+    both = (x[switches.first] > TOLERANCE) & (x[switches.second] > TOLERANCE)
+    return not bool(both.any())
+
+
+_first = threading.Lock()
+_constructed: list[bool] = []
+
+
+def _new_highs(settings: SolverSettings) -> highspy.Highs:
+    if not _constructed:
+        with _first:
+            if not _constructed:
+                _quietly_construct()
+                _constructed.append(True)
+    highs = highspy.Highs()  # type: ignore[no-untyped-call]
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("mip_rel_gap", settings.mip_gap)
+    highs.setOptionValue("time_limit", settings.time_limit_s)
+    highs.setOptionValue("threads", settings.threads)
+    return highs
+
+
+def _quietly_construct() -> highspy.Highs:
+    """HiGHS prints a banner on stdout when the first instance of a process is made; keep stdout
+    clean for ``--json`` output by sending file descriptor 1 to /dev/null for that moment."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with Path(os.devnull).open("wb") as sink:
+            os.dup2(sink.fileno(), 1)
+            highs = highspy.Highs()  # type: ignore[no-untyped-call]
+            highs.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return highs
+
+
+def _pass(highs: highspy.Highs, model: CompiledModel, relax: bool) -> None:
+    inf = highspy.kHighsInf
+    lower = np.where(np.isinf(model.lower), -inf, model.lower)
+    upper = np.where(np.isinf(model.upper), inf, model.upper)
+    row_lower = np.where(np.isinf(model.row_lower), -inf, model.row_lower)
+    row_upper = np.where(np.isinf(model.row_upper), inf, model.row_upper)
+    integrality = np.zeros(model.num_cols, dtype=np.int32) if relax else model.integer.astype(np.int32)
+    status = highs.passModel(
+        model.num_cols,
+        model.num_rows,
+        int(model.value.size),
+        1,  # column-wise matrix
+        1,  # minimise
+        model.offset,
+        model.cost,
+        lower,
+        upper,
+        row_lower,
+        row_upper,
+        model.start[:-1].astype(np.int32),
+        model.index.astype(np.int32),
+        model.value,
+        integrality,
+    )
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS rejected the model (inconsistent bounds or matrix)")
+
+
+def _outcome(highs: highspy.Highs, model: CompiledModel, began: float) -> SolveOutcome:
+    status = highs.getModelStatus()
+    info = highs.getInfo()
+    detail = highs.modelStatusToString(status)
+    has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+    x = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
+    gap = float(info.mip_gap) if model.num_integer else 0.0
+    if status == highspy.HighsModelStatus.kOptimal:
+        kind = "optimal"
+    elif has_solution:
+        kind = "time_limit" if status == highspy.HighsModelStatus.kTimeLimit else "feasible"
+    else:
+        kind = "failed"
+    return SolveOutcome(
+        status=kind,
+        detail=detail,
+        x=x,
+        objective=float(info.objective_function_value) if has_solution else None,
+        mip_gap=gap if has_solution else None,
+        solve_s=time.perf_counter() - began,
+        used_lp_shortcut=False,
+    )
