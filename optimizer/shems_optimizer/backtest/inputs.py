@@ -171,4 +171,4 @@ def fill_actuals(frame: pd.DataFrame, steps_per_day: int) -> Actuals:
 
 def _interpolate_short(values: np.ndarray, limit: int) -> np.ndarray:
     series = pd.Series(values)
-    return np.asarray(series.interpolate(limit=limit, limit_area="inside").to_numpy(dtype=float))
+    return np.array(series.interpolate(limit=limit, limit_area="inside").to_numpy(dtype=float), copy=True)

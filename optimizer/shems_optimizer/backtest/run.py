@@ -118,7 +118,7 @@ def run_on_frame(
 
     def mpc_forecast(origin: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         steps = min(steps, n - origin)
-        fc = suite.forecast(origin, steps)
+        fc = suite.forecast(origin, steps, bands=False)
         idx = index[origin : origin + steps]
         pv = fc.pv.p50 if fc.pv is not None else np.zeros(steps)
         spot_fc = fc.spot.p50 if fc.spot is not None else None

@@ -63,10 +63,11 @@ class ForecastSuite:
             self.fit_seconds += time.perf_counter() - began
         return models
 
-    def forecast(self, origin: int, steps: int) -> Forecasts:
+    def forecast(self, origin: int, steps: int, bands: bool = True) -> Forecasts:
+        """Forecasts from ``origin``; ``bands=False`` skips P10/P90 (the planner uses the median)."""
         load_model, pv_model = self.models_for(origin)
-        load = load_model.predict(self.ctx, origin, steps)
-        pv = pv_model.predict(self.ctx, origin, steps) if pv_model is not None else None
+        load = load_model.predict(self.ctx, origin, steps, bands)
+        pv = pv_model.predict(self.ctx, origin, steps, bands) if pv_model is not None else None
         spot = None
         if self.spot is not None:
             if self._price is None:

@@ -33,6 +33,7 @@ class Grid:
             raise ValueError("grid index must be timezone-aware")
         if len(index) < 2:
             raise ValueError("grid needs at least two timestamps")
+        index = index.as_unit("ns")
         step = pd.Timedelta(index[1] - index[0])
         local = index.tz_convert(timezone)
         # tz_localize(None) keeps the local wall time; wall - utc is the offset. Vectorised.

@@ -21,6 +21,7 @@ from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.features import same_local_time_positions, take, trailing_mean
 from shems_optimizer.forecast.result import QuantileForecast, ordered
+from shems_optimizer.forecast.threads import single_threaded
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 
@@ -99,13 +100,14 @@ class LoadForecaster:
                 early_stopping=False,
                 random_state=cfg.random_state,
             )
-            model.fit(features, y)
+            with single_threaded():
+                model.fit(features, y)
             models.append(model)
         self._models = tuple(models)
         self.summary = FitSummary(when, len(y), "gradient_boosting", "")
         return self.summary
 
-    def predict(self, ctx: SeriesContext, origin: int, steps: int) -> QuantileForecast:
+    def predict(self, ctx: SeriesContext, origin: int, steps: int, bands: bool = True) -> QuantileForecast:
         """Forecast ``steps`` steps from position ``origin`` using only data before ``origin``."""
         if origin + steps > len(ctx.grid.index):
             raise ValueError(f"horizon of {steps} steps runs past the grid ({len(ctx.grid.index)} steps)")
@@ -113,7 +115,8 @@ class LoadForecaster:
         if not self._models:
             return self._fallback(ctx, origin, steps, index)
         features, _ = self._features(ctx, np.array([origin]), steps)
-        preds = [m.predict(features) for m in self._models]
+        with single_threaded():
+            preds = _predict(self._models, features, bands)
         p10, p50, p90 = ordered(*preds, lower=0.0)
         return QuantileForecast("load_W", index, p10, p50, p90, "gradient_boosting")
 
@@ -199,3 +202,11 @@ class LoadForecaster:
         p90 = np.where(np.isfinite(p90), p90, hi)
         q10, q50, q90 = ordered(p10, p50, p90, lower=0.0)
         return QuantileForecast("load_W", index, q10, q50, q90, method, (note,))
+
+
+def _predict(models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool) -> list[np.ndarray]:
+    """P10, P50, P90 predictions; without ``bands`` only the median is computed (P10 = P90 = P50)."""
+    if bands:
+        return [np.asarray(m.predict(features), dtype=float) for m in models]
+    median = np.asarray(models[1].predict(features), dtype=float)
+    return [median, median, median]

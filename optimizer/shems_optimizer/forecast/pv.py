@@ -22,6 +22,7 @@ from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.features import same_local_time_positions, take
 from shems_optimizer.forecast.result import QuantileForecast, ordered
+from shems_optimizer.forecast.threads import single_threaded
 
 QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 
@@ -30,7 +31,7 @@ QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 class PVForecasterConfig:
     min_history_days: float = 7.0
     train_window_days: float = 182.0
-    train_origin_stride_hours: float = 6.0
+    train_origin_stride_hours: float = 12.0
     train_horizon_hours: float = 48.0
     recent_days: float = 3.0
     max_iter: int = 200
@@ -109,14 +110,15 @@ class PVForecaster:
                 early_stopping=False,
                 random_state=cfg.random_state,
             )
-            model.fit(features, y)
+            with single_threaded():
+                model.fit(features, y)
             models.append(model)
         self._models = tuple(models)
         method = "provider_correction" if self._use_provider else "clear_sky_model"
         self.summary = PVFitSummary(when, len(y), method, "")
         return self.summary
 
-    def predict(self, ctx: SeriesContext, origin: int, steps: int) -> QuantileForecast:
+    def predict(self, ctx: SeriesContext, origin: int, steps: int, bands: bool = True) -> QuantileForecast:
         """Forecast ``steps`` steps from ``origin`` (PV before ``origin`` only; provider values at targets)."""
         _require_sun(ctx)
         assert ctx.night is not None
@@ -126,7 +128,8 @@ class PVForecaster:
         night = ctx.night[origin : origin + steps]
         if self._models:
             features, _ = self._features(ctx, np.array([origin]), steps)
-            preds = [m.predict(features) for m in self._models]
+            with single_threaded():
+                preds = _predict(self._models, features, bands)
             method, notes = ("provider_correction" if self._use_provider else "clear_sky_model"), ()
         else:
             preds, method, notes = self._fallback(ctx, origin, steps)
@@ -231,3 +234,11 @@ def _trailing_ratio(actual: np.ndarray, reference: np.ndarray, ends: np.ndarray,
 def _require_sun(ctx: SeriesContext) -> None:
     if ctx.location is None or ctx.night is None or ctx.clear_sky is None:
         raise SeriesError("PV forecasting needs the site's location (latitude and longitude)")
+
+
+def _predict(models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool) -> list[np.ndarray]:
+    """P10, P50, P90 predictions; without ``bands`` only the median is computed (P10 = P90 = P50)."""
+    if bands:
+        return [np.asarray(m.predict(features), dtype=float) for m in models]
+    median = np.asarray(models[1].predict(features), dtype=float)
+    return [median, median, median]

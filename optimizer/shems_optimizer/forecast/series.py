@@ -166,7 +166,8 @@ def _parse_times(column: pd.Series, name: str) -> pd.DatetimeIndex:
             f"column {name}: timestamps have no UTC offset; write them as ISO 8601 with an offset "
             "(e.g. 2024-06-01T12:00:00+02:00 or ...Z) so DST changes are unambiguous"
         )
-    return pd.DatetimeIndex(parsed.dt.tz_convert("UTC"))
+    # Nanoseconds everywhere: positions are found by comparing integer timestamps.
+    return pd.DatetimeIndex(parsed.dt.tz_convert("UTC")).as_unit("ns")
 
 
 def _modal_step(index: pd.DatetimeIndex) -> pd.Timedelta:
