@@ -69,7 +69,9 @@ def evaluate(suite: ForecastSuite, origins: list[int], steps: int) -> dict[str, 
         before = np.full(steps, origin)
         actual = ctx.load[targets]
         persistence = take(ctx.load, same_local_time_positions(ctx.grid, targets, lead // spd + 1), before)
-        weekly = take(ctx.load, same_local_time_positions(ctx.grid, targets, 7 * (lead // (7 * spd) + 1)), before)
+        weekly = take(
+            ctx.load, same_local_time_positions(ctx.grid, targets, 7 * (lead // (7 * spd) + 1)), before
+        )
         ok = np.isfinite(actual) & np.isfinite(persistence) & np.isfinite(weekly)
         load.add("model", fc.load.p50[ok] - actual[ok])
         load.add("persistence", persistence[ok] - actual[ok])
@@ -90,7 +92,11 @@ def evaluate(suite: ForecastSuite, origins: list[int], steps: int) -> dict[str, 
             real = suite.spot_on_grid[targets]
             ahead = targets >= known_pos
             back = (targets - known_pos) // spd + 1
-            naive = take(suite.spot_on_grid, same_local_time_positions(ctx.grid, targets, back), np.full(steps, known_pos))
+            naive = take(
+                suite.spot_on_grid,
+                same_local_time_positions(ctx.grid, targets, back),
+                np.full(steps, known_pos),
+            )
             ok_p = ahead & np.isfinite(real) & np.isfinite(naive)
             price.add("model", fc.spot.p50[ok_p] - real[ok_p])
             price.add("naive", naive[ok_p] - real[ok_p])
@@ -108,7 +114,9 @@ def evaluate(suite: ForecastSuite, origins: list[int], steps: int) -> dict[str, 
         "load_scored_steps": load.count("model"),
     }
     best_naive = min(v for v in (load.mae("persistence"), load.mae("weekly"), np.inf) if v is not None)
-    out["load_skill_vs_best_naive"] = _skill(load.mae("model"), best_naive if np.isfinite(best_naive) else None)
+    out["load_skill_vs_best_naive"] = _skill(
+        load.mae("model"), best_naive if np.isfinite(best_naive) else None
+    )
     if pv.errors:
         out.update(
             {

@@ -90,14 +90,18 @@ def site_from_mapping(data: Any) -> BacktestSite:
         raise ConfigError("backtest", "expected a mapping (latitude, longitude, country, buy, sell)")
     unknown = sorted(set(extra) - {"latitude", "longitude", "country", "buy", "sell"})
     if unknown:
-        raise ConfigError(f"backtest.{unknown[0]}", "unknown setting; expected latitude, longitude, country, buy, sell")
+        raise ConfigError(
+            f"backtest.{unknown[0]}", "unknown setting; expected latitude, longitude, country, buy, sell"
+        )
     site = site_from_dict(planner_part)
     if len(site.batteries) > 1:
         raise ConfigError("batteries", "the backtest simulates one battery; list at most one")
     for kind in ("evs", "appliances", "thermal"):
         if getattr(site, kind):
             raise ConfigError(
-                kind, "the closed-loop backtest simulates PV and one battery; remove EVs, appliances and thermal loads"
+                kind,
+                "the closed-loop backtest simulates PV and one battery; "
+                "remove EVs, appliances and thermal loads",
             )
     location = None
     if "latitude" in extra or "longitude" in extra:
@@ -119,7 +123,9 @@ def _retail(field: str, raw: Any) -> RetailPrice | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
-        raise ConfigError(field, "expected {spot_adder_eur_per_kwh: X[, spot_multiplier: M]} or {fixed_eur_per_kwh: X}")
+        raise ConfigError(
+            field, "expected {spot_adder_eur_per_kwh: X[, spot_multiplier: M]} or {fixed_eur_per_kwh: X}"
+        )
     if "fixed_eur_per_kwh" in raw:
         return FixedTariff(float(raw["fixed_eur_per_kwh"]))
     unknown = sorted(set(raw) - {"spot_adder_eur_per_kwh", "spot_multiplier"})

@@ -19,6 +19,7 @@ def plan_battery(
     site: Site,
     soc: float,
     index: pd.DatetimeIndex,
+    step_length: pd.Timedelta,
     load_w: np.ndarray,
     pv_w: np.ndarray,
     buy: np.ndarray | None,
@@ -26,7 +27,7 @@ def plan_battery(
     options: Options,
 ) -> tuple[list[PlanStep], str]:
     """Plan the site's battery over ``index`` starting from ``soc``; returns steps and solver status."""
-    step = timedelta(seconds=(index[1] - index[0]).total_seconds())
+    step = timedelta(seconds=step_length.total_seconds())
     grid = TimeGrid.uniform(index[0].to_pydatetime(), step, len(index), site.timezone)
     battery = site.batteries[0]
     soc = min(max(soc, 0.0), 1.0)

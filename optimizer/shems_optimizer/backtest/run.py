@@ -51,7 +51,12 @@ def run_backtest(
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     began = time.perf_counter()
-    say = log or (lambda _msg: None)
+    clock = time.perf_counter()
+
+    def say(message: str) -> None:
+        if log is not None:
+            log(f"[{time.perf_counter() - clock:6.0f} s] {message}")
+
     bt = load_site(site_path)
     frame, report = read_series_csv(series_path, bt.location)
     spot_series = _spot(frame, prices_path, bt)
@@ -90,7 +95,9 @@ def run_on_frame(
         spot_on_grid=spot_on_grid,
     )
     local = ctx.grid.index.tz_convert(bt.timezone)
-    origins = [i for i in range(start, min(end, n - horizon + 1)) if local[i].hour == 0 and local[i].minute == 0]
+    origins = [
+        i for i in range(start, min(end, n - horizon + 1)) if local[i].hour == 0 and local[i].minute == 0
+    ]
     say(f"forecast evaluation: {len(origins)} daily origins")
     t0 = time.perf_counter()
     figures: dict[str, Any] = {
@@ -116,7 +123,9 @@ def run_on_frame(
     plan_options = Options(compute_baseline=False, time_limit_s=10.0)
     index = ctx.grid.index
 
-    def mpc_forecast(origin: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def mpc_forecast(
+        origin: int, steps: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         steps = min(steps, n - origin)
         fc = suite.forecast(origin, steps, bands=False)
         idx = index[origin : origin + steps]
@@ -126,18 +135,34 @@ def run_on_frame(
         sell = bt.sell.prices(idx, spot_fc) if bt.sell is not None else None
         return fc.load.p50, pv, buy, sell
 
-    def perfect_forecast(origin: int, steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    def perfect_forecast(
+        origin: int, steps: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
         sl = slice(origin, min(origin + steps, n))
         return actuals.load_w[sl], actuals.pv_w[sl], market.buy[sl], market.sell[sl]
 
     strategies: dict[str, StrategyResult] = {}
     strategies["no_battery"] = simulate_no_battery(actuals.load_w, actuals.pv_w, market, start, end, hours)
-    strategies["rule_based"] = simulate_rule_based(actuals.load_w, actuals.pv_w, market, limits, soc0, start, end, hours)
+    strategies["rule_based"] = simulate_rule_based(
+        actuals.load_w, actuals.pv_w, market, limits, soc0, start, end, hours
+    )
     t0 = time.perf_counter()
     say("perfect foresight ...")
     strategies["perfect"] = simulate_mpc(
-        "perfect", bt.site, index, actuals.load_w, actuals.pv_w, market, limits, soc0, start, end,
-        perfect_forecast, max(1, round(options.perfect_replan_hours / hours)), horizon, plan_options,
+        "perfect",
+        bt.site,
+        index,
+        actuals.load_w,
+        actuals.pv_w,
+        market,
+        limits,
+        soc0,
+        start,
+        end,
+        perfect_forecast,
+        max(1, round(options.perfect_replan_hours / hours)),
+        horizon,
+        plan_options,
     )
     perfect_s = time.perf_counter() - t0
     say(f"perfect foresight done in {perfect_s:.0f} s; MPC ...")
@@ -150,27 +175,52 @@ def run_on_frame(
             say(f"  MPC at {index[origin].isoformat()} ({(origin - start) / max(1, end - start):.0%})")
 
     strategies["mpc"] = simulate_mpc(
-        "mpc", bt.site, index, actuals.load_w, actuals.pv_w, market, limits, soc0, start, end,
-        mpc_forecast, max(1, round(options.replan_hours / hours)), horizon, plan_options,
-        execution=options.execution, progress=progress,
+        "mpc",
+        bt.site,
+        index,
+        actuals.load_w,
+        actuals.pv_w,
+        market,
+        limits,
+        soc0,
+        start,
+        end,
+        mpc_forecast,
+        max(1, round(options.replan_hours / hours)),
+        horizon,
+        plan_options,
+        execution=options.execution,
+        progress=progress,
     )
     mpc_s = time.perf_counter() - t0
-    base = strategies["no_battery"].cost_eur
-    perfect_savings = base - strategies["perfect"].cost_eur
+    # Strategies end with different amounts of energy stored; count the change at the battery's
+    # terminal value so a strategy cannot look cheaper by emptying the battery at the end.
+    value = bt.battery.terminal_value_eur_per_kwh
+    net_cost = {
+        name: r.cost_eur
+        - ((r.final_soc if r.final_soc is not None else soc0) - soc0) * bt.battery.capacity_kwh * value
+        for name, r in strategies.items()
+    }
+    base = net_cost["no_battery"]
+    perfect_savings = base - net_cost["perfect"]
 
     def share(name: str) -> float | None:
         if perfect_savings <= 0:
             return None
-        return (base - strategies[name].cost_eur) / perfect_savings
+        return (base - net_cost[name]) / perfect_savings
 
     figures.update(
         {
             "cost_baseline": base,
-            "cost_rule_based": strategies["rule_based"].cost_eur,
-            "cost_mpc": strategies["mpc"].cost_eur,
-            "cost_perfect": strategies["perfect"].cost_eur,
-            "savings_mpc_eur": base - strategies["mpc"].cost_eur,
-            "savings_rule_based_eur": base - strategies["rule_based"].cost_eur,
+            "cost_rule_based": net_cost["rule_based"],
+            "cost_mpc": net_cost["mpc"],
+            "cost_perfect": net_cost["perfect"],
+            "cost_note": (
+                "EUR over the period, net of the change in stored energy valued at the battery's "
+                f"terminal value ({value:g} EUR/kWh); baseline = no battery"
+            ),
+            "savings_mpc_eur": base - net_cost["mpc"],
+            "savings_rule_based_eur": base - net_cost["rule_based"],
             "savings_perfect_eur": perfect_savings,
             "captured_share": share("mpc"),
             "captured_share_rule_based": share("rule_based"),
@@ -189,7 +239,8 @@ def run_on_frame(
             "actual_gaps_filled": actuals.filled,
             "strategies": {
                 name: {
-                    "cost_eur": r.cost_eur,
+                    "energy_cost_eur": r.cost_eur,
+                    "net_cost_eur": net_cost[name],
                     "import_kwh": r.import_kwh,
                     "export_kwh": r.export_kwh,
                     "battery_throughput_kwh": r.throughput_kwh,
@@ -217,6 +268,11 @@ def run_on_frame(
 def _period(ctx: SeriesContext, n: int, options: BacktestOptions) -> tuple[int, int]:
     spd = ctx.grid.steps_per_day
     tz = ctx.grid.timezone
+    if n < MIN_DAYS * spd:
+        raise SeriesError(
+            f"the series covers {n / spd:.1f} days; a backtest needs at least {MIN_DAYS} days "
+            "(forecasters fall back to profiles below 7 days of history)"
+        )
     if options.start is not None:
         start = _position_of_day(ctx, options.start, tz)
     else:
@@ -228,11 +284,6 @@ def _period(ctx: SeriesContext, n: int, options: BacktestOptions) -> tuple[int, 
     end = min(end, n)
     if start < 1:
         raise SeriesError("the backtest start must leave at least one step of history before it")
-    if n < MIN_DAYS * spd:
-        raise SeriesError(
-            f"the series covers {n / spd:.1f} days; a backtest needs at least {MIN_DAYS} days "
-            "(forecasters fall back to profiles below 7 days of history)"
-        )
     return start, end
 
 

@@ -20,14 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from shems_optimizer.backtest.planning import plan_battery
 from shems_optimizer.control.controller import LocalController, TickResult
 from shems_optimizer.control.derive import PlanStep, commands_from_plan
 from shems_optimizer.control.limits import BatteryLimits
 from shems_optimizer.control.modes import SelfConsume
 from shems_optimizer.model.site import Site
 from shems_optimizer.planner import Options
-
-from shems_optimizer.backtest.planning import plan_battery
 
 # Forecast provider for the MPC: origin position, steps -> (load W, PV W, buy, sell) arrays.
 ForecastFn = Callable[[int, int], tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]]
@@ -69,7 +68,9 @@ def simulate_no_battery(
     result = StrategyResult("no_battery")
     result.import_kwh = float(imp.sum() * hours / 1000.0)
     result.export_kwh = float(exp.sum() * hours / 1000.0)
-    result.cost_eur = float((imp * market.buy[start:end] - exp * market.sell[start:end]).sum() * hours / 1000.0)
+    result.cost_eur = float(
+        (imp * market.buy[start:end] - exp * market.sell[start:end]).sum() * hours / 1000.0
+    )
     return result
 
 
@@ -115,15 +116,16 @@ def simulate_mpc(
     """Re-plan every ``replan_steps`` from the SOC actually reached and execute until the next plan."""
     if execution not in ("modes", "setpoints"):
         raise ValueError(f"execution must be 'modes' or 'setpoints', not {execution!r}")
-    hours = (index[1] - index[0]) / pd.Timedelta(hours=1)
+    step = pd.Timedelta(index[1] - index[0])
+    hours = step / pd.Timedelta(hours=1)
     controller = LocalController(limits)
     result = StrategyResult(name)
     for origin in range(start, end, replan_steps):
-        steps_here = min(horizon_steps, len(index) - origin)
-        load_fc, pv_fc, buy_fc, sell_fc = forecast(origin, steps_here)
+        load_fc, pv_fc, buy_fc, sell_fc = forecast(origin, min(horizon_steps, len(index) - origin))
+        steps_here = len(load_fc)  # shorter near the end of the data
         began = time.perf_counter()
         plan, status = plan_battery(
-            site, soc, index[origin : origin + steps_here], load_fc, pv_fc, buy_fc, sell_fc, options
+            site, soc, index[origin : origin + steps_here], step, load_fc, pv_fc, buy_fc, sell_fc, options
         )
         result.plan_seconds += time.perf_counter() - began
         result.plans += 1
@@ -145,7 +147,9 @@ def simulate_mpc(
     return result
 
 
-def _setpoint_tick(step: PlanStep, limits: BatteryLimits, load: float, pv: float, soc: float, hours: float) -> TickResult:
+def _setpoint_tick(
+    step: PlanStep, limits: BatteryLimits, load: float, pv: float, soc: float, hours: float
+) -> TickResult:
     """The planned battery power as a fixed setpoint, clipped only by the SOC limits."""
     wanted = step.charge_w - step.discharge_w
     if wanted >= 0:

@@ -22,21 +22,35 @@ def register(subparsers: Any) -> None:
         help="evaluate forecasts and simulate MPC on measured data",
         description="Rolling-origin forecast evaluation and closed-loop MPC simulation on measured data.",
     )
-    parser.add_argument("--series", required=True, help="measured series CSV (load_W, pv_W, pv_forecast_W, ...)")
-    parser.add_argument("--site", required=True, help="site YAML (the planner's site file + a backtest section)")
+    parser.add_argument(
+        "--series", required=True, help="measured series CSV (load_W, pv_W, pv_forecast_W, ...)"
+    )
+    parser.add_argument(
+        "--site", required=True, help="site YAML (the planner's site file + a backtest section)"
+    )
     parser.add_argument("--prices", help="day-ahead spot prices CSV (price_eur_per_mwh or price_eur_per_kwh)")
-    parser.add_argument("--start", type=_day, help="first simulated day, local date YYYY-MM-DD (default: after warm-up)")
-    parser.add_argument("--end", type=_day, help="day after the last simulated day, YYYY-MM-DD (default: end of data)")
+    parser.add_argument(
+        "--start", type=_day, help="first simulated day, local date YYYY-MM-DD (default: after warm-up)"
+    )
+    parser.add_argument(
+        "--end", type=_day, help="day after the last simulated day, YYYY-MM-DD (default: end of data)"
+    )
     parser.add_argument("--replan-hours", type=float, default=1.0, help="MPC re-plan interval (default 1 h)")
-    parser.add_argument("--horizon-hours", type=float, default=48.0, help="plan and forecast horizon (default 48 h)")
-    parser.add_argument("--retrain-days", type=float, default=7.0, help="forecaster retraining interval (default 7 days)")
+    parser.add_argument(
+        "--horizon-hours", type=float, default=48.0, help="plan and forecast horizon (default 48 h)"
+    )
+    parser.add_argument(
+        "--retrain-days", type=float, default=7.0, help="forecaster retraining interval (default 7 days)"
+    )
     parser.add_argument(
         "--execution",
         choices=("modes", "setpoints"),
         default="modes",
         help="execute plans as modes with targets (default, as the add-on does) or as fixed power setpoints",
     )
-    parser.add_argument("--forecast-only", action="store_true", help="evaluate forecasts, skip the simulation")
+    parser.add_argument(
+        "--forecast-only", action="store_true", help="evaluate forecasts, skip the simulation"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(func=_run)
 

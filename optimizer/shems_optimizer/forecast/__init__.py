@@ -13,7 +13,13 @@ from shems_optimizer.forecast.load import LoadForecaster, LoadForecasterConfig
 from shems_optimizer.forecast.price import DayAheadPublication, PriceForecasterConfig, SpotPriceForecaster
 from shems_optimizer.forecast.pv import PVForecaster, PVForecasterConfig
 from shems_optimizer.forecast.result import QuantileForecast
-from shems_optimizer.forecast.series import SeriesReport, align_prices, prepare_series, read_price_csv, read_series_csv
+from shems_optimizer.forecast.series import (
+    SeriesReport,
+    align_prices,
+    prepare_series,
+    read_price_csv,
+    read_series_csv,
+)
 from shems_optimizer.forecast.solar import Location
 
 __all__ = [

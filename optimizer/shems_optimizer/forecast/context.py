@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from shems_optimizer.forecast.features import Calendar, Grid
-from shems_optimizer.forecast.solar import Location, clear_sky_ghi, is_night, mean_over_steps
+from shems_optimizer.forecast.solar import Location, is_night, mean_over_steps
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +86,7 @@ class SeriesContext:
 
     def position(self, when: pd.Timestamp) -> int:
         """Grid position of a timestamp (must lie on the grid)."""
-        pos = int(self.grid.index.get_indexer([when])[0])
+        pos = int(self.grid.index.get_indexer(pd.DatetimeIndex([when]))[0])
         if pos < 0:
             raise ValueError(f"{when} is not on the series grid ({self.grid.step} steps)")
         return pos

@@ -75,7 +75,7 @@ def take(values: np.ndarray, positions: np.ndarray, available_before: np.ndarray
     if available_before is not None:
         invalid |= positions >= available_before
     out[invalid] = np.nan
-    return out
+    return np.asarray(out, dtype=float)
 
 
 def trailing_mean(values: np.ndarray, ends: np.ndarray, window: int) -> np.ndarray:
@@ -107,11 +107,11 @@ class Calendar:
         local = grid.index.tz_convert(grid.timezone)
         minutes = (local.hour * 60 + local.minute).to_numpy(dtype=float)
         angle = 2 * np.pi * minutes / 1440.0
-        doy = 2 * np.pi * local.dayofyear.to_numpy(dtype=float) / 365.25
+        doy = 2 * np.pi * local.day_of_year.to_numpy(dtype=float) / 365.25
         return cls(
             tod_sin=np.sin(angle),
             tod_cos=np.cos(angle),
-            weekday=local.weekday.to_numpy(dtype=float),
+            weekday=local.day_of_week.to_numpy(dtype=float),
             holiday=holiday_flags(local, country),
             doy_sin=np.sin(doy),
             doy_cos=np.cos(doy),

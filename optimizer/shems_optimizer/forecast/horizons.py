@@ -37,24 +37,26 @@ def bucket_starts(origin: pd.Timestamp, horizon: Horizon, timezone: str) -> pd.D
     origin = origin.tz_convert("UTC")
     end = origin + horizon.length
     if horizon.bucket is not None:
-        return pd.date_range(origin, end, freq=horizon.bucket, inclusive="left")
+        return pd.date_range(origin, end, freq=horizon.bucket, inclusive="left").as_unit("ns")
     local = origin.tz_convert(timezone)
     first_midnight = (local.normalize().tz_localize(None) + pd.Timedelta(days=1)).tz_localize(timezone)
     midnights = pd.date_range(
         first_midnight.tz_localize(None), periods=int(horizon.length / pd.Timedelta(days=1)) + 1, freq="D"
     ).tz_localize(timezone, nonexistent="shift_forward", ambiguous=False)
     starts = [origin, *[m.tz_convert("UTC") for m in midnights if origin < m.tz_convert("UTC") < end]]
-    return pd.DatetimeIndex(starts)
+    return pd.DatetimeIndex(starts).as_unit("ns")
 
 
-def bucket_sums_kwh(index: pd.DatetimeIndex, power_w: np.ndarray, starts: pd.DatetimeIndex, end: pd.Timestamp) -> np.ndarray:
-    """Energy (kWh) of a step power series inside each bucket [start_i, start_{i+1}) (last ends at ``end``)."""
+def bucket_sums_kwh(
+    index: pd.DatetimeIndex, power_w: np.ndarray, starts: pd.DatetimeIndex, end: pd.Timestamp
+) -> np.ndarray:
+    """Energy (kWh) of a step power series in each bucket [start_i, start_i+1) (the last ends at ``end``)."""
     if len(index) != len(power_w):
         raise ValueError(f"power has {len(power_w)} values for {len(index)} steps")
     step_h = (index[1] - index[0]) / pd.Timedelta(hours=1) if len(index) > 1 else 1.0
     energy = np.asarray(power_w, dtype=float) * step_h / 1000.0
-    edges = np.append(starts.asi8, end.tz_convert("UTC").value)
-    which = np.searchsorted(edges, index.asi8, side="right") - 1
+    edges = np.append(starts.as_unit("ns").asi8, end.tz_convert("UTC").as_unit("ns").value)
+    which = np.searchsorted(edges, index.as_unit("ns").asi8, side="right") - 1
     out = np.zeros(len(starts))
     inside = (which >= 0) & (which < len(starts))
     np.add.at(out, which[inside], energy[inside])
@@ -97,7 +99,13 @@ def usage_and_cost(
     sums = {
         name: bucket_sums_kwh(index, values, starts, end)
         for name, values in {
-            "p10": load_w[0], "p50": load_w[1], "p90": load_w[2], "pv": pv_w, "imp": imp_w, "exp": exp_w, "cost": cost_w,
+            "p10": load_w[0],
+            "p50": load_w[1],
+            "p90": load_w[2],
+            "pv": pv_w,
+            "imp": imp_w,
+            "exp": exp_w,
+            "cost": cost_w,
         }.items()
     }
     del step_h

@@ -32,7 +32,7 @@ class LoadForecasterConfig:
 
     min_history_days: float = 7.0
     train_window_days: float = 182.0
-    train_origin_stride_hours: float = 6.0
+    train_origin_stride_hours: float = 8.0
     train_horizon_hours: float = 48.0
     max_iter: int = 120
     band_max_iter: int = 50  # P10/P90 need less precision than the median the planner uses
@@ -72,7 +72,10 @@ class LoadForecaster:
             self._models = ()
             days = known.sum() / spd
             self.summary = FitSummary(
-                when, 0, "profile_fallback", f"only {days:.1f} days of load history (model needs {cfg.min_history_days:g})"
+                when,
+                0,
+                "profile_fallback",
+                f"only {days:.1f} days of load history (model needs {cfg.min_history_days:g})",
             )
             return self.summary
         step_h = ctx.grid.step / pd.Timedelta(hours=1)
@@ -117,10 +120,12 @@ class LoadForecaster:
         features, _ = self._features(ctx, np.array([origin]), steps)
         with single_threaded():
             preds = _predict(self._models, features, bands)
-        p10, p50, p90 = ordered(*preds, lower=0.0)
+        p10, p50, p90 = ordered(preds[0], preds[1], preds[2], lower=0.0)
         return QuantileForecast("load_W", index, p10, p50, p90, "gradient_boosting")
 
-    def _features(self, ctx: SeriesContext, origins: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    def _features(
+        self, ctx: SeriesContext, origins: np.ndarray, horizon: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         grid, cal, y = ctx.grid, ctx.calendar, ctx.load
         spd = grid.steps_per_day
         lead = np.tile(np.arange(horizon), len(origins))
@@ -132,11 +137,12 @@ class LoadForecaster:
         profile_values = np.vstack(
             [take(y, same_local_time_positions(grid, targets, k + j), o) for j in range(7)]
         )
-        older = np.vstack(
-            [take(y, same_local_time_positions(grid, targets, k + j), o) for j in range(7, 21)]
-        )
+        older = np.vstack([take(y, same_local_time_positions(grid, targets, k + j), o) for j in range(7, 21)])
         weekly = np.vstack(
-            [take(y, same_local_time_positions(grid, targets, 7 * (lead // (7 * spd) + 1 + j)), o) for j in range(4)]
+            [
+                take(y, same_local_time_positions(grid, targets, 7 * (lead // (7 * spd) + 1 + j)), o)
+                for j in range(4)
+            ]
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=RuntimeWarning)
@@ -171,12 +177,16 @@ class LoadForecaster:
             columns.append(ctx.temperature[safe_t])
         return np.column_stack(columns), targets
 
-    def _fallback(self, ctx: SeriesContext, origin: int, steps: int, index: pd.DatetimeIndex) -> QuantileForecast:
+    def _fallback(
+        self, ctx: SeriesContext, origin: int, steps: int, index: pd.DatetimeIndex
+    ) -> QuantileForecast:
         """Same-time-of-day profile over the last days available; the recent median with under a day."""
         y = ctx.load
         history = y[:origin][np.isfinite(y[:origin])]
         if len(history) == 0:
-            raise SeriesError("no load history before the forecast origin: at least one measured step is needed")
+            raise SeriesError(
+                "no load history before the forecast origin: at least one measured step is needed"
+            )
         targets = origin + np.arange(steps)
         o = np.full(steps, origin)
         spd = ctx.grid.steps_per_day
@@ -204,7 +214,9 @@ class LoadForecaster:
         return QuantileForecast("load_W", index, q10, q50, q90, method, (note,))
 
 
-def _predict(models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool) -> list[np.ndarray]:
+def _predict(
+    models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool
+) -> list[np.ndarray]:
     """P10, P50, P90 predictions; without ``bands`` only the median is computed (P10 = P90 = P50)."""
     if bands:
         return [np.asarray(m.predict(features), dtype=float) for m in models]

@@ -105,12 +105,12 @@ class SpotPriceForecaster:
                 f"{known_until.isoformat()}: cannot forecast prices"
             )
         hourly = window.resample("1h").mean().dropna()
-        local = hourly.index.tz_convert(self.timezone)
+        local = pd.DatetimeIndex(hourly.index).tz_convert(self.timezone)
         daily_mean = hourly.groupby(local.date).transform("mean")
         deviation = (hourly - daily_mean).to_numpy()
         spread = (hourly - hourly.rolling(f"{cfg.level_days}D").mean()).to_numpy()
         keys = local.hour.to_numpy() * 3 + _day_type(local, cfg.country)
-        recent = hourly[hourly.index >= hourly.index[-1] - pd.Timedelta(days=cfg.level_days)]
+        recent = hourly[hourly.index > hourly.index[-1] - pd.Timedelta(days=cfg.level_days)]
         level = float(recent.mean())
         p10, p50, p90 = np.full(72, level), np.full(72, level), np.full(72, level)
         with warnings.catch_warnings():
@@ -141,6 +141,6 @@ class _Profile:
 
 
 def _day_type(local: pd.DatetimeIndex, country: str | None) -> np.ndarray:
-    weekday = local.weekday.to_numpy()
+    weekday = local.day_of_week.to_numpy()
     kind = np.where(weekday == 5, 1, np.where(weekday == 6, 2, 0))
     return np.asarray(np.where(holiday_flags(local, country) > 0, 2, kind), dtype=np.int64)

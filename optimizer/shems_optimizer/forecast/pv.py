@@ -31,7 +31,7 @@ QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 class PVForecasterConfig:
     min_history_days: float = 7.0
     train_window_days: float = 182.0
-    train_origin_stride_hours: float = 12.0
+    train_origin_stride_hours: float = 24.0
     train_horizon_hours: float = 48.0
     recent_days: float = 3.0
     max_iter: int = 200
@@ -81,7 +81,10 @@ class PVForecaster:
         if days < cfg.min_history_days:
             self._models = ()
             self.summary = PVFitSummary(
-                when, 0, "clear_sky_fallback", f"only {days:.1f} days of PV history (model needs {cfg.min_history_days:g})"
+                when,
+                0,
+                "clear_sky_fallback",
+                f"only {days:.1f} days of PV history (model needs {cfg.min_history_days:g})",
             )
             return self.summary
         provider = ctx.pv_provider
@@ -119,7 +122,7 @@ class PVForecaster:
         return self.summary
 
     def predict(self, ctx: SeriesContext, origin: int, steps: int, bands: bool = True) -> QuantileForecast:
-        """Forecast ``steps`` steps from ``origin`` (PV before ``origin`` only; provider values at targets)."""
+        """Forecast ``steps`` steps from ``origin`` (PV before ``origin``; provider values at targets)."""
         _require_sun(ctx)
         assert ctx.night is not None
         if origin + steps > len(ctx.grid.index):
@@ -130,17 +133,20 @@ class PVForecaster:
             features, _ = self._features(ctx, np.array([origin]), steps)
             with single_threaded():
                 preds = _predict(self._models, features, bands)
-            method, notes = ("provider_correction" if self._use_provider else "clear_sky_model"), ()
+            method = "provider_correction" if self._use_provider else "clear_sky_model"
+            notes: tuple[str, ...] = ()
         else:
             preds, method, notes = self._fallback(ctx, origin, steps)
         cap = self._peak_w * 1.1 if self._peak_w > 0 else None
-        p10, p50, p90 = ordered(*preds, lower=0.0)
+        p10, p50, p90 = ordered(preds[0], preds[1], preds[2], lower=0.0)
         if cap is not None:
             p10, p50, p90 = (np.minimum(p, cap) for p in (p10, p50, p90))
         p10, p50, p90 = (np.where(night, 0.0, p) for p in (p10, p50, p90))
         return QuantileForecast("pv_W", index, p10, p50, p90, method, notes)
 
-    def _features(self, ctx: SeriesContext, origins: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    def _features(
+        self, ctx: SeriesContext, origins: np.ndarray, horizon: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         assert ctx.clear_sky is not None and ctx.elevation is not None and ctx.pv is not None
         grid, cal = ctx.grid, ctx.calendar
         spd = grid.steps_per_day
@@ -165,7 +171,9 @@ class PVForecaster:
             before = np.clip(safe_t - 1, 0, len(provider) - 1)
             after = np.clip(safe_t + 1, 0, len(provider) - 1)
             with np.errstate(invalid="ignore", divide="ignore"):
-                clear_index = np.where(ctx.clear_sky[safe_t] > 20, provider[safe_t] / ctx.clear_sky[safe_t], np.nan)
+                clear_index = np.where(
+                    ctx.clear_sky[safe_t] > 20, provider[safe_t] / ctx.clear_sky[safe_t], np.nan
+                )
             columns += [
                 provider[safe_t],
                 provider[before],
@@ -183,7 +191,9 @@ class PVForecaster:
             ]
         return np.column_stack(columns), targets
 
-    def _fallback(self, ctx: SeriesContext, origin: int, steps: int) -> tuple[list[np.ndarray], str, tuple[str, ...]]:
+    def _fallback(
+        self, ctx: SeriesContext, origin: int, steps: int
+    ) -> tuple[list[np.ndarray], str, tuple[str, ...]]:
         assert ctx.clear_sky is not None
         spd = ctx.grid.steps_per_day
         sl = slice(origin, origin + steps)
@@ -194,7 +204,8 @@ class PVForecaster:
             return [0.7 * p50, p50, 1.2 * p50], "provider_as_is", (note,)
         if ctx.pv is None or not np.isfinite(ctx.pv[:origin]).any():
             raise SeriesError(
-                "no PV history and no pv_forecast_W before the forecast origin: cannot scale a clear-sky curve"
+                "no PV history and no pv_forecast_W before the forecast origin: "
+                "cannot scale a clear-sky curve"
             )
         ratios = []
         for day in range(14):
@@ -236,7 +247,9 @@ def _require_sun(ctx: SeriesContext) -> None:
         raise SeriesError("PV forecasting needs the site's location (latitude and longitude)")
 
 
-def _predict(models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool) -> list[np.ndarray]:
+def _predict(
+    models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool
+) -> list[np.ndarray]:
     """P10, P50, P90 predictions; without ``bands`` only the median is computed (P10 = P90 = P50)."""
     if bands:
         return [np.asarray(m.predict(features), dtype=float) for m in models]

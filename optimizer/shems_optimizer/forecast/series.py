@@ -89,7 +89,7 @@ def prepare_series(raw: pd.DataFrame, location: Location | None = None) -> tuple
     if len(frame) < 2:
         raise SeriesError("series has fewer than two rows: cannot infer its time step")
 
-    step = _modal_step(frame.index)
+    step = _modal_step(pd.DatetimeIndex(frame.index))
     regular = pd.date_range(frame.index[0], frame.index[-1], freq=step, tz="UTC")
     off_grid = frame.index.difference(regular)
     if len(off_grid):
@@ -145,7 +145,7 @@ def align_prices(prices: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
     if prices.empty:
         return pd.Series(np.nan, index=index)
     step = index[1] - index[0] if len(index) > 1 else pd.Timedelta(hours=1)
-    price_step = _modal_step(prices.index) if len(prices) > 1 else step
+    price_step = _modal_step(pd.DatetimeIndex(prices.index)) if len(prices) > 1 else step
     if price_step > step:
         fine = prices.reindex(pd.date_range(prices.index[0], prices.index[-1] + price_step - step, freq=step))
         fine = fine.ffill(limit=int(price_step / step) - 1)
@@ -155,19 +155,23 @@ def align_prices(prices: pd.Series, index: pd.DatetimeIndex) -> pd.Series:
 
 
 def _parse_times(column: pd.Series, name: str) -> pd.DatetimeIndex:
+    text = column.astype(str).str.strip()
+    naive = ~text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
+    if naive.any():
+        raise SeriesError(
+            f"column {name}: {int(naive.sum())} timestamp(s) have no UTC offset "
+            f"(first: {text[naive].iloc[0]!r}); "
+            "write them as ISO 8601 with an offset (e.g. 2024-06-01T12:00:00+02:00 or ...Z) so DST "
+            "changes are unambiguous"
+        )
     try:
-        parsed = pd.to_datetime(column, utc=False, format="ISO8601")
+        parsed = pd.to_datetime(text, utc=True, format="ISO8601")
     except (ValueError, TypeError) as err:
         raise SeriesError(f"column {name}: cannot parse timestamps ({err})") from err
     if parsed.isna().any():
         raise SeriesError(f"column {name}: {int(parsed.isna().sum())} empty or unparseable timestamp(s)")
-    if getattr(parsed.dt, "tz", None) is None:
-        raise SeriesError(
-            f"column {name}: timestamps have no UTC offset; write them as ISO 8601 with an offset "
-            "(e.g. 2024-06-01T12:00:00+02:00 or ...Z) so DST changes are unambiguous"
-        )
     # Nanoseconds everywhere: positions are found by comparing integer timestamps.
-    return pd.DatetimeIndex(parsed.dt.tz_convert("UTC")).as_unit("ns")
+    return pd.DatetimeIndex(parsed).as_unit("ns")
 
 
 def _modal_step(index: pd.DatetimeIndex) -> pd.Timedelta:

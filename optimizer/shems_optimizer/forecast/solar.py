@@ -31,7 +31,7 @@ class Location:
 def _angles(times: pd.DatetimeIndex, location: Location) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Return (zenith cosine, hour angle rad, declination rad) at ``times`` (tz-aware)."""
     utc = times.tz_convert("UTC")
-    day_of_year = utc.dayofyear.to_numpy(dtype=float)
+    day_of_year = utc.day_of_year.to_numpy(dtype=float)
     hours = (utc.hour + utc.minute / 60.0 + utc.second / 3600.0).to_numpy(dtype=float)
     gamma = 2.0 * np.pi / 365.0 * (day_of_year - 1.0 + (hours - 12.0) / 24.0)
     eqtime = 229.18 * (
@@ -89,7 +89,9 @@ def is_night(times: pd.DatetimeIndex, step: pd.Timedelta, location: Location) ->
     return np.asarray(highest < -0.5, dtype=bool)
 
 
-def mean_over_steps(times: pd.DatetimeIndex, step: pd.Timedelta, location: Location, values: str) -> np.ndarray:
+def mean_over_steps(
+    times: pd.DatetimeIndex, step: pd.Timedelta, location: Location, values: str
+) -> np.ndarray:
     """Average of a solar quantity over each step [t, t + step), sampled at 5 points.
 
     A 30-minute step at dawn is half dark; sampling only the step start would call it night.

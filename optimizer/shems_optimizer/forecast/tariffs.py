@@ -40,12 +40,10 @@ class TimeOfUsePeriod:
         minutes = (local.hour * 60 + local.minute).to_numpy()
         start = self.start.hour * 60 + self.start.minute
         end = self.end.hour * 60 + self.end.minute
-        if start < end:
-            inside = (minutes >= start) & (minutes < end)
-        else:
-            inside = (minutes >= start) | (minutes < end)
+        wraps = start >= end
+        inside = ((minutes >= start) | (minutes < end)) if wraps else ((minutes >= start) & (minutes < end))
         if self.weekdays is not None:
-            inside &= np.isin(local.weekday.to_numpy(), sorted(self.weekdays))
+            inside &= np.isin(local.day_of_week.to_numpy(), sorted(self.weekdays))
         return np.asarray(inside, dtype=bool)
 
 
