@@ -17,13 +17,11 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from shems_optimizer.forecast.boosting import fit_quantile_models, predict_quantiles
 from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.features import same_local_time_positions, take, trailing_mean
 from shems_optimizer.forecast.result import QuantileForecast, ordered
-from shems_optimizer.forecast.threads import single_threaded
-
-QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 
 
 @dataclass(frozen=True)
@@ -32,7 +30,7 @@ class LoadForecasterConfig:
 
     min_history_days: float = 7.0
     train_window_days: float = 182.0
-    train_origin_stride_hours: float = 8.0
+    train_origin_stride_hours: float = 9.0  # not a divisor of 24: origins at every hour of day
     train_horizon_hours: float = 48.0
     max_iter: int = 120
     band_max_iter: int = 50  # P10/P90 need less precision than the median the planner uses
@@ -92,21 +90,15 @@ class LoadForecaster:
         y = take(ctx.load, targets, np.full(len(targets), until))
         keep = np.isfinite(y)
         features, y = features[keep], y[keep]
-        models = []
-        for q in QUANTILES:
-            model = HistGradientBoostingRegressor(
-                loss="quantile",
-                quantile=q,
-                max_iter=cfg.max_iter if q == 0.5 else cfg.band_max_iter,
-                learning_rate=cfg.learning_rate,
-                min_samples_leaf=cfg.min_samples_leaf,
-                early_stopping=False,
-                random_state=cfg.random_state,
-            )
-            with single_threaded():
-                model.fit(features, y)
-            models.append(model)
-        self._models = tuple(models)
+        self._models = fit_quantile_models(
+            features,
+            y,
+            cfg.max_iter,
+            cfg.band_max_iter,
+            cfg.learning_rate,
+            cfg.min_samples_leaf,
+            cfg.random_state,
+        )
         self.summary = FitSummary(when, len(y), "gradient_boosting", "")
         return self.summary
 
@@ -118,8 +110,7 @@ class LoadForecaster:
         if not self._models:
             return self._fallback(ctx, origin, steps, index)
         features, _ = self._features(ctx, np.array([origin]), steps)
-        with single_threaded():
-            preds = _predict(self._models, features, bands)
+        preds = predict_quantiles(self._models, features, bands)
         p10, p50, p90 = ordered(preds[0], preds[1], preds[2], lower=0.0)
         return QuantileForecast("load_W", index, p10, p50, p90, "gradient_boosting")
 
@@ -212,13 +203,3 @@ class LoadForecaster:
         p90 = np.where(np.isfinite(p90), p90, hi)
         q10, q50, q90 = ordered(p10, p50, p90, lower=0.0)
         return QuantileForecast("load_W", index, q10, q50, q90, method, (note,))
-
-
-def _predict(
-    models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool
-) -> list[np.ndarray]:
-    """P10, P50, P90 predictions; without ``bands`` only the median is computed (P10 = P90 = P50)."""
-    if bands:
-        return [np.asarray(m.predict(features), dtype=float) for m in models]
-    median = np.asarray(models[1].predict(features), dtype=float)
-    return [median, median, median]

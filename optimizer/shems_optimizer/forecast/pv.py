@@ -18,20 +18,18 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
+from shems_optimizer.forecast.boosting import fit_quantile_models, predict_quantiles
 from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.features import same_local_time_positions, take
 from shems_optimizer.forecast.result import QuantileForecast, ordered
-from shems_optimizer.forecast.threads import single_threaded
-
-QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 
 
 @dataclass(frozen=True)
 class PVForecasterConfig:
     min_history_days: float = 7.0
     train_window_days: float = 182.0
-    train_origin_stride_hours: float = 24.0
+    train_origin_stride_hours: float = 11.0  # not a divisor of 24: origins at every hour of day
     train_horizon_hours: float = 48.0
     recent_days: float = 3.0
     max_iter: int = 200
@@ -102,21 +100,15 @@ class PVForecaster:
         safe_t = np.clip(targets, 0, len(ctx.night) - 1)
         keep = np.isfinite(y) & ~ctx.night[safe_t]
         features, y = features[keep], y[keep]
-        models = []
-        for q in QUANTILES:
-            model = HistGradientBoostingRegressor(
-                loss="quantile",
-                quantile=q,
-                max_iter=cfg.max_iter if q == 0.5 else cfg.band_max_iter,
-                learning_rate=cfg.learning_rate,
-                min_samples_leaf=cfg.min_samples_leaf,
-                early_stopping=False,
-                random_state=cfg.random_state,
-            )
-            with single_threaded():
-                model.fit(features, y)
-            models.append(model)
-        self._models = tuple(models)
+        self._models = fit_quantile_models(
+            features,
+            y,
+            cfg.max_iter,
+            cfg.band_max_iter,
+            cfg.learning_rate,
+            cfg.min_samples_leaf,
+            cfg.random_state,
+        )
         method = "provider_correction" if self._use_provider else "clear_sky_model"
         self.summary = PVFitSummary(when, len(y), method, "")
         return self.summary
@@ -131,8 +123,7 @@ class PVForecaster:
         night = ctx.night[origin : origin + steps]
         if self._models:
             features, _ = self._features(ctx, np.array([origin]), steps)
-            with single_threaded():
-                preds = _predict(self._models, features, bands)
+            preds = predict_quantiles(self._models, features, bands)
             method = "provider_correction" if self._use_provider else "clear_sky_model"
             notes: tuple[str, ...] = ()
         else:
@@ -245,13 +236,3 @@ def _trailing_ratio(actual: np.ndarray, reference: np.ndarray, ends: np.ndarray,
 def _require_sun(ctx: SeriesContext) -> None:
     if ctx.location is None or ctx.night is None or ctx.clear_sky is None:
         raise SeriesError("PV forecasting needs the site's location (latitude and longitude)")
-
-
-def _predict(
-    models: tuple[HistGradientBoostingRegressor, ...], features: np.ndarray, bands: bool
-) -> list[np.ndarray]:
-    """P10, P50, P90 predictions; without ``bands`` only the median is computed (P10 = P90 = P50)."""
-    if bands:
-        return [np.asarray(m.predict(features), dtype=float) for m in models]
-    median = np.asarray(models[1].predict(features), dtype=float)
-    return [median, median, median]

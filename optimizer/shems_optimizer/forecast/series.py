@@ -18,13 +18,15 @@ from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.solar import Location, is_night
 
 # Accepted column names (first match wins) -> canonical name. Power is always W internally.
-TIME_COLUMNS: tuple[str, ...] = ("timestamp", "timestamp_utc", "time", "datetime")
+TIME_COLUMNS: tuple[str, ...] = ("timestamp", "timestamp_utc", "time", "datetime", "start")
+# The planner's series names (load_kw, pv_kw, ... see docs/scenario-format.md) are accepted too.
 POWER_COLUMNS: dict[str, tuple[str, ...]] = {
-    "load_W": ("load_W", "load_no_var_loads_W", "load_kW"),
-    "pv_W": ("pv_W", "pv_kW"),
-    "pv_forecast_W": ("pv_forecast_W", "pv_forecast_kW"),
+    "load_W": ("load_W", "load_w", "load_no_var_loads_W", "load_kW", "load_kw"),
+    "pv_W": ("pv_W", "pv_w", "pv_kW", "pv_kw"),
+    "pv_forecast_W": ("pv_forecast_W", "pv_forecast_w", "pv_forecast_kW", "pv_forecast_kw"),
 }
 TEMPERATURE_COLUMN = "temperature_C"
+TEMPERATURE_ALIASES: tuple[str, ...] = ("temperature_C", "outdoor_temp_c")
 SPOT_COLUMN = "spot_eur_per_kwh"
 # A household series whose load never exceeds this many "W" is almost certainly in kW.
 _KW_SUSPICION_MAX_W = 40.0
@@ -67,15 +69,17 @@ def prepare_series(raw: pd.DataFrame, location: Location | None = None) -> tuple
         bad = int(raw[name].notna().sum() - np.isfinite(values).sum())
         if bad:
             repairs.append(f"{name}: {bad} non-numeric value(s) treated as missing")
-        if name.endswith("_kW"):
+        if name.lower().endswith("_kw"):
             values = values * 1000.0
             repairs.append(f"{name}: converted kW to W")
         frame[canonical] = values
     if "load_W" not in frame.columns:
         raise SeriesError("no load column: expected one of " + ", ".join(POWER_COLUMNS["load_W"]))
-    for name in (SPOT_COLUMN, TEMPERATURE_COLUMN):
-        if name in raw.columns:
-            frame[name] = pd.to_numeric(raw[name], errors="coerce").to_numpy()
+    if SPOT_COLUMN in raw.columns:
+        frame[SPOT_COLUMN] = pd.to_numeric(raw[SPOT_COLUMN], errors="coerce").to_numpy()
+    temperature = next((a for a in TEMPERATURE_ALIASES if a in raw.columns), None)
+    if temperature is not None:
+        frame[TEMPERATURE_COLUMN] = pd.to_numeric(raw[temperature], errors="coerce").to_numpy()
     _check_units(frame)
 
     if not frame.index.is_monotonic_increasing:
