@@ -72,9 +72,15 @@ def summary(plan: Plan) -> str:
         f"  cost {plan.cost.total:.2f} EUR (import {plan.cost.import_eur:.2f}, "
         f"export -{plan.cost.export_eur:.2f}, wear {plan.cost.wear_eur:.2f})",
     ]
+    if plan.cost.stored_value_eur:
+        lines.append(
+            f"  energy left in batteries worth {plan.cost.stored_value_eur:.2f} EUR "
+            f"-> net {plan.cost.net:.2f} EUR"
+        )
     if plan.baseline is not None and plan.savings_eur is not None:
         lines.append(
-            f"  without optimisation {plan.baseline.cost.total:.2f} EUR -> saves {plan.savings_eur:.2f} EUR"
+            f"  without optimisation {plan.baseline.cost.total:.2f} EUR (net {plan.baseline.cost.net:.2f}) "
+            f"-> saves {plan.savings_eur:.2f} EUR"
         )
     for app in plan.appliances:
         if app.runs:
