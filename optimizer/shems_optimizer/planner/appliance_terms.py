@@ -20,7 +20,7 @@ class ProfileColumns:
     choose: IntArray  # binary per candidate
     energy: FloatArray  # (candidates, steps) kWh drawn in each step for each start
     missed: IntArray | None  # 1 if the programme does not run in this horizon
-    after_horizon: bool  # the window starts after the horizon: nothing to plan yet
+    after_horizon: bool  # nothing to plan yet: it runs after this horizon (and may still be on time)
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,6 +28,7 @@ class EnergyColumns:
     appliance: EnergyAppliance
     power: IntArray
     window: tuple[int, int]
+    required_kwh: float
     missed: IntArray | None
     after_horizon: bool
 
@@ -60,6 +61,9 @@ def add_profile_appliance(ctx: BuildContext, appliance: ProfileAppliance) -> Pro
     duration_s = appliance.duration.total_seconds()
     starts = np.arange(first, grid.steps)
     candidates = starts[seconds[starts] + duration_s <= deadline + 1e-6].astype(np.int64)
+    if candidates.size == 0 and appliance.latest_finish is not None and appliance.latest_finish > grid.end:
+        # It cannot run inside this plan but may still finish in time after it: a later plan runs it.
+        after = True
     energy = profile_energy(appliance, grid, candidates) if candidates.size else np.zeros((0, grid.steps))
     choose = m.add_cols(f"{appliance.name}.start", candidates.size, 0.0, 1.0)
     ctx.lazy.append(ChoiceSet(choose))
@@ -112,9 +116,17 @@ def add_energy_appliance(ctx: BuildContext, appliance: EnergyAppliance) -> Energ
             ctx.lazy.append(SemiContinuous(active, appliance.min_power_kw, appliance.max_power_kw))
     missed = None
     energy = appliance.energy_kwh
-    if not after and energy > 0:
-        missed = m.add_cols(f"{appliance.name}.missed", 1, 0.0, energy, ctx.goal_penalty)
-        row = m.add_rows(1, energy, energy)
+    if appliance.latest_finish is not None and appliance.latest_finish > grid.end:
+        # Energy that still fits after the horizon (before the deadline) need not be taken now.
+        later_h = (
+            appliance.latest_finish - max(grid.end, appliance.earliest_start or grid.end)
+        ).total_seconds()
+        required = max(0.0, energy - appliance.max_power_kw * later_h / 3600.0)
+    else:
+        required = energy
+    if not after and required > 0:
+        missed = m.add_cols(f"{appliance.name}.missed", 1, 0.0, required, ctx.goal_penalty)
+        row = m.add_rows(1, required, energy)
         if last > first:
             m.add_entries(np.full(last - first, row[0]), active, dt[first:last])
         m.add_entries(row, missed, 1.0)
@@ -122,5 +134,10 @@ def add_energy_appliance(ctx: BuildContext, appliance: EnergyAppliance) -> Energ
         row = m.add_rows(1, 0.0, energy)
         m.add_entries(np.full(last - first, row[0]), active, dt[first:last])
     return EnergyColumns(
-        appliance=appliance, power=power, window=(first, last), missed=missed, after_horizon=after
+        appliance=appliance,
+        power=power,
+        window=(first, last),
+        missed=missed,
+        after_horizon=after,
+        required_kwh=required if not after else 0.0,
     )

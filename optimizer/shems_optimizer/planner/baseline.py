@@ -44,7 +44,8 @@ def simulate_baseline(built: BuiltModel, cost: FloatArray) -> Baseline:
             need -= power[t] * dt[t]
         put(x, en.power, power)
         if en.missed is not None:
-            x[en.missed[0]] = max(0.0, need)
+            delivered = float(np.sum(power * dt))
+            x[en.missed[0]] = max(0.0, en.required_kwh - delivered)
         demand += power
 
     for ev in built.evs:

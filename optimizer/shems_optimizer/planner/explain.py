@@ -199,7 +199,8 @@ def explain_unmet(
         window_h = float(np.sum(dt[first:last]))
         finish = need.latest_finish or ctx.grid.end
         by_text = when(ctx, min(finish, ctx.grid.end))
-        if window_h * need.max_power_kw < need.energy_kwh - KWH_TOLERANCE:
+        wanted = en.required_kwh
+        if window_h * need.max_power_kw < wanted - KWH_TOLERANCE:
             why = (
                 f"{hours_text(window_h)} × {need.max_power_kw:g} kW allows at most "
                 f"{window_h * need.max_power_kw:.1f} kWh"
@@ -219,12 +220,10 @@ def explain_unmet(
             UnmetGoal(
                 asset=need.name,
                 goal="appliance_energy",
-                wanted=need.energy_kwh,
+                wanted=wanted,
                 achieved=got,
                 unit="kWh",
-                explanation=(
-                    f"{need.name} gets {got:.1f} kWh of {need.energy_kwh:.1f} kWh by {by_text}: {why}."
-                ),
+                explanation=(f"{need.name} gets {got:.1f} kWh of {wanted:.1f} kWh by {by_text}: {why}."),
             )
         )
 
