@@ -37,7 +37,8 @@ def test_optimize_reports_bad_input_without_a_traceback(
 ) -> None:
     site = tmp_path / "site.yaml"
     site.write_text(
-        "batteries:\n  - {name: b, capacity_kwh: 10, max_charge_kw: 3000, max_discharge_kw: 5, initial_soc: 0.5}\n"
+        "batteries:\n"
+        "  - {name: b, capacity_kwh: 10, max_charge_kw: 3000, max_discharge_kw: 5, initial_soc: 0.5}\n"
     )
     assert main(["optimize", str(site), "--series", DEMO_SERIES]) == 2
     err = capsys.readouterr().err
