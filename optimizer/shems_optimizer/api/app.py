@@ -1,0 +1,64 @@
+"""The aiohttp application: routes from their specifications, middlewares, OpenAPI document, UI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from .context import CONTEXT, ApiContext
+from .middleware import guard, request_context
+from .openapi import build_document
+from .routes import all_routes
+from .routes.system import OPENAPI_DOCUMENT_KEY
+from .spec import BODY, QUERY, SPEC, Handler, RouteSpec
+from .validation import read_json, validate
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def _validating(spec: RouteSpec) -> Handler:
+    """Wrap a handler so it only runs on input its specification accepts."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if spec.query is not None:
+            request[QUERY] = validate(spec.query, dict(request.query), where="query")
+        if spec.body is not None:
+            request[BODY] = validate(spec.body, await read_json(request), where="body")
+        return await spec.handler(request)
+
+    setattr(handler, SPEC, spec)
+    return handler
+
+
+def create_app(context: ApiContext) -> web.Application:
+    """Build the API application around ``context`` (see :mod:`shems_optimizer.service.testing`
+    for starting the whole service in-process on a free port)."""
+    app = web.Application(middlewares=[request_context, guard], client_max_size=1_000_000)
+    app[CONTEXT] = context
+    specs = all_routes()
+    for spec in specs:
+        app.router.add_route(spec.method, spec.full_path, _validating(spec), name=spec.operation_id)
+    app[OPENAPI_DOCUMENT_KEY] = build_document(specs, context.info.version)
+    web_dir = context.web_dir if context.web_dir is not None else WEB_DIR
+    if (web_dir / "index.html").is_file():
+        index = web_dir / "index.html"
+
+        async def ui_index(_request: web.Request) -> web.FileResponse:
+            return web.FileResponse(index, headers={"Cache-Control": "no-cache"})
+
+        app.router.add_get("/", ui_index, name="ui")
+        app.router.add_static("/ui/", web_dir, name="ui_static")
+    app.on_startup.append(_bind_hub)
+    app.on_shutdown.append(_close_streams)
+    return app
+
+
+async def _bind_hub(app: web.Application) -> None:
+    import asyncio
+
+    app[CONTEXT].hub.bind(asyncio.get_running_loop())
+
+
+async def _close_streams(app: web.Application) -> None:
+    await app[CONTEXT].hub.close_all()

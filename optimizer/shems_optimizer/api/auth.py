@@ -1,0 +1,99 @@
+"""Bearer-token authentication, with the Supervisor's ingress proxy as the one trusted peer.
+
+The token is made on first start and kept in the data directory (``api_token``, mode 0600), so it
+survives restarts and upgrades; rotating it writes a new one atomically and the old one stops working
+at once. Requests from the ingress proxy (172.30.32.2 in a Home Assistant installation) were already
+authenticated by Home Assistant and are trusted without a token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+TOKEN_FILE = "api_token"
+INGRESS_PEER = "172.30.32.2"
+
+
+class TokenStore:
+    """The API token in ``data_dir/api_token``; created when missing, replaced by :meth:`rotate`."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self._path = data_dir / TOKEN_FILE
+        self._lock = threading.Lock()
+        self.created = False  # True when this start made the token (the service logs it once)
+        self._token = self._load_or_create()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    def _load_or_create(self) -> str:
+        if self._path.exists():
+            token = self._path.read_text(encoding="utf-8").strip()
+            if token:
+                return token
+        token = self._write_new()
+        self.created = True
+        return token
+
+    def install(self, token: str) -> None:
+        """Use a given token instead of a generated one (tests and provisioning)."""
+        if len(token) < 1:
+            raise ValueError("an API token cannot be empty")
+        with self._lock:
+            self._token = self._write_new(token)
+
+    def _write_new(self, token: str | None = None) -> str:
+        token = token or secrets.token_urlsafe(32)
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self._path.with_name(f".{TOKEN_FILE}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(token + "\n")
+        tmp.replace(self._path)
+        return token
+
+    def rotate(self) -> str:
+        with self._lock:
+            self._token = self._write_new()
+            return self._token
+
+    def matches(self, presented: str) -> bool:
+        return hmac.compare_digest(presented.encode(), self._token.encode())
+
+
+@dataclass(frozen=True)
+class PeerPolicy:
+    """Which peers are trusted without a token (the ingress proxy), by exact address."""
+
+    trusted_peers: frozenset[str] = frozenset({INGRESS_PEER})
+
+    def is_trusted(self, remote: str | None) -> bool:
+        if remote is None:
+            return False
+        try:
+            address = ipaddress.ip_address(remote)
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return str(address) in self.trusted_peers
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()

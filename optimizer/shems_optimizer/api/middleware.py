@@ -1,0 +1,115 @@
+"""Request pipeline: correlation id, JSON errors and request log; then rate limit; then auth."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+from aiohttp import web
+
+from shems_optimizer.service.logs import new_correlation_id, reset_correlation_id, set_correlation_id
+
+from .auth import bearer_token
+from .context import context_of
+from .errors import ApiError, error_body, error_response
+from .jsonio import json_response
+from .ratelimit import retry_after_header
+from .spec import API_PREFIX, SPEC, Handler
+
+_LOGGER = logging.getLogger("shems_optimizer.api")
+_CID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+CORRELATION_HEADER = "X-Correlation-ID"
+STREAM_PATH = API_PREFIX + "/stream"
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give the request a correlation id, turn every failure into JSON, and log one line."""
+    offered = request.headers.get(CORRELATION_HEADER, "")
+    cid = offered if _CID.match(offered) else new_correlation_id()
+    token = set_correlation_id(cid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        try:
+            response = await handler(request)
+        except ApiError as err:
+            response = error_response(err)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = json_response(
+                error_body(exc.reason.lower().replace(" ", "_"), exc.reason), status=exc.status
+            )
+            if exc.status == 405 and "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+        except Exception:
+            _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
+            response = json_response(
+                error_body("internal_error", "internal error; the log has details under this correlation id"),
+                status=500,
+            )
+        status = response.status
+        if not response.prepared:
+            response.headers[CORRELATION_HEADER] = cid
+        return response
+    finally:
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        level = logging.DEBUG if request.method == "GET" and status < 400 else logging.INFO
+        if status >= 500:
+            level = logging.ERROR
+        if _LOGGER.isEnabledFor(level):
+            _LOGGER.log(
+                level,
+                "%s %s -> %d",
+                request.method,
+                request.path,
+                status,
+                extra={"status": status, "duration_ms": round(elapsed_ms, 2), "peer": request.remote},
+            )
+        reset_correlation_id(token)
+
+
+def client_key(request: web.Request) -> str:
+    """Who a request counts against: the ingress user, or the peer address."""
+    ctx = context_of(request)
+    if ctx.peers.is_trusted(request.remote):
+        return "ingress:" + request.headers.get("X-Remote-User-Id", "")
+    return "peer:" + (request.remote or "?")
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Rate limit every API request, then require a token unless public or from the ingress proxy."""
+    if not request.path.startswith("/api/"):
+        return await handler(request)  # the UI's static files hold no data
+    ctx = context_of(request)
+    if ctx.limiter is not None:
+        wait = ctx.limiter.check(client_key(request))
+        if wait is not None:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"more than {ctx.limiter.per_minute} requests per minute from this client",
+                headers={"Retry-After": retry_after_header(wait)},
+            )
+    route = request.match_info.route
+    spec = getattr(route.handler, SPEC, None)
+    if spec is not None and spec.public:
+        return await handler(request)
+    if ctx.peers.is_trusted(request.remote):
+        return await handler(request)
+    presented = bearer_token(request.headers.get("Authorization"))
+    if presented is None and request.path == STREAM_PATH:
+        # Browsers cannot set headers on a WebSocket; the stream also accepts ?access_token=.
+        presented = request.query.get("access_token") or None
+    if presented is None:
+        raise ApiError(
+            401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+        )
+    if not ctx.tokens.matches(presented):
+        raise ApiError(
+            401, "unauthorized", "the bearer token is not valid", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return await handler(request)

@@ -1,0 +1,14 @@
+"""API v1 endpoints, one module per resource; :func:`all_routes` lists every one of them."""
+
+from __future__ import annotations
+
+from ..spec import RouteSpec
+
+
+def all_routes() -> list[RouteSpec]:
+    from . import analytics, devices, plan, predictions, schedules, site, stream, system
+
+    specs: list[RouteSpec] = []
+    for module in (system, site, plan, devices, analytics, predictions, schedules, stream):
+        specs.extend(module.routes())
+    return specs

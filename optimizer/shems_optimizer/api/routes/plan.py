@@ -1,0 +1,119 @@
+"""The current plan, the optimizer's status and on-demand optimisation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import voluptuous as vol
+from aiohttp import web
+
+from ..context import plan_port
+from ..errors import ApiError
+from ..jsonio import json_response
+from ..ports import OptimizationFailed, SiteMissing
+from ..spec import Response, RouteSpec, query_of
+from .common import OBJECT, TIMESTAMP, array_of, obj
+
+NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+
+PLAN_SCHEMA = obj(
+    ["id", "created_at", "status", "steps"],
+    id={"type": "string"},
+    created_at={"type": "string", "format": "date-time"},
+    status={"enum": ["optimal", "feasible", "infeasible", "failed"]},
+    message={"type": ["string", "null"]},
+    step_minutes={"type": ["number", "null"]},
+    currency={"type": "string"},
+    steps=array_of(
+        obj(["start", "end"], start={"type": "string"}, end={"type": "string"}, assets={"type": "object"})
+    ),
+    appliances=array_of(OBJECT),
+    evs=array_of(OBJECT),
+    cost_next_24h=NUMBER_OR_NULL,
+    cost_next_7d=NUMBER_OR_NULL,
+    unmet_goals=array_of(OBJECT),
+)
+
+STATUS_SCHEMA = obj(
+    ["optimizer", "last_run", "next_run", "last_error"],
+    optimizer={"enum": ["idle", "running", "failed"]},
+    last_run=TIMESTAMP,
+    last_success=TIMESTAMP,
+    next_run=TIMESTAMP,
+    last_error={"type": ["string", "null"]},
+    cost_today=NUMBER_OR_NULL,
+    cost_month=NUMBER_OR_NULL,
+    savings_today=NUMBER_OR_NULL,
+    savings_month=NUMBER_OR_NULL,
+    currency={"type": "string"},
+    prices_updated_at=TIMESTAMP,
+)
+
+OPTIMIZE_QUERY = vol.Schema(
+    {vol.Optional("reason", description="why (recorded with the run)"): vol.All(str, vol.Length(max=100))}
+)
+
+
+async def get_plan(request: web.Request) -> web.Response:
+    plan = plan_port(request).current_plan()
+    if plan is None:
+        raise ApiError(404, "no_plan", "no plan yet: configure the site, then optimize")
+    return json_response(plan)
+
+
+async def get_status(request: web.Request) -> web.Response:
+    return json_response(plan_port(request).status())
+
+
+async def optimize(request: web.Request) -> web.Response:
+    reason = query_of(request).get("reason") or "api"
+    try:
+        plan = await plan_port(request).optimize_now(reason)
+    except SiteMissing as err:
+        raise ApiError(409, "no_site", str(err) or "no site is configured yet") from err
+    except OptimizationFailed as err:
+        raise ApiError(422, "optimization_failed", str(err)) from err
+    return json_response(plan)
+
+
+_ERROR = Response("error", {"$ref": "#/components/schemas/Error"})
+
+
+def routes() -> list[RouteSpec]:
+    return [
+        RouteSpec(
+            "GET",
+            "/plan",
+            get_plan,
+            "getPlan",
+            "The plan in force",
+            "plan",
+            {200: Response("the current plan", PLAN_SCHEMA), 404: _ERROR},
+        ),
+        RouteSpec(
+            "GET",
+            "/status",
+            get_status,
+            "getStatus",
+            "Optimizer status, costs and savings",
+            "plan",
+            {200: Response("status", STATUS_SCHEMA)},
+        ),
+        RouteSpec(
+            "POST",
+            "/optimize",
+            optimize,
+            "optimizeNow",
+            "Re-plan now and return the new plan",
+            "plan",
+            {
+                200: Response("the new plan", PLAN_SCHEMA),
+                409: Response("no site is configured yet", {"$ref": "#/components/schemas/Error"}),
+                422: Response(
+                    "the run failed; the last good plan is kept and the status says why",
+                    {"$ref": "#/components/schemas/Error"},
+                ),
+            },
+            query=OPTIMIZE_QUERY,
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""Dispatch: device commands over MQTT and Home Assistant, plan publishing and execution."""

@@ -1,0 +1,308 @@
+"""The telemetry pipeline between a source (MQTT, Home Assistant) and the store.
+
+Sources call :meth:`TelemetryPipeline.submit` with parsed readings and an acknowledgement callback. The
+pipeline:
+
+1. holds messages in a **bounded queue** — when it is full, ``submit`` blocks, which stops the MQTT
+   network loop and lets the broker hold the backlog (backpressure instead of unbounded memory);
+2. filters each reading: unknown devices, duplicates (same time as the device's previous reading) and
+   out-of-order readings (older than the device's newest) are counted, logged with their topic and
+   skipped — or, with ``late_readings="store"``, late readings are stored;
+3. writes batches (up to ``batch_size`` readings, or whatever arrived within ``flush_interval_s``) in
+   one store transaction;
+4. when the store is unavailable, appends the batch to the **disk spool** instead and replays the spool,
+   oldest first, once the store answers again; while anything is spooled, new batches go behind it, so
+   order is kept;
+5. acknowledges a message only once its readings are in the store or in the spool (an MQTT QoS 1
+   message not acknowledged is re-delivered after a crash; store writes are idempotent, so a
+   re-delivery never duplicates a row).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from shems_optimizer.ingest.spool import DiskSpool, SpoolFullError
+from shems_optimizer.ingest.stats import IngestCounts, IngestStats
+from shems_optimizer.store.models import Reading, StoreError, StoreUnavailableError
+from shems_optimizer.store.repository import Repository
+
+_LOG = logging.getLogger(__name__)
+
+Ack = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    spool_dir: Path
+    batch_size: int = 5000
+    flush_interval_s: float = 0.1
+    queue_max_messages: int = 2000
+    spool_max_bytes: int = 1 << 30
+    retry_interval_s: float = 1.0
+    known_devices_refresh_s: float = 5.0
+    touch_interval_s: float = 10.0
+    late_readings: str = "skip"  # "skip" or "store"
+
+    def __post_init__(self) -> None:
+        if self.late_readings not in ("skip", "store"):
+            raise ValueError(f"late_readings must be 'skip' or 'store', got {self.late_readings!r}")
+        if self.batch_size < 1 or self.queue_max_messages < 1:
+            raise ValueError("batch_size and queue_max_messages must be positive")
+
+
+@dataclass(frozen=True)
+class _Item:
+    topic: str
+    readings: Sequence[Reading]
+    ack: Ack | None
+
+
+_STOP = _Item("", (), None)
+
+
+class TelemetryPipeline:
+    def __init__(self, repo: Repository, config: PipelineConfig) -> None:
+        self._repo = repo
+        self._config = config
+        self._queue: queue.Queue[_Item] = queue.Queue(maxsize=config.queue_max_messages)
+        self._spool = DiskSpool(config.spool_dir, config.spool_max_bytes)
+        self.stats = IngestStats()
+        self._known: set[str] = set()
+        self._known_at = float("-inf")
+        self._newest: dict[str, datetime] = {}
+        self._seen: dict[str, datetime] = {}
+        self._store_down = False
+        self._next_retry = 0.0
+        self._touched_at = time.monotonic()
+        self._busy = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- source side ---------------------------------------------------------------------------------
+    def submit(
+        self, topic: str, readings: Sequence[Reading], errors: Sequence[str] = (), ack: Ack | None = None
+    ) -> None:
+        """Queue one message's readings (blocks while the queue is full). ``errors``: rejected readings."""
+        self.stats.add(
+            messages=1, readings_received=len(readings) + len(errors), malformed_readings=len(errors)
+        )
+        for error in errors:
+            _LOG.warning("telemetry on %s: reading skipped: %s", topic, error)
+        self._busy.set()
+        self._queue.put(_Item(topic, readings, ack))
+
+    def reject(self, topic: str, reason: str, ack: Ack | None = None) -> None:
+        """Count and log a message that could not be parsed at all, then acknowledge it (never retried)."""
+        self.stats.add(messages=1, malformed_messages=1)
+        _LOG.warning("telemetry on %s: message skipped: %s", topic, reason)
+        if ack is not None:
+            ack()
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._refresh_known(force=True)
+        self._thread = threading.Thread(target=self._run, name="shems-telemetry-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Write (or spool) everything queued, then stop the writer."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def counts(self) -> IngestCounts:
+        return self.stats.snapshot()
+
+    @property
+    def spooled_segments(self) -> int:
+        return len(self._spool)
+
+    def is_idle(self) -> bool:
+        """Nothing queued, nothing being written, nothing spooled."""
+        return self._queue.empty() and not self._busy.is_set() and len(self._spool) == 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.is_idle():
+                return True
+            time.sleep(0.02)
+        return self.is_idle()
+
+    # -- writer thread -------------------------------------------------------------------------------
+    def _run(self) -> None:
+        pending: list[_Item] = []
+        count = 0
+        first_at = 0.0
+        stopping = False
+        while not stopping:
+            wait = self._config.flush_interval_s
+            if pending:
+                wait = max(0.0, first_at + self._config.flush_interval_s - time.monotonic())
+            elif len(self._spool):
+                wait = min(wait, max(0.0, self._next_retry - time.monotonic()))
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                stopping = True
+            elif item is not None:
+                if not pending:
+                    first_at = time.monotonic()
+                pending.append(item)
+                count += len(item.readings)
+                # Take whatever else is already queued, up to a full batch, without waiting.
+                while count < self._config.batch_size:
+                    try:
+                        more = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if more is _STOP:
+                        stopping = True
+                        break
+                    pending.append(more)
+                    count += len(more.readings)
+            due = pending and (
+                stopping
+                or count >= self._config.batch_size
+                or time.monotonic() - first_at >= self._config.flush_interval_s
+            )
+            if due:
+                self._flush(pending, stopping)
+                pending, count = [], 0
+            self._maybe_replay()
+            self._maybe_touch()
+            if not pending and self._queue.empty():
+                self._busy.clear()
+        self._maybe_touch(force=True)
+
+    def _flush(self, items: list[_Item], stopping: bool) -> None:
+        accepted = self._accept(items)
+        while True:
+            try:
+                self._store(accepted)
+                break
+            except SpoolFullError as err:
+                if stopping:
+                    _LOG.error("%s; %d readings stay unacknowledged for re-delivery", err, len(accepted))
+                    return
+                _LOG.error("%s; pausing intake until the store is back", err)
+                time.sleep(self._config.retry_interval_s)
+                self._maybe_replay()
+        for item in items:
+            if item.ack is not None:
+                item.ack()
+
+    def _accept(self, items: list[_Item]) -> list[Reading]:
+        accepted: list[Reading] = []
+        store_late = self._config.late_readings == "store"
+        for item in items:
+            for reading in item.readings:
+                device = reading.device_id
+                if device not in self._known and not self._refresh_known(wanted=device):
+                    self.stats.add(unknown_device=1)
+                    _LOG.warning("telemetry on %s: unknown device %r, reading skipped", item.topic, device)
+                    continue
+                newest = self._newest.get(device)
+                if newest is not None and reading.time <= newest:
+                    if reading.time == newest:
+                        self.stats.add(duplicates=1)
+                        _LOG.warning(
+                            "telemetry on %s: duplicate reading for %r at %s, skipped",
+                            item.topic,
+                            device,
+                            reading.time.isoformat(),
+                        )
+                        continue
+                    self.stats.add(out_of_order=1)
+                    if not store_late:
+                        _LOG.warning(
+                            "telemetry on %s: out-of-order reading for %r at %s (newest %s), skipped",
+                            item.topic,
+                            device,
+                            reading.time.isoformat(),
+                            newest.isoformat(),
+                        )
+                        continue
+                else:
+                    self._newest[device] = reading.time
+                accepted.append(reading)
+        return accepted
+
+    def _store(self, readings: list[Reading]) -> None:
+        if not readings:
+            return
+        if not self._store_down and not len(self._spool):
+            try:
+                self._repo.write_readings(readings)
+            except StoreUnavailableError as err:
+                self.stats.add(store_failures=1)
+                _LOG.error("store unavailable, spooling telemetry to %s: %s", self._spool.directory, err)
+                self._store_down = True
+                self._next_retry = time.monotonic() + self._config.retry_interval_s
+            else:
+                self.stats.add(readings_stored=len(readings))
+                self._note_seen(readings)
+                return
+        self._spool.append(readings)
+        self.stats.add(readings_spooled=len(readings))
+
+    def _maybe_replay(self) -> None:
+        if not len(self._spool) or time.monotonic() < self._next_retry:
+            return
+        replayed = 0
+        for segment in self._spool.segments():
+            readings = self._spool.read(segment)
+            try:
+                self._repo.write_readings(readings)
+            except StoreUnavailableError:
+                self.stats.add(store_failures=1)
+                self._next_retry = time.monotonic() + self._config.retry_interval_s
+                return
+            self._spool.remove(segment)
+            replayed += len(readings)
+            self.stats.add(readings_stored=len(readings), segments_replayed=1)
+            self._note_seen(readings)
+        if self._store_down:
+            _LOG.warning("store is back: replayed %d spooled readings", replayed)
+        self._store_down = False
+
+    def _refresh_known(self, force: bool = False, wanted: str | None = None) -> bool:
+        now = time.monotonic()
+        if force or now - self._known_at >= self._config.known_devices_refresh_s:
+            self._known_at = now
+            try:
+                self._known = {d.id for d in self._repo.list_devices()}
+            except StoreError as err:
+                _LOG.warning("cannot refresh the device list: %s", err)
+        return wanted in self._known if wanted is not None else True
+
+    def _note_seen(self, readings: list[Reading]) -> None:
+        seen = self._seen
+        for r in readings:
+            last = seen.get(r.device_id)
+            if last is None or r.time > last:
+                seen[r.device_id] = r.time
+
+    def _maybe_touch(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self._seen or (not force and now - self._touched_at < self._config.touch_interval_s):
+            return
+        self._touched_at = now
+        seen, self._seen = self._seen, {}
+        try:
+            self._repo.touch_devices(seen)
+        except StoreError as err:
+            _LOG.debug("last_seen update postponed: %s", err)
+            for device, at in seen.items():
+                self._seen.setdefault(device, at)

@@ -1,0 +1,108 @@
+"""Consumption analytics and real-time usage, answered from the repository and the live state."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from shems_optimizer.api.ports import SitePort
+from shems_optimizer.store import ConsumptionQuery, Granularity, Repository, StoreError
+
+from .blocking import BlockingRunner
+from .devices import DeviceRegistry
+
+
+class ConsumptionAnalytics:
+    """Implements the API's analytics port."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        blocking: BlockingRunner,
+        home_id: str,
+        devices: DeviceRegistry,
+        site: SitePort,
+    ) -> None:
+        self._repo = repo
+        self._blocking = blocking
+        self._home_id = home_id
+        self._devices = devices
+        self._site = site
+
+    async def consumption(
+        self, start: datetime, end: datetime, device_id: str | None, granularity: str
+    ) -> dict[str, Any]:
+        timezone = str((self._site.get() or {}).get("timezone", "UTC"))
+        if device_id is not None:
+            query = ConsumptionQuery(
+                start, end, Granularity(granularity), device_ids=(device_id,), timezone=timezone
+            )
+        else:
+            ids = tuple(d.id for d in self._devices.devices() if d.type.value not in ("grid", "pv"))
+            if not ids:
+                return _answer(device_id, granularity, start, end, [])
+            query = ConsumptionQuery(start, end, Granularity(granularity), device_ids=ids, timezone=timezone)
+        try:
+            buckets = await self._blocking(self._repo.consumption, query)
+        except StoreError:
+            if device_id is not None and self._devices.route_now(device_id) is None:
+                return _answer(device_id, granularity, start, end, [])
+            raise
+        merged: dict[datetime, dict[str, Any]] = defaultdict(
+            lambda: {"energy_kwh": 0.0, "peak_power_w": None}
+        )
+        for bucket in buckets:
+            point = merged[bucket.start]
+            point["end"] = bucket.end
+            point["energy_kwh"] += bucket.import_kwh
+            if bucket.max_power_w is not None:
+                point["peak_power_w"] = max(point["peak_power_w"] or 0.0, bucket.max_power_w)
+        series = []
+        for bucket_start in sorted(merged):
+            point = merged[bucket_start]
+            hours = (point["end"] - bucket_start).total_seconds() / 3600
+            series.append(
+                {
+                    "start": bucket_start,
+                    "end": point["end"],
+                    "energy_kwh": round(point["energy_kwh"], 6),
+                    "avg_power_w": round(point["energy_kwh"] * 1000 / hours, 3) if hours > 0 else None,
+                    "peak_power_w": point["peak_power_w"],
+                }
+            )
+        return _answer(device_id, granularity, start, end, series)
+
+    async def usage(self) -> dict[str, Any]:
+        devices = []
+        total = 0.0
+        have_total = False
+        for device in sorted(self._devices.devices(), key=lambda d: d.id):
+            status = self._devices.latest_status(device.id) or {}
+            state = status.get("state") or {}
+            power = state.get("power_w")
+            devices.append(
+                {
+                    "device_id": device.id,
+                    "type": device.type.value,
+                    "power_w": power,
+                    "updated_at": state.get("updated_at"),
+                }
+            )
+            if power is not None and device.type.value not in ("grid", "pv"):
+                total += float(power)
+                have_total = True
+        return {"devices": devices, "total_power_w": round(total, 3) if have_total else None}
+
+
+def _answer(
+    device_id: str | None, granularity: str, start: datetime, end: datetime, series: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "device": device_id,
+        "granularity": granularity,
+        "start": start,
+        "end": end,
+        "total_kwh": round(sum(p["energy_kwh"] for p in series), 6),
+        "series": series,
+    }

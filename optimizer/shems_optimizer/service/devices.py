@@ -1,0 +1,169 @@
+"""Registered devices: stored in the repository, with their latest state kept in memory.
+
+The registry also tells the command dispatcher where a device's commands go (its MQTT command and ack
+topics, defaulting to ``<prefix>/devices/<id>/command`` and ``…/ack``, or its Home Assistant
+entity), and the stream hears of every state update.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from shems_optimizer.api.ports import Conflict
+from shems_optimizer.api.stream import StreamHub
+from shems_optimizer.dispatch.routes import CommandRoute, HomeAssistantRoute, MqttRoute, default_mqtt_route
+from shems_optimizer.store import Device, DeviceType, Reading, Repository
+
+from .blocking import BlockingRunner
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def reading_status(reading: Reading) -> dict[str, Any]:
+    return {
+        "power_w": reading.power_w,
+        "energy_kwh": reading.energy_kwh,
+        "voltage_v": reading.voltage_v,
+        "current_a": reading.current_a,
+        "updated_at": reading.time,
+    }
+
+
+class DeviceRegistry:
+    """Implements the API's device port."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        blocking: BlockingRunner,
+        home_id: str,
+        topic_prefix: str = "shems",
+        hub: StreamHub | None = None,
+    ) -> None:
+        self._repo = repo
+        self._blocking = blocking
+        self._home_id = home_id
+        self._prefix = topic_prefix
+        self._hub = hub
+        self._devices: dict[str, Device] = {}
+        self._status: dict[str, dict[str, Any]] = {}
+        self._listeners: list[Callable[[Device], None]] = []
+
+    async def load(self) -> None:
+        devices = await self._blocking(self._repo.list_devices, self._home_id)
+        self._devices = {d.id: d for d in devices}
+        latest = await self._blocking(self._repo.latest_readings, list(self._devices))
+        self._status = {device_id: reading_status(r) for device_id, r in latest.items()}
+
+    def on_register(self, listener: Callable[[Device], None]) -> None:
+        self._listeners.append(listener)
+
+    # -- command routing ---------------------------------------------------------------------------
+
+    def route_now(self, device_id: str) -> CommandRoute | None:
+        device = self._devices.get(device_id)
+        if device is None:
+            return None
+        entity = device.attributes.get("ha_entity_id")
+        if isinstance(entity, str) and entity:
+            return HomeAssistantRoute(entity)
+        mqtt = device.attributes.get("mqtt") or {}
+        default = default_mqtt_route(self._prefix, device_id)
+        return MqttRoute(
+            command_topic=str(mqtt.get("command_topic") or default.command_topic),
+            ack_topic=str(mqtt.get("ack_topic") or default.ack_topic),
+        )
+
+    async def route(self, device_id: str) -> CommandRoute | None:
+        return self.route_now(device_id)
+
+    def devices(self) -> list[Device]:
+        return list(self._devices.values())
+
+    # -- live state ---------------------------------------------------------------------------------
+
+    def record_readings(self, readings: list[Reading]) -> None:
+        """Called with freshly ingested readings (in the event loop); keeps the newest per device."""
+        for reading in readings:
+            current = self._status.get(reading.device_id)
+            if current is not None and current["updated_at"] >= reading.time:
+                continue
+            status = reading_status(reading)
+            self._status[reading.device_id] = status
+            if self._hub is not None:
+                self._hub.publish("device_update", {"device_id": reading.device_id, "status": status})
+
+    # -- API port -----------------------------------------------------------------------------------
+
+    def _record(self, device: Device) -> dict[str, Any]:
+        route = self.route_now(device.id)
+        mqtt = None
+        if isinstance(route, MqttRoute):
+            mqtt = {
+                "state_topic": (device.attributes.get("mqtt") or {}).get("state_topic")
+                or (device.mqtt_topics[0] if device.mqtt_topics else None),
+                "command_topic": route.command_topic,
+                "ack_topic": route.ack_topic,
+            }
+        return {
+            "device_id": device.id,
+            "name": device.name,
+            "type": device.type.value,
+            "mqtt": mqtt,
+            "ha_entity_id": device.attributes.get("ha_entity_id"),
+            "firmware": device.firmware,
+            "last_seen": device.last_seen,
+            "status": self._status.get(device.id),
+        }
+
+    async def list_devices(self) -> list[dict[str, Any]]:
+        return [self._record(d) for d in sorted(self._devices.values(), key=lambda d: d.id)]
+
+    async def get_device(self, device_id: str) -> dict[str, Any] | None:
+        device = self._devices.get(device_id)
+        return None if device is None else self._record(device)
+
+    async def register_device(self, device: Mapping[str, Any]) -> dict[str, Any]:
+        device_id = str(device["device_id"])
+        if device_id in self._devices:
+            raise Conflict(f"a device with id {device_id!r} is already registered")
+        mqtt = dict(device.get("mqtt") or {})
+        attributes: dict[str, Any] = {"mqtt": mqtt}
+        if device.get("ha_entity_id"):
+            attributes["ha_entity_id"] = device["ha_entity_id"]
+        record = Device(
+            id=device_id,
+            home_id=self._home_id,
+            type=DeviceType(device["type"]),
+            name=str(device["name"]),
+            mqtt_topics=(mqtt["state_topic"],) if mqtt.get("state_topic") else (),
+            firmware=device.get("firmware"),
+            attributes=attributes,
+        )
+        await self._blocking(self._repo.upsert_device, record)
+        self._devices[device_id] = record
+        _LOGGER.info("device registered", extra={"device_id": device_id, "device_type": record.type.value})
+        for listener in self._listeners:
+            listener(record)
+        return self._record(record)
+
+    async def delete_device(self, device_id: str) -> bool:
+        if device_id not in self._devices:
+            return False
+        await self._blocking(self._repo.delete_device, device_id)
+        del self._devices[device_id]
+        self._status.pop(device_id, None)
+        _LOGGER.info("device removed", extra={"device_id": device_id})
+        return True
+
+    def latest_status(self, device_id: str) -> dict[str, Any] | None:
+        if device_id not in self._devices:
+            return None
+        status = self._status.get(device_id)
+        return {"device_id": device_id, "state": status, "time": status["updated_at"] if status else None}
+
+    def last_seen(self) -> dict[str, datetime]:
+        return {d: s["updated_at"] for d, s in self._status.items()}

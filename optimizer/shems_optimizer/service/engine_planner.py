@@ -1,0 +1,122 @@
+"""The planner the service uses: site document + inputs → optimizer → plan document.
+
+The horizon is 48 h in 15-minute steps from the current quarter hour. Inputs (load and PV forecasts,
+prices, live SOC, schedules) come from an :class:`InputsProvider`; the default one,
+:class:`BasicInputs`, uses the tariff of the document and flat fallbacks, and says so in the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import numpy as np
+
+from shems_optimizer.model.errors import ConfigError
+from shems_optimizer.model.series import Series
+from shems_optimizer.planner import Options, optimize
+from shems_optimizer.planner import PlanningError as EnginePlanningError
+from shems_optimizer.timegrid import TimeGrid
+
+from .engine_site import ApplianceRequest, LiveValues, build_site, document_field
+from .plan_document import plan_document
+from .planning import PlanningError
+
+STEP = timedelta(minutes=15)
+HORIZON_STEPS = 192  # 48 h
+FLAT_LOAD_KW = 0.4  # used only until a load forecast exists; the plan says so
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    load_kw: Sequence[float]
+    pv_kw: Sequence[float]
+    buy_eur_per_kwh: Sequence[float] | None  # None: the site's time-of-use tariff applies
+    sell_eur_per_kwh: Sequence[float] | None
+    notes: tuple[str, ...] = ()
+    prices_updated_at: datetime | None = None
+
+
+class InputsProvider(Protocol):
+    def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs: ...
+
+    def live(self, site: Mapping[str, Any]) -> LiveValues: ...
+
+    def requests(self, now: datetime) -> Sequence[ApplianceRequest]: ...
+
+
+@dataclass
+class BasicInputs:
+    """Prices from a fixed or time-of-use tariff in the document; flat load and no PV until forecasts
+    exist. Appliance goals come from ``requests_source`` (the schedule book)."""
+
+    requests_source: Callable[[datetime], Sequence[ApplianceRequest]] | None = None
+
+    def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
+        price = site.get("price", {})
+        n = grid.steps
+        notes = [
+            f"no load forecast yet: a flat {FLAT_LOAD_KW * 1000:.0f} W base load is assumed",
+            "no PV forecast yet: no solar production is assumed",
+        ]
+        if price.get("kind") == "fixed":
+            buy: list[float] | None = [float(price["import_per_kwh"])] * n
+            sell: list[float] | None = [float(price.get("export_per_kwh", 0.0))] * n
+        elif price.get("kind") == "tou":
+            buy = sell = None
+        else:
+            raise PlanningError(
+                f"prices from {price.get('entity_id')!r} are not available yet; "
+                "use a fixed or time-of-use tariff"
+            )
+        return PlanningInputs([FLAT_LOAD_KW] * n, [0.0] * n, buy, sell, tuple(notes), None)
+
+    def live(self, site: Mapping[str, Any]) -> LiveValues:
+        return LiveValues()
+
+    def requests(self, now: datetime) -> Sequence[ApplianceRequest]:
+        return [] if self.requests_source is None else self.requests_source(now)
+
+
+def horizon(now: datetime, timezone: str) -> TimeGrid:
+    start = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
+    return TimeGrid.uniform(start, STEP, HORIZON_STEPS, tz=timezone)
+
+
+class EnginePlanner:
+    def __init__(self, inputs: InputsProvider | None = None, options: Options | None = None) -> None:
+        self.inputs: InputsProvider = inputs or BasicInputs()
+        self._options = options or Options(time_limit_s=30.0)
+
+    def make_plan(
+        self, site: Mapping[str, Any], now: datetime, previous: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        grid = horizon(now, str(site.get("timezone", "UTC")))
+        try:
+            model, notes = build_site(site, grid.start, self.inputs.live(site), self.inputs.requests(now))
+            got = self.inputs.inputs(site, grid, now)
+            series = Series.from_arrays(
+                grid,
+                load_kw=np.asarray(got.load_kw, dtype=float),
+                pv_kw=np.asarray(got.pv_kw, dtype=float),
+                buy_eur_per_kwh=None
+                if got.buy_eur_per_kwh is None
+                else np.asarray(got.buy_eur_per_kwh, dtype=float),
+                sell_eur_per_kwh=None
+                if got.sell_eur_per_kwh is None
+                else np.asarray(got.sell_eur_per_kwh, dtype=float),
+            )
+            options = Options(
+                objective="self_consumption" if site.get("mode") == "self_consumption" else "cost",
+                mip_gap=self._options.mip_gap,
+                time_limit_s=self._options.time_limit_s,
+                threads=self._options.threads,
+            )
+            plan = optimize(model, series, options)
+        except ConfigError as err:
+            raise PlanningError(f"{document_field(site, err.field)}: {err.problem}") from err
+        except EnginePlanningError as err:
+            raise PlanningError(str(err)) from err
+        return plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)

@@ -1,0 +1,108 @@
+"""The MPC loop: re-plan every N minutes and soon after anything that changes the best plan.
+
+Events (new prices, an EV plugged in, SOC drifting beyond the plan's corridor, a new schedule, a new
+site) call :meth:`MpcLoop.trigger`; triggers arriving close together are merged into one run after a
+short settle delay, so a burst of updates costs one solve. Forecasters are retrained once a day.
+A failed run keeps the last good plan (see :class:`~shems_optimizer.service.planning.PlanService`)
+and the loop carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+from shems_optimizer.api.ports import OptimizationFailed, SiteMissing
+
+from .planning import PlanService
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class MpcLoop:
+    def __init__(
+        self,
+        plans: PlanService,
+        interval: timedelta,
+        settle: timedelta = timedelta(seconds=2),
+        retrain: Callable[[], Awaitable[None]] | None = None,
+        retrain_every: timedelta = timedelta(days=1),
+        clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        if interval <= timedelta(0):
+            raise ValueError(f"the re-plan interval must be positive, got {interval}")
+        self._plans = plans
+        self._interval = interval
+        self._settle = settle
+        self._retrain = retrain
+        self._retrain_every = retrain_every
+        self._clock = clock
+        self._wake = asyncio.Event()
+        self._reasons: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+        self._last_retrain: datetime | None = None
+        self.runs = 0
+        self.failures = 0
+
+    def trigger(self, reason: str) -> None:
+        """Ask for a re-plan soon (thread-safe when called through ``loop.call_soon_threadsafe``)."""
+        self._reasons.append(reason)
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="shems-mpc-loop")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        reason = "start-up"
+        while True:
+            await self._maybe_retrain()
+            await self._run_once(reason)
+            next_run = self._clock() + self._interval
+            self._plans.set_next_run(next_run)
+            reason = await self._wait_for_reason(self._interval.total_seconds())
+
+    async def _wait_for_reason(self, timeout_s: float) -> str:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=timeout_s)
+        except TimeoutError:
+            return "interval"
+        # Let a burst of events settle into one run.
+        await asyncio.sleep(self._settle.total_seconds())
+        self._wake.clear()
+        reasons, self._reasons = self._reasons, []
+        return ",".join(dict.fromkeys(reasons)) or "event"
+
+    async def _run_once(self, reason: str) -> None:
+        self.runs += 1
+        try:
+            await self._plans.run(reason)
+        except SiteMissing:
+            _LOGGER.info("no site configured yet; waiting for one before planning")
+        except OptimizationFailed as err:
+            self.failures += 1
+            _LOGGER.warning(
+                "re-plan failed, keeping the last good plan", extra={"reason": reason, "error": str(err)}
+            )
+
+    async def _maybe_retrain(self) -> None:
+        if self._retrain is None:
+            return
+        now = self._clock()
+        if self._last_retrain is not None and now - self._last_retrain < self._retrain_every:
+            return
+        self._last_retrain = now
+        try:
+            await self._retrain()
+        except Exception:
+            _LOGGER.exception("forecaster retraining failed; the previous models stay in use")

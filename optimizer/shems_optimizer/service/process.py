@@ -1,0 +1,241 @@
+"""The service process: builds every component from a :class:`ServiceConfig`, starts and stops them.
+
+Start-up order: data directory and token, store (migrations), home, devices, plans, schedules, MQTT
+link and command dispatcher, API listener, MPC loop. Shutdown runs in reverse and waits for each part,
+so no task, timer, connection or thread is left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from shems_optimizer import __version__
+from shems_optimizer.api import ApiContext, create_app
+from shems_optimizer.api.auth import PeerPolicy, TokenStore
+from shems_optimizer.api.ports import ServiceInfo
+from shems_optimizer.api.ratelimit import RateLimiter
+from shems_optimizer.api.stream import StreamHub
+from shems_optimizer.dispatch.commands import CommandDispatcher
+from shems_optimizer.dispatch.ha_services import HaServiceCaller
+from shems_optimizer.dispatch.mqtt_link import MqttLink
+from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
+from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
+
+from .analytics import ConsumptionAnalytics
+from .blocking import BlockingRunner
+from .config import ServiceConfig
+from .devices import DeviceRegistry
+from .engine_planner import BasicInputs, EnginePlanner
+from .engine_site import check_site
+from .files import instance_id
+from .health import HealthBoard
+from .mpc import MpcLoop
+from .plan_archive import StorePlanArchive
+from .planning import Planner, PlanService
+from .schedules import ScheduleBook
+from .site_store import SiteStore
+
+_LOGGER = logging.getLogger(__name__)
+HOME_ID = "home"
+
+
+def check_site_now(document: Mapping[str, Any]) -> None:
+    """Refuse a site the optimizer's model refuses, naming the document's field."""
+    check_site(document, datetime.now(tz=UTC))
+
+
+class Service:
+    def __init__(self, config: ServiceConfig, planner: Planner | None = None) -> None:
+        self.config = config
+        self.hub = StreamHub()
+        self.health = HealthBoard()
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.tokens = TokenStore(config.data_dir)
+        if config.fixed_token:
+            self.tokens.install(config.fixed_token)
+        self.instance_id = instance_id(config.data_dir)
+        self.site = SiteStore(config.data_dir, extra_check=check_site_now)
+        self._planner_override = planner
+        self.port: int | None = None
+        self.app: web.Application | None = None
+        self.repo: Repository | None = None
+        self.plans: PlanService | None = None
+        self.devices: DeviceRegistry | None = None
+        self.schedules: ScheduleBook | None = None
+        self.dispatcher: CommandDispatcher | None = None
+        self.mqtt: MqttLink | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._blocking: BlockingRunner | None = None
+        self._mpc: MpcLoop | None = None
+
+    @property
+    def url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("the service is not started")
+        host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
+        return f"http://{host}:{self.port}"
+
+    def _store_config(self) -> SqliteConfig | TimescaleConfig:
+        storage = self.config.storage
+        if storage.kind == "timescaledb":
+            assert storage.dsn is not None
+            return TimescaleConfig(storage.dsn)
+        return SqliteConfig(self.config.data_dir / "shems.sqlite3")
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        self.hub.bind(loop)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shems-planner")
+        blocking = self._blocking = BlockingRunner()
+        repo = self.repo = await blocking(open_store, self._store_config())
+        site_doc = self.site.get() or {}
+        await blocking(
+            repo.upsert_home,
+            Home(HOME_ID, str(site_doc.get("name", "Home")), str(site_doc.get("timezone", "UTC"))),
+        )
+        prefix = config.mqtt.topic_prefix if config.mqtt else "shems"
+        devices = self.devices = DeviceRegistry(repo, blocking, HOME_ID, prefix, self.hub)
+        await devices.load()
+
+        planner = self._planner_override
+        if planner is None:
+            inputs = BasicInputs()
+            planner = EnginePlanner(inputs)
+        plans = self.plans = PlanService(
+            self.site, planner, StorePlanArchive(repo, blocking, HOME_ID), self.hub, self._executor
+        )
+        await plans.load()
+        mpc = self._mpc = MpcLoop(plans, timedelta(minutes=config.optimization_interval_min))
+        schedules = self.schedules = ScheduleBook(repo, blocking, HOME_ID, self.site, plans, mpc.trigger)
+        await schedules.load()
+        if isinstance(planner, EnginePlanner) and isinstance(planner.inputs, BasicInputs):
+            planner.inputs.requests_source = schedules.requests
+
+        def site_changed(_site: object) -> None:
+            loop.call_soon_threadsafe(mpc.trigger, "site changed")
+
+        self.site.on_change(site_changed)
+
+        if config.mqtt is not None:
+            self.mqtt = MqttLink(config.mqtt, client_id=f"shems-{self.instance_id[:12]}")
+        ha = None
+        if config.homeassistant is not None:
+            self._http = aiohttp.ClientSession()
+            ha = HaServiceCaller(config.homeassistant, self._http)
+        dispatcher = self.dispatcher = CommandDispatcher(
+            repo, blocking, devices.route, config.commands, mqtt=self.mqtt, homeassistant=ha, hub=self.hub
+        )
+        if self.mqtt is not None:
+            mqtt = self.mqtt
+            mqtt.subscribe(f"{prefix}/devices/+/ack", dispatcher.ack_handler)
+
+            def watch_ack_topic(device: Device) -> None:
+                route = devices.route_now(device.id)
+                if (
+                    isinstance(route, MqttRoute)
+                    and route.ack_topic != default_mqtt_route(prefix, device.id).ack_topic
+                ):
+                    mqtt.subscribe(route.ack_topic, dispatcher.ack_handler)
+
+            for device in devices.devices():
+                watch_ack_topic(device)
+            devices.on_register(watch_ack_topic)
+            await mqtt.start()
+        await dispatcher.resume_unfinished()
+
+        self.health.add("api", lambda: (True, "listening"))
+        self.health.add("store", lambda: (True, repo.backend))
+        self.health.add("optimizer", self._optimizer_health)
+        if self.mqtt is not None:
+            link = self.mqtt
+            self.health.add(
+                "mqtt",
+                lambda: (link.connected.is_set(), "connected" if link.connected.is_set() else "disconnected"),
+            )
+        context = ApiContext(
+            info=ServiceInfo(__version__, self.instance_id, datetime.now(tz=UTC)),
+            tokens=self.tokens,
+            hub=self.hub,
+            peers=PeerPolicy(frozenset(config.trusted_peers)),
+            limiter=RateLimiter(config.rate_limit_per_min),
+            site=self.site,
+            plan=plans,
+            devices=devices,
+            commands=dispatcher,
+            analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
+            schedules=schedules,
+            health=self.health,
+        )
+        self.app = create_app(context)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, config.host, config.port, reuse_address=True).start()
+        bound = self._runner.addresses
+        self.port = int(bound[0][1]) if bound else config.port
+        if self.tokens.created and not config.fixed_token:
+            _LOGGER.warning(
+                "a new API token was created; use it to connect Home Assistant or other clients",
+                extra={"api_token_file": str(self.tokens.path)},
+            )
+        _LOGGER.info(
+            "SHEMS service listening",
+            extra={"port": self.port, "instance_id": self.instance_id, "store": repo.backend},
+        )
+        if config.announce_discovery:
+            from .addon_options import announce
+
+            await loop.run_in_executor(None, announce, self.tokens.token, self.port)
+        mpc.start()
+
+    def _optimizer_health(self) -> tuple[bool, str]:
+        status = self.plans.status() if self.plans is not None else {}
+        if status.get("last_error"):
+            return False, f"last run failed: {status['last_error']}"
+        return True, str(status.get("optimizer", "idle"))
+
+    async def stop(self) -> None:
+        if self._mpc is not None:
+            await self._mpc.stop()
+            self._mpc = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+            self.dispatcher = None
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+            self.mqtt = None
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        if self.repo is not None and self._blocking is not None:
+            await self._blocking(self.repo.close)
+            self.repo = None
+        if self._blocking is not None:
+            self._blocking.shutdown()
+            self._blocking = None
+        if self.port is not None:
+            _LOGGER.info("SHEMS service stopped")
+        self.port = None

@@ -1,0 +1,288 @@
+"""The site document: how the integration (or a user) describes the home to the add-on.
+
+It names Home Assistant entities for measurements and prices and gives each asset's ratings in the
+units HA users see (W, kWh, %, °C). :func:`validate_site_document` checks it field by field, naming
+the exact path of anything wrong (``batteries[0].capacity_kwh``), and catches the usual unit slip of
+a power given in kW where watts are expected. The optimizer's site model is built from it by
+:mod:`shems_optimizer.service.engine_site`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import voluptuous as vol
+
+from shems_optimizer.api.ports import InputRejected
+
+ENTITY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+def _entity(value: Any) -> str:
+    if not isinstance(value, str) or not ENTITY.match(value):
+        raise vol.Invalid(f"expected a Home Assistant entity id like sensor.grid_power, got {value!r}")
+    return value
+
+
+def _optional_entity(value: Any) -> str | None:
+    return None if value is None or value == "" else _entity(value)
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str):
+        raise vol.Invalid("expected an IANA time zone name such as Europe/Berlin")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise vol.Invalid(f"unknown time zone {value!r}") from err
+    return value
+
+
+def _clock(value: Any) -> str:
+    if not isinstance(value, str) or not HHMM.match(value):
+        raise vol.Invalid(f"expected a time of day HH:MM, got {value!r}")
+    return value
+
+
+def _number(low: float, high: float) -> Any:
+    return vol.All(_reject_bool, vol.Any(int, float), vol.Coerce(float), vol.Range(min=low, max=high))
+
+
+def _reject_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a number, got a boolean")
+    return value
+
+
+def _watts(low: float = 0.0, high: float = 1_000_000.0) -> Any:
+    """A power in W; values under 100 are almost surely kW and are refused with that hint."""
+
+    def check(value: Any) -> float:
+        number = _number(low, high)(value)
+        if 0 < number < 100:
+            raise vol.Invalid(f"{number:g} W is implausibly small: this field is in watts (kW × 1000)")
+        return float(number)
+
+    return check
+
+
+def _id(value: Any) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 100:
+        raise vol.Invalid("expected an id of 1-100 characters")
+    return value
+
+
+_ASSET: dict[Any, Any] = {
+    vol.Required("id"): _id,
+    vol.Required("name"): vol.All(str, vol.Length(min=1, max=100)),
+}
+
+GRID = vol.Schema(
+    {
+        vol.Optional("import_energy_entity"): _optional_entity,
+        vol.Optional("export_energy_entity"): _optional_entity,
+        vol.Optional("power_entity"): _optional_entity,
+        vol.Optional("max_import_w", default=17_000.0): _watts(100.0),
+        vol.Optional("max_export_w", default=17_000.0): _watts(0.0),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+SOLAR = vol.Schema(
+    {
+        vol.Optional("energy_entity"): _optional_entity,
+        vol.Optional("power_entity"): _optional_entity,
+        vol.Optional("forecast_entity"): _optional_entity,
+        vol.Optional("peak_w"): vol.Any(None, _watts(100.0)),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+PRICE_ENTITY = vol.Schema(
+    {
+        vol.Required("kind"): "entity",
+        vol.Required("entity_id"): _entity,
+        vol.Optional("export_entity_id"): _optional_entity,
+        vol.Optional("export_per_kwh"): vol.Any(None, _number(-10, 10)),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+PRICE_FIXED = vol.Schema(
+    {
+        vol.Required("kind"): "fixed",
+        vol.Required("import_per_kwh"): _number(-10, 10),
+        vol.Optional("export_per_kwh", default=0.0): _number(-10, 10),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+PRICE_TOU = vol.Schema(
+    {
+        vol.Required("kind"): "tou",
+        vol.Optional("export_per_kwh", default=0.0): _number(-10, 10),
+        vol.Required("periods"): vol.All(
+            [
+                vol.Schema(
+                    {
+                        vol.Required("start"): _clock,
+                        vol.Optional("end"): _clock,
+                        vol.Required("import_per_kwh"): _number(-10, 10),
+                        vol.Optional("export_per_kwh"): _number(-10, 10),
+                    },
+                    extra=vol.ALLOW_EXTRA,
+                )
+            ],
+            vol.Length(min=1, max=48),
+        ),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+def _price(value: Any) -> Any:
+    if not isinstance(value, Mapping):
+        raise vol.Invalid("expected an object with kind entity, fixed or tou")
+    schema = {"entity": PRICE_ENTITY, "fixed": PRICE_FIXED, "tou": PRICE_TOU}.get(str(value.get("kind")))
+    if schema is None:
+        raise vol.Invalid(f"kind must be entity, fixed or tou, got {value.get('kind')!r}", path=["kind"])
+    return schema(dict(value))
+
+
+BATTERY = vol.Schema(
+    {
+        **_ASSET,
+        vol.Required("capacity_kwh"): _number(0.1, 1000),
+        vol.Required("max_charge_w"): _watts(),
+        vol.Required("max_discharge_w"): _watts(),
+        vol.Optional("min_soc_pct", default=10.0): _number(0, 100),
+        vol.Optional("max_soc_pct", default=100.0): _number(0, 100),
+        vol.Optional("efficiency", default=0.95): _number(0.5, 1.0),
+        vol.Optional("initial_soc_pct"): vol.Any(None, _number(0, 100)),
+        vol.Optional("soc_entity"): _optional_entity,
+        vol.Optional("energy_in_entity"): _optional_entity,
+        vol.Optional("energy_out_entity"): _optional_entity,
+        vol.Optional("power_entity"): _optional_entity,
+        vol.Optional("mode", default="auto"): vol.In(("auto", "hold", "charge", "off")),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+EV = vol.Schema(
+    {
+        **_ASSET,
+        vol.Required("battery_kwh"): _number(1, 500),
+        vol.Required("max_charge_w"): _watts(),
+        vol.Optional("min_charge_w", default=0.0): vol.Any(0, 0.0, _watts()),
+        vol.Optional("soc_entity"): _optional_entity,
+        vol.Optional("charger_entity"): _optional_entity,
+        vol.Optional("plugged_entity"): _optional_entity,
+        vol.Optional("soc_pct"): vol.Any(None, _number(0, 100)),
+        vol.Optional("departure", default="07:00"): _clock,
+        vol.Optional("target_soc_pct", default=80.0): _number(0, 100),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+APPLIANCE = vol.Schema(
+    {
+        **_ASSET,
+        vol.Required("power_w"): _watts(),
+        vol.Required("duration_min"): vol.All(int, vol.Range(min=1, max=24 * 60)),
+        vol.Optional("switch_entity"): _optional_entity,
+        vol.Optional("finish_by"): vol.Any(None, _clock),
+        vol.Optional("smart_start", default=True): bool,
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+THERMAL = vol.Schema(
+    {
+        **_ASSET,
+        vol.Required("kind"): vol.In(("water_heater", "heat_pump")),
+        vol.Required("power_w"): _watts(),
+        vol.Optional("switch_entity"): _optional_entity,
+        vol.Optional("temperature_entity"): _optional_entity,
+        vol.Optional("min_temp_c", default=45.0): _number(-30, 100),
+        vol.Optional("max_temp_c", default=60.0): _number(-30, 100),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+SITE = vol.Schema(
+    {
+        vol.Optional("name", default="Home"): vol.All(str, vol.Length(min=1, max=100)),
+        vol.Optional("timezone", default="UTC"): _timezone,
+        vol.Optional("currency", default="EUR"): vol.All(str, vol.Match(r"^[A-Z]{3}$")),
+        vol.Optional("mode", default="cost"): vol.In(("cost", "self_consumption")),
+        vol.Optional("optimization_interval_min", default=15): vol.All(int, vol.Range(min=5, max=1440)),
+        vol.Optional("grid", default=dict): GRID,
+        vol.Optional("solar", default=list): [SOLAR],
+        vol.Optional("price", default=lambda: {"kind": "fixed", "import_per_kwh": 0.3}): _price,
+        vol.Optional("meters", default=list): [
+            vol.Schema(
+                {vol.Required("entity_id"): _entity, vol.Optional("name"): vol.All(str, vol.Length(max=100))},
+                extra=vol.ALLOW_EXTRA,
+            )
+        ],
+        vol.Optional("batteries", default=list): vol.All([BATTERY], vol.Length(max=10)),
+        vol.Optional("evs", default=list): vol.All([EV], vol.Length(max=10)),
+        vol.Optional("appliances", default=list): vol.All([APPLIANCE], vol.Length(max=30)),
+        vol.Optional("thermal_loads", default=list): vol.All([THERMAL], vol.Length(max=10)),
+    },
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+def field_path(path: list[Any]) -> str:
+    """['batteries', 0, 'capacity_kwh'] -> 'batteries[0].capacity_kwh'."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(site)"
+
+
+def validate_site_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised document (defaults filled in), or :class:`InputRejected` naming the field."""
+    try:
+        site: dict[str, Any] = SITE(dict(document))
+    except vol.MultipleInvalid as err:
+        first = err.errors[0]
+        raise InputRejected(f"{field_path(first.path)}: {first.msg}", field=field_path(first.path)) from err
+    _check_cross_fields(site)
+    return site
+
+
+def _check_cross_fields(site: Mapping[str, Any]) -> None:
+    seen: dict[str, str] = {}
+    for kind in ("batteries", "evs", "appliances", "thermal_loads"):
+        for index, asset in enumerate(site[kind]):
+            where = f"{kind}[{index}]"
+            if asset["id"] in seen:
+                raise InputRejected(
+                    f"{where}.id: {asset['id']!r} is already used by {seen[asset['id']]}", field=f"{where}.id"
+                )
+            seen[asset["id"]] = where
+    for index, battery in enumerate(site["batteries"]):
+        if battery["min_soc_pct"] >= battery["max_soc_pct"]:
+            raise InputRejected(
+                f"batteries[{index}].min_soc_pct: must be below max_soc_pct ({battery['max_soc_pct']:g})",
+                field=f"batteries[{index}].min_soc_pct",
+            )
+    for index, ev in enumerate(site["evs"]):
+        if ev["min_charge_w"] > ev["max_charge_w"]:
+            raise InputRejected(
+                f"evs[{index}].min_charge_w: must not exceed max_charge_w ({ev['max_charge_w']:g} W)",
+                field=f"evs[{index}].min_charge_w",
+            )
+    for index, load in enumerate(site["thermal_loads"]):
+        if load["min_temp_c"] >= load["max_temp_c"]:
+            raise InputRejected(
+                f"thermal_loads[{index}].min_temp_c: must be below max_temp_c ({load['max_temp_c']:g} °C)",
+                field=f"thermal_loads[{index}].min_temp_c",
+            )

@@ -1,0 +1,88 @@
+"""Start the whole service in-process for tests (also used by the Home Assistant integration's tests).
+
+    from shems_optimizer.service.testing import running_service
+
+    async with running_service(tmp_path, token="t") as svc:
+        ...  # svc.url, svc.token, svc.instance_id; await svc.stop(); await svc.start()
+
+The service runs in the caller's event loop on 127.0.0.1 and a free port (kept across stop/start so
+clients can reconnect), with the embedded store in ``data_dir`` and MQTT off unless a broker is given.
+Leaving the block stops everything: no task, timer or thread remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from .config import MqttConfig, ServiceConfig
+from .planning import Planner
+from .process import Service
+
+
+class RunningService:
+    def __init__(self, config: ServiceConfig, planner: Planner | None) -> None:
+        self._config = config
+        self._planner = planner
+        self.service: Service | None = None
+        self._port = config.port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    @property
+    def token(self) -> str:
+        assert self.service is not None
+        return self.service.tokens.token
+
+    @property
+    def instance_id(self) -> str:
+        assert self.service is not None
+        return self.service.instance_id
+
+    @property
+    def running(self) -> bool:
+        return self.service is not None and self.service.port is not None
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        config = replace(self._config, port=self._port)
+        self.service = Service(config, planner=self._planner)
+        await self.service.start()
+        assert self.service.port is not None
+        self._port = self.service.port
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            await self.service.stop()
+
+
+@asynccontextmanager
+async def running_service(
+    data_dir: Path,
+    *,
+    token: str | None = "test-token",
+    mqtt_host: str | None = None,
+    mqtt_port: int = 1883,
+    planner: Planner | None = None,
+    **overrides: Any,
+) -> AsyncIterator[RunningService]:
+    config = ServiceConfig(
+        data_dir=Path(data_dir),
+        host="127.0.0.1",
+        port=0,
+        mqtt=MqttConfig(host=mqtt_host, port=mqtt_port) if mqtt_host else None,
+        fixed_token=token,
+        **overrides,
+    )
+    running = RunningService(config, planner)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()

@@ -1,0 +1,70 @@
+"""The WebSocket stream and structured JSON logs with correlation ids."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+from shems_optimizer.service.logs import JsonFormatter, correlation
+from shems_optimizer.service.testing import RunningService
+
+from .conftest import TOKEN, auth
+from .test_site_and_validation import SITE
+
+
+async def _next(ws: aiohttp.ClientWebSocketResponse, wanted: str) -> dict[str, Any]:
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), timeout=10)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        event: dict[str, Any] = json.loads(msg.data)
+        if event["type"] == wanted:
+            return event
+
+
+async def test_stream_hello_and_status_events(svc: RunningService, http: aiohttp.ClientSession) -> None:
+    async with http.ws_connect(f"{svc.url}/api/v1/stream", headers=auth()) as ws:
+        hello = await _next(ws, "hello")
+        assert hello["data"]["instance_id"] == svc.instance_id
+        async with http.put(f"{svc.url}/api/v1/site", json=SITE, headers=auth()) as resp:
+            assert resp.status == 200
+        # a new site triggers a re-plan; the status events say it runs and how it ended
+        status = await _next(ws, "status")
+        assert status["data"]["optimizer"] in ("running", "idle", "failed")
+
+
+async def test_stream_needs_token(svc: RunningService, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{svc.url}/api/v1/stream") as resp:
+        assert resp.status == 401
+    async with http.ws_connect(f"{svc.url}/api/v1/stream?access_token={TOKEN}") as ws:
+        assert (await _next(ws, "hello"))["type"] == "hello"
+
+
+async def test_plain_get_on_stream_is_400(svc: RunningService, http: aiohttp.ClientSession) -> None:
+    async with http.get(f"{svc.url}/api/v1/stream", headers=auth()) as resp:
+        assert resp.status == 400
+
+
+def test_json_log_line_carries_correlation_id_and_hides_secrets() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("shems_optimizer.test_logs")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with correlation("cid-42"):
+            logger.info("command sent", extra={"device_id": "dw", "token": "secret-value"})
+        logger.info("outside")
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["correlation_id"] == "cid-42"
+    assert first["message"] == "command sent" and first["device_id"] == "dw"
+    assert first["token"] == "***"
+    assert first["level"] == "info" and first["time"].endswith("+00:00")
+    assert "correlation_id" not in second

@@ -1,0 +1,140 @@
+"""Schedules, devices, consumption and usage through the API; everything survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.store import Reading
+
+TOKEN = "service-test-token"
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
+SITE: dict[str, Any] = {
+    "timezone": "UTC",
+    "price": {
+        "kind": "tou",
+        "periods": [{"start": "00:00", "import_per_kwh": 0.1}, {"start": "06:00", "import_per_kwh": 0.4}],
+    },
+    "appliances": [
+        {"id": "dw", "name": "Dishwasher", "power_w": 2000, "duration_min": 60, "smart_start": False}
+    ],
+}
+
+
+@pytest.fixture
+async def svc(tmp_path: Path) -> AsyncIterator[RunningService]:
+    async with running_service(tmp_path / "data", token=TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(headers=HEADERS) as session:
+        yield session
+
+
+async def _json(resp: aiohttp.ClientResponse, status: int) -> Any:
+    assert resp.status == status, await resp.text()
+    return await resp.json()
+
+
+async def test_schedule_is_planned_and_survives_restart(
+    svc: RunningService, http: aiohttp.ClientSession
+) -> None:
+    async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+        await _json(resp, 200)
+    finish_by = (datetime.now(tz=UTC) + timedelta(hours=30)).replace(microsecond=0)
+    body = {"appliance_id": "dw", "finish_by": finish_by.isoformat(), "note": "dirty dishes"}
+    async with http.post(f"{svc.url}/api/v1/schedules", json=body) as resp:
+        created = await _json(resp, 201)
+    assert created["appliance_id"] == "dw" and created["planned_start"] is None
+    async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+        plan = await _json(resp, 200)
+    (run,) = plan["appliances"]
+    end = datetime.fromisoformat(run["planned_end"])
+    assert end <= finish_by
+    assert datetime.fromisoformat(run["planned_start"]).hour < 6  # in a cheap night before the deadline
+    async with http.get(f"{svc.url}/api/v1/schedules") as resp:
+        (listed,) = (await _json(resp, 200))["schedules"]
+    assert listed["planned_start"] == run["planned_start"]
+    bad = {"appliance_id": "oven", "finish_by": finish_by.isoformat()}
+    async with http.post(f"{svc.url}/api/v1/schedules", json=bad) as resp:
+        assert (await _json(resp, 400))["field"] == "appliance_id"
+
+    await svc.stop()
+    await svc.start()
+    async with http.get(f"{svc.url}/api/v1/schedules") as resp:
+        (again,) = (await _json(resp, 200))["schedules"]
+    assert again["id"] == created["id"]
+    async with http.get(f"{svc.url}/api/v1/plan") as resp:
+        assert (await _json(resp, 200))["id"] == plan["id"]
+    async with http.delete(f"{svc.url}/api/v1/schedules/{created['id']}") as resp:
+        assert resp.status == 204
+    async with http.delete(f"{svc.url}/api/v1/schedules/{created['id']}") as resp:
+        assert resp.status == 404
+
+
+async def test_devices_consumption_and_usage(svc: RunningService, http: aiohttp.ClientSession) -> None:
+    for device_id, kind in (("fridge", "load"), ("washer", "appliance")):
+        body = {
+            "device_id": device_id,
+            "name": device_id.title(),
+            "type": kind,
+            "mqtt": {"state_topic": f"home/{device_id}/state"},
+        }
+        async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
+            created = await _json(resp, 201)
+        assert created["mqtt"]["command_topic"] == f"shems/devices/{device_id}/command"
+    async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
+        assert (await _json(resp, 409))["field"] == "device_id"
+    # One hour of readings: the fridge at a steady 100 W, the washer at 2 kW for the first half hour.
+    start = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    readings = [Reading("fridge", start + timedelta(minutes=m), power_w=100.0) for m in range(60)]
+    readings += [
+        Reading("washer", start + timedelta(minutes=m), power_w=2000.0 if m < 30 else 0.0) for m in range(60)
+    ]
+    assert svc.service is not None and svc.service.repo is not None and svc.service.devices is not None
+    await asyncio.to_thread(svc.service.repo.write_readings, readings)
+    await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, start + timedelta(hours=1))
+    svc.service.devices.record_readings(readings)
+    params = {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(),
+        "granularity": "hour",
+    }
+    async with http.get(f"{svc.url}/api/v1/consumption", params=params) as resp:
+        home = await _json(resp, 200)
+    assert home["total_kwh"] == pytest.approx(0.1 + 1.0, rel=0.02)
+    async with http.get(f"{svc.url}/api/v1/consumption", params={**params, "device": "washer"}) as resp:
+        washer = await _json(resp, 200)
+    assert washer["series"][0]["energy_kwh"] == pytest.approx(1.0, rel=0.02)
+    async with http.get(f"{svc.url}/api/v1/usage") as resp:
+        usage = await _json(resp, 200)
+    assert usage["total_power_w"] == pytest.approx(100.0)  # latest: fridge 100 W, washer 0 W
+    async with http.get(f"{svc.url}/api/v1/devices/fridge/status") as resp:
+        status = await _json(resp, 200)
+    assert status["state"]["power_w"] == 100.0
+    async with http.delete(f"{svc.url}/api/v1/devices/fridge") as resp:
+        assert resp.status == 204
+    async with http.get(f"{svc.url}/api/v1/devices/fridge") as resp:
+        await _json(resp, 404)
+    await svc.stop()
+    await svc.start()
+    async with http.get(f"{svc.url}/api/v1/devices") as resp:
+        (washer_device,) = (await _json(resp, 200))["devices"]
+    assert washer_device["device_id"] == "washer" and washer_device["status"]["power_w"] == 0.0
+
+
+async def test_consumption_range_limits(svc: RunningService, http: aiohttp.ClientSession) -> None:
+    params = {"start": "2026-01-01T00:00:00+00:00", "end": "2026-03-01T00:00:00+00:00", "granularity": "raw"}
+    async with http.get(f"{svc.url}/api/v1/consumption", params=params) as resp:
+        assert (await _json(resp, 400))["field"] == "end"
+    async with http.get(f"{svc.url}/api/v1/consumption", params={**params, "end": params["start"]}) as resp:
+        assert "after" in (await _json(resp, 400))["error"]
