@@ -245,9 +245,12 @@ def measure_pulp(repeats: int) -> list[dict[str, Any]]:
     built = build_model(scenario.site, scenario.series, Options(compute_baseline=False))
     compiled, _, _ = solve_lazily(built, Options())
     solvers: list[tuple[str, Any]] = [("pulp_highs", pulp.HiGHS(msg=False, gapRel=1e-4))]
-    cbc = pulp.PULP_CBC_CMD(msg=False, gapRel=1e-4)
-    if cbc.available():
-        solvers.append(("pulp_cbc", cbc))
+    # PuLP 3 bundles CBC as PULP_CBC_CMD; PuLP 4 no longer does (then only a system CBC would count).
+    for label, name in (("pulp_cbc", "PULP_CBC_CMD"), ("pulp_cbc", "COIN_CMD")):
+        factory = getattr(pulp, name, None)
+        if factory is not None and factory(msg=False).available():
+            solvers.append((label, factory(msg=False, gapRel=1e-4)))
+            break
     rows = []
     for label, solver in solvers:
         builds, solves = [], []
@@ -256,10 +259,14 @@ def measure_pulp(repeats: int) -> list[dict[str, Any]]:
             began = time.perf_counter()
             problem, variables = _pulp_model(compiled)
             built_at = time.perf_counter()
-            problem.solve(solver)
+            result = problem.solve(solver)
             solves.append(time.perf_counter() - built_at)
             builds.append(built_at - began)
-            status = pulp.LpStatus[problem.status]
+            # PuLP 3 returns a status code (LpStatus names it); PuLP 4 returns a stats object.
+            if hasattr(pulp, "LpStatus"):
+                status = str(pulp.LpStatus[result])
+            else:
+                status = str(result.status.name)
             x = np.array([v.value() or 0.0 for v in variables])
             cost = float(np.dot(compiled.cost, x))
         rows.append(
@@ -281,12 +288,14 @@ def _pulp_model(compiled: Any) -> tuple[Any, list[Any]]:
     pulp: Any = importlib.import_module("pulp")
 
     problem = pulp.LpProblem("plan", pulp.LpMinimize)
+    # PuLP 4 creates variables through the problem; PuLP 3 through LpVariable.
+    make = getattr(problem, "add_variable", None) or pulp.LpVariable
     variables = [
-        pulp.LpVariable(
+        make(
             f"x{i}",
             lowBound=None if np.isinf(compiled.lower[i]) else float(compiled.lower[i]),
             upBound=None if np.isinf(compiled.upper[i]) else float(compiled.upper[i]),
-            cat=pulp.LpBinary if compiled.integer[i] and compiled.upper[i] <= 1 else pulp.LpContinuous,
+            cat="Binary" if compiled.integer[i] and compiled.upper[i] <= 1 else "Continuous",
         )
         for i in range(compiled.num_cols)
     ]
@@ -296,7 +305,7 @@ def _pulp_model(compiled: Any) -> tuple[Any, list[Any]]:
         for k in range(compiled.start[col], compiled.start[col + 1]):
             rows[int(compiled.index[k])].append((variables[col], float(compiled.value[k])))
     for r, terms in enumerate(rows):
-        expr = pulp.LpAffineExpression(terms)
+        expr = pulp.lpSum(coef * var for var, coef in terms)
         lo, hi = compiled.row_lower[r], compiled.row_upper[r]
         if lo == hi:
             problem += expr == float(lo)

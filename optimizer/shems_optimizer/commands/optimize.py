@@ -99,9 +99,12 @@ def summary(plan: Plan) -> str:
         )
     for ev in plan.evs:
         charging = [i for i, p in enumerate(ev.charge_kw) if p > 1e-6]
+        energy = sum(p * h for p, h in zip(ev.charge_kw, plan.grid.hours, strict=True))
+        hours = sum(float(plan.grid.hours[i]) for i in charging)
         when = (
-            f"charges {plan.grid.starts[charging[0]].astimezone(tz).strftime(fmt)}-"
-            f"{plan.grid.ends[charging[-1]].astimezone(tz).strftime('%H:%M')}"
+            f"charges {energy:.1f} kWh in {hours:.2g} h between "
+            f"{plan.grid.starts[charging[0]].astimezone(tz).strftime(fmt)} and "
+            f"{plan.grid.ends[charging[-1]].astimezone(tz).strftime(fmt)}"
             if charging
             else "does not charge"
         )

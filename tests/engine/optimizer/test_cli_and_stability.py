@@ -96,3 +96,17 @@ def test_previous_plan_keeps_a_near_tie_from_flapping() -> None:
     assert jumpy.battery("b").charge_kw == pytest.approx((0, 0, 5))
     assert steady.battery("b").charge_kw == pytest.approx((0, 5, 0))
     assert steady.cost.stability_eur == pytest.approx(0.0)
+
+
+def test_a_time_limited_solve_is_not_reported_optimal() -> None:
+    from shems_optimizer.bench.optimizer import full_site
+    from shems_optimizer.planner import PlanningError
+
+    scenario = full_site(7)
+    try:
+        plan = optimize(scenario.site, scenario.series, Options(time_limit_s=0.05, compute_baseline=False))
+    except PlanningError as err:
+        assert "no plan within 0.05 s" in str(err)
+    else:
+        assert plan.status in ("time_limit", "feasible")
+        assert plan.solver.mip_gap is not None and plan.solver.mip_gap > 0
