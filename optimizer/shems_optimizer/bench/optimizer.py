@@ -263,10 +263,7 @@ def measure_pulp(repeats: int) -> list[dict[str, Any]]:
             solves.append(time.perf_counter() - built_at)
             builds.append(built_at - began)
             # PuLP 3 returns a status code (LpStatus names it); PuLP 4 returns a stats object.
-            if hasattr(pulp, "LpStatus"):
-                status = str(pulp.LpStatus[result])
-            else:
-                status = str(result.status.name)
+            status = str(pulp.LpStatus[result]) if hasattr(pulp, "LpStatus") else str(result.status.name)
             x = np.array([v.value() or 0.0 for v in variables])
             cost = float(np.dot(compiled.cost, x))
         rows.append(
