@@ -32,6 +32,10 @@ class LazyGroup(Protocol):
         """Add the exact formulation for ``where`` (None: for everything)."""
         ...
 
+    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        """Values for this group's integer columns that round ``x`` (a relaxed solution): a start."""
+        ...
+
 
 @dataclass(eq=False)
 class SwitchPair:
@@ -42,9 +46,17 @@ class SwitchPair:
     first_max: FloatArray
     second_max: FloatArray
     enforced: npt.NDArray[np.bool_] = field(init=False)
+    binaries: list[tuple[IntArray, IntArray]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.enforced = np.zeros(len(self.first), dtype=bool)
+
+    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        # The side that carries more power wins the step.
+        return [
+            (cols, (x[self.first[steps]] >= x[self.second[steps]]).astype(np.float64))
+            for steps, cols in self.binaries
+        ]
 
     def violations(self, x: FloatArray) -> IntArray:
         both = (x[self.first] > TOLERANCE) & (x[self.second] > TOLERANCE)
@@ -57,6 +69,7 @@ class SwitchPair:
             return
         # first <= first_max·b ; second <= second_max·(1 − b)
         binary = model.add_cols("switch", steps.size, 0.0, 1.0, integer=True)
+        self.binaries.append((steps, binary))
         model.add_constraints([(self.first[steps], 1.0), (binary, -self.first_max[steps])], -np.inf, 0.0)
         model.add_constraints(
             [(self.second[steps], 1.0), (binary, self.second_max[steps])], -np.inf, self.second_max[steps]
@@ -72,9 +85,16 @@ class SemiContinuous:
     min_kw: float
     max_kw: float
     enforced: npt.NDArray[np.bool_] = field(init=False)
+    binaries: list[tuple[IntArray, IntArray]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.enforced = np.zeros(len(self.power), dtype=bool)
+
+    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        return [
+            (cols, (x[self.power[steps]] >= self.min_kw - TOLERANCE).astype(np.float64))
+            for steps, cols in self.binaries
+        ]
 
     def violations(self, x: FloatArray) -> IntArray:
         p = x[self.power]
@@ -88,6 +108,7 @@ class SemiContinuous:
         if steps.size == 0:
             return
         on = model.add_cols("on", steps.size, 0.0, 1.0, integer=True)
+        self.binaries.append((steps, on))
         model.add_constraints([(self.power[steps], 1.0), (on, -self.min_kw)], 0.0, np.inf)
         model.add_constraints([(self.power[steps], 1.0), (on, -self.max_kw)], -np.inf, 0.0)
         self.enforced[steps] = True
@@ -129,6 +150,29 @@ class OnOffSchedule:
             if np.any(sums > limit + TOLERANCE):
                 return np.zeros(1, dtype=np.int64)
         return np.zeros(0, dtype=np.int64)
+
+    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        if self.on is None:
+            return []
+        on = x[self.power] >= self.min_kw - TOLERANCE
+        # Keep only runs that last min_on and start min_off after the previous one.
+        keep = np.zeros(on.size)
+        last_end: int | None = None
+        t = 0
+        while t < on.size:
+            if not on[t]:
+                t += 1
+                continue
+            end = t
+            while end < on.size and on[end]:
+                end += 1
+            length = (self.starts_s[end] if end < on.size else np.inf) - self.starts_s[t]
+            gap = np.inf if last_end is None else self.starts_s[t] - self.starts_s[last_end]
+            if length >= self.min_on_s - 1e-6 and gap >= self.min_off_s - 1e-6:
+                keep[t:end] = 1.0
+                last_end = end
+            t = end
+        return [(self.on, keep)]
 
     def _lookback(self, span: float) -> tuple[IntArray, IntArray]:
         """Pairs (t, τ) with τ <= t and start[t] − start[τ] < span."""
@@ -181,3 +225,12 @@ class ChoiceSet:
         if not self.enforced:
             model.set_integer(self.choose)
             self.enforced = True
+
+    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        if not self.enforced or self.choose.size == 0:
+            return []
+        values = np.zeros(self.choose.size)
+        best = int(np.argmax(x[self.choose]))
+        if x[self.choose[best]] > 0.25:
+            values[best] = 1.0
+        return [(self.choose, values)]

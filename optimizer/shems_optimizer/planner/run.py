@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from shems_optimizer.model.series import Series
 from shems_optimizer.model.site import Site
 from shems_optimizer.plan import Plan, SolverReport
@@ -16,6 +18,7 @@ from shems_optimizer.planner.lazy import SwitchPair
 from shems_optimizer.planner.matrix import CompiledModel
 from shems_optimizer.planner.options import Options
 from shems_optimizer.planner.solve import SolveOutcome, SolverSettings, solve
+from shems_optimizer.timegrid import FloatArray
 
 MAX_LAZY_ROUNDS = 4
 
@@ -28,11 +31,12 @@ def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, So
     model = built.context.model
     deadline = time.perf_counter() + options.time_limit_s
     rounds = 0
+    start: FloatArray | None = None
     while True:
         rounds += 1
         compiled = model.compile()
         remaining = max(0.05, deadline - time.perf_counter())
-        outcome = solve(compiled, replace(settings, time_limit_s=remaining))
+        outcome = solve(compiled, replace(settings, time_limit_s=remaining), start)
         if outcome.x is None:
             return compiled, outcome, rounds
         pending = [(group, group.violations(outcome.x)) for group in built.context.lazy]
@@ -48,6 +52,27 @@ def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, So
                     group.enforce(model, None)
         for group, where in pending:
             group.enforce(model, None if rounds >= MAX_LAZY_ROUNDS else where)
+        start = rounded_start(built, model.compile(), outcome.x, settings)
+
+
+def rounded_start(
+    built: BuiltModel, compiled: CompiledModel, previous: FloatArray, settings: SolverSettings
+) -> FloatArray | None:
+    """A feasible first incumbent for the next MIP: round every integer column from the previous
+    (relaxed) solution, fix them, and let an LP set the rest. Soft goals keep that LP feasible in
+    almost every case; when it is not, HiGHS simply starts without an incumbent."""
+    if not compiled.num_integer:
+        return None
+    x = np.zeros(compiled.num_cols)
+    x[: previous.size] = previous
+    lower, upper = compiled.lower.copy(), compiled.upper.copy()
+    for group in built.context.lazy:
+        for cols, values in group.rounded(x):
+            lower[cols] = values
+            upper[cols] = values
+    fixed = replace(compiled, lower=lower, upper=upper, integer=np.zeros(compiled.num_cols, dtype=bool))
+    outcome = solve(fixed, replace(settings, time_limit_s=min(settings.time_limit_s, 5.0)))
+    return outcome.x if outcome.status == "optimal" else None
 
 
 class PlanningError(RuntimeError):

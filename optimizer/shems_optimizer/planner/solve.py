@@ -38,10 +38,16 @@ class SolveOutcome:
     solve_s: float
 
 
-def solve(model: CompiledModel, settings: SolverSettings) -> SolveOutcome:
+def solve(model: CompiledModel, settings: SolverSettings, start: FloatArray | None = None) -> SolveOutcome:
+    """Solve; ``start`` is a feasible solution handed to HiGHS as its first incumbent."""
     began = time.perf_counter()
     highs = _new_highs(settings)
     _pass(highs, model)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(start)
+        solution.value_valid = True
+        highs.setSolution(solution)
     highs.run()
     return _outcome(highs, model, began)
 
