@@ -96,3 +96,26 @@ def test_self_consumption_objective_minimises_energy_bought_whatever_the_price()
     assert by_cost.power.import_kw[1] == pytest.approx(4.0)
     assert by_self.power.import_kw == pytest.approx((0.0, 0.0))
     assert energy_balance_error(by_self) < 1e-6
+
+
+def test_time_of_use_tariff_follows_local_wall_clock_across_dst() -> None:
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from shems_optimizer.model import Series, TariffPeriod, TimeOfUseTariff
+    from shems_optimizer.timegrid import TimeGrid
+
+    paris = ZoneInfo("Europe/Paris")
+    tariff = TimeOfUseTariff(
+        (
+            TariffPeriod(datetime.min.time(), 0.3, 0.1),
+            TariffPeriod(datetime.strptime("02:00", "%H:%M").time(), 0.1, 0.0),
+        )
+    )
+    # Spring-forward night: local 00:00, 01:00, then 03:00 (02:00 does not exist) -> off-peak from 03:00
+    grid = TimeGrid.uniform(datetime(2026, 3, 29, tzinfo=paris), timedelta(hours=1), 4, paris)
+    series = Series.from_arrays(grid, load_kw=[1.0] * 4)
+    buy, sell = series.prices(Site(timezone="Europe/Paris", grid=Grid(tariff=tariff)))
+    assert [t.hour for t in grid.starts] == [0, 1, 3, 4]
+    assert list(buy) == [0.3, 0.3, 0.1, 0.1]
+    assert list(sell) == [0.1, 0.1, 0.0, 0.0]
