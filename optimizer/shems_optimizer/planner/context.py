@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -62,14 +63,8 @@ class BuildContext:
         """
         self.lazy.append(SwitchPair(first, second, np.asarray(first_max), np.asarray(second_max)))
 
-    def window(self, earliest: object, latest: object) -> tuple[int, int]:
+    def window(self, earliest: datetime | None, latest: datetime | None) -> tuple[int, int]:
         """Steps ``[i, j)`` that lie entirely inside ``[earliest, latest]`` (None: open end)."""
-        from datetime import datetime
-
-        i = 0 if not isinstance(earliest, datetime) else self.grid.index_at_or_after(earliest)
-        j = (
-            self.steps
-            if not isinstance(latest, datetime)
-            else min(self.steps, self.grid.index_at_or_before(latest))
-        )
+        i = 0 if earliest is None else self.grid.index_at_or_after(earliest)
+        j = self.steps if latest is None else min(self.steps, self.grid.index_at_or_before(latest))
         return max(0, min(i, self.steps)), max(0, j)
