@@ -110,3 +110,18 @@ def test_a_time_limited_solve_is_not_reported_optimal() -> None:
     else:
         assert plan.status in ("time_limit", "feasible")
         assert plan.solver.mip_gap is not None and plan.solver.mip_gap > 0
+
+
+def test_plan_as_a_table_has_one_row_per_step_and_tz_aware_index() -> None:
+    battery = Battery("b", 10, 5, 5, initial_soc=0.5)
+    plan = optimize(
+        Site(grid=Grid(20, 20), batteries=(battery,)), flat_series(4, load=1.0, buy=[0.1, 0.5, 0.1, 0.5])
+    )
+    frame = plan.to_frame()
+    assert len(frame) == 4
+    assert frame.index.tz is not None
+    assert list(frame["b.soc"]) == pytest.approx(list(plan.battery("b").soc))
+    balance = (
+        frame["grid.import_kw"] - frame["grid.export_kw"] + frame["b.discharge_kw"] - frame["b.charge_kw"]
+    )
+    assert list(balance + frame["pv.used_kw"]) == pytest.approx(list(frame["load.base_kw"]))
