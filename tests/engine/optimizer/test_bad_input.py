@@ -200,3 +200,10 @@ def test_time_of_day_needs_a_reference() -> None:
     )
     # 20:00 UTC is 22:00 in Paris: the next 07:00 is the following morning
     assert site.evs[0].departure == datetime(2026, 6, 2, 5, 0, tzinfo=UTC)
+
+
+def test_standby_noise_below_zero_is_read_as_zero_but_real_negative_power_is_refused() -> None:
+    series = flat_series(2, pv=[-0.0015, 1.0])
+    assert list(series.pv_kw) == [0.0, 1.0]
+    with pytest.raises(ConfigError, match="series.pv_kw: negative power at 2026-06-01T00:00"):
+        flat_series(2, pv=[-2.0, 1.0])
