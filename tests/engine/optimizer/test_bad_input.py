@@ -205,5 +205,5 @@ def test_time_of_day_needs_a_reference() -> None:
 def test_standby_noise_below_zero_is_read_as_zero_but_real_negative_power_is_refused() -> None:
     series = flat_series(2, pv=[-0.0015, 1.0])
     assert list(series.pv_kw) == [0.0, 1.0]
-    with pytest.raises(ConfigError, match="series.pv_kw: negative power at 2026-06-01T00:00"):
+    with pytest.raises(ConfigError, match=r"series\.pv_kw: negative power at 2026-06-01T00:00"):
         flat_series(2, pv=[-2.0, 1.0])
