@@ -66,9 +66,9 @@ class Forecasts:
         for lo, hi in self._buckets(start, steps, granularity, tz):
             inside = [(a, b, s) for a, b, s in plan_steps if a >= lo and b <= hi]
             span_s = sum((b - a).total_seconds() for a, b, _ in inside)
-            # An hour the plan covers at least half of (the plan starts at the current quarter hour)
-            # is reported from the covered part; a day only when covered entirely.
-            needed_s = (hi - lo).total_seconds() * (0.5 if granularity == "hour" else 1.0) - 1
+            # An hour the plan covers in part (it starts at the current quarter hour) is reported from
+            # the covered part; a day only when covered entirely.
+            needed_s = 0.0 if granularity == "hour" else (hi - lo).total_seconds() - 1
             covered = bool(inside) and span_s >= needed_s
             value: float | None = None
             if kind == "price":
