@@ -266,6 +266,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                 return
             except ShemsError as err:
                 _LOGGER.debug("Add-on stream interrupted: %s", err)
+            except Exception:
+                # Live updates must outlive a surprise; the poll still runs meanwhile.
+                _LOGGER.exception("Unexpected error on the add-on stream; reconnecting")
             if self.stream_connected:
                 self.stream_connected = False
                 # The stream ended: find out now whether the add-on itself is gone.
