@@ -119,6 +119,10 @@ class TelemetryPipeline:
         self._thread.join(timeout)
         self._thread = None
 
+    @property
+    def repository(self) -> Repository:
+        return self._repo
+
     def counts(self) -> IngestCounts:
         return self.stats.snapshot()
 
