@@ -167,3 +167,30 @@ def to_buckets(
         )
         previous = row
     return buckets
+
+
+TOTAL = "*"  # device_id of a summed series (ConsumptionQuery.total)
+
+
+def sum_buckets(buckets: Sequence[ConsumptionBucket]) -> list[ConsumptionBucket]:
+    """One bucket per start time, summing every device's bucket (see ``ConsumptionQuery.total``)."""
+    groups: dict[datetime, list[ConsumptionBucket]] = {}
+    for b in buckets:
+        groups.setdefault(b.start, []).append(b)
+    totals = []
+    for start, members in sorted(groups.items(), key=lambda item: item[0].astimezone(UTC)):
+        powers = [m.avg_power_w for m in members if m.avg_power_w is not None]
+        totals.append(
+            ConsumptionBucket(
+                device_id=TOTAL,
+                start=start,
+                end=members[0].end,
+                samples=sum(m.samples for m in members),
+                avg_power_w=sum(powers) if powers else None,
+                max_power_w=None,
+                min_power_w=None,
+                import_kwh=sum(m.import_kwh for m in members),
+                export_kwh=sum(m.export_kwh for m in members),
+            )
+        )
+    return totals
