@@ -6,30 +6,133 @@ only over the add-on's HTTP/WebSocket API.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import HomeAssistant
+from homeassistant.const import Platform
+from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.helpers.typing import ConfigType
+from homeassistant.helpers.update_coordinator import UpdateFailed
 
-from .const import CONF_URL
+from .api import ShemsClient
+from .const import CONF_EXPORT_PRICE_ENTITY, CONF_PRICE_ENTITY, CONF_TOKEN, CONF_URL, DOMAIN
+from .coordinator import ShemsCoordinator
+from .entity import hub_device
+from .intents import async_setup_intents
+from .repairs import async_clear_issues, async_watch_sources
+from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.TIME,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 @dataclass
 class ShemsRuntimeData:
     """What a loaded config entry keeps while it is set up."""
 
-    url: str
+    client: ShemsClient
+    coordinator: ShemsCoordinator
+    structure: tuple[object, ...]
 
 
 type ShemsConfigEntry = ConfigEntry[ShemsRuntimeData]
 
 
-async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
-    """Set up SHEMS from a config entry."""
-    entry.runtime_data = ShemsRuntimeData(url=entry.data[CONF_URL])
+def entry_structure(entry: ConfigEntry) -> tuple[object, ...]:
+    """What, when changed, needs a reload (new devices/entities); anything else is just pushed."""
+    return (
+        repr(sorted(entry.data.items())),
+        repr(sorted(entry.options.items())),
+        tuple(sorted((sub_id, sub.subentry_type, sub.title) for sub_id, sub in entry.subentries.items())),
+    )
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services and voice intents once, for every entry."""
+    async_setup_services(hass)
+    async_setup_intents(hass)
     return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
+    """Connect to the add-on, push the home to it, read its plan and follow its stream."""
+    client = ShemsClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_TOKEN, ""))
+    coordinator = ShemsCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+    entry.runtime_data = ShemsRuntimeData(
+        client=client, coordinator=coordinator, structure=entry_structure(entry)
+    )
+    entry.async_on_unload(coordinator.cancel_start_timers)
+    entry.async_on_unload(async_watch_sources(hass, entry))
+    entry.async_on_unload(_async_follow_prices(hass, entry))
+    entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    # The hub device first: every other device hangs off it (via_device).
+    dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub_device(entry))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_create_background_task(hass, coordinator.async_run_stream(), f"{DOMAIN} stream {entry.title}")
+    return True
+
+
+@callback
+def _async_follow_prices(hass: HomeAssistant, entry: ShemsConfigEntry) -> CALLBACK_TYPE:
+    """Push the price forecast to the add-on whenever a price entity changes."""
+    watched = [
+        entry.data[key] for key in (CONF_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY) if entry.data.get(key)
+    ]
+    coordinator = entry.runtime_data.coordinator
+
+    async def on_change(event: Event[EventStateChangedData]) -> None:
+        await coordinator.async_push_prices()
+
+    return async_track_state_change_event(hass, watched, on_change)
+
+
+async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
+    """Reload when devices or options change; otherwise push the edited values to the add-on."""
+    if entry.runtime_data.structure != entry_structure(entry):
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+        return
+    coordinator = entry.runtime_data.coordinator
+    try:
+        await coordinator.async_push_site()
+    except (UpdateFailed, ConfigEntryAuthFailed) as err:
+        _LOGGER.warning("Configuration change not yet sent to the add-on (will retry): %s", err)
+        return
+    await coordinator.async_request_refresh()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:
-    """Unload a config entry."""
-    return True
+    """Unload a config entry; its repair issues go with it."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        async_clear_issues(hass, entry.entry_id)
+    return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: ShemsConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Let the user delete a meter device the add-on no longer reports; everything else stays."""
+    prefix = f"{entry.unique_id or entry.entry_id}_meter_"
+    meters = entry.runtime_data.coordinator.data.meters
+    return any(
+        domain == DOMAIN and identifier.startswith(prefix) and identifier[len(prefix) :] not in meters
+        for domain, identifier in device.identifiers
+    )

@@ -51,6 +51,8 @@ max_inflight_messages 0
 max_queued_messages 0
 max_queued_bytes 0
 message_size_limit 0
+# Send small packets (PUBACKs, command acks) at once instead of waiting on delayed TCP ACKs (~40 ms).
+set_tcp_nodelay true
 log_dest file $RUN/mosquitto.log
 # Runs as root inside the private test namespace, so it can write its log and persistence under /tmp.
 user root

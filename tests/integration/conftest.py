@@ -1,10 +1,225 @@
-"""Home Assistant test harness set-up for the SHEMS integration."""
+"""Home Assistant test harness set-up for the SHEMS integration.
+
+The add-on is the real one (``shems_optimizer.service.testing.running_service``: the API on loopback
+with the embedded store, in the test's event loop). Only the outside world is simulated: the sensors
+of the meters and price integrations (HA states), the Energy dashboard preferences and Supervisor
+discovery payloads.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
 import pytest
+from homeassistant.config_entries import ConfigSubentryData
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.shems.const import DOMAIN
+
+TOKEN = "test-token"
+
+GRID_IMPORT = "sensor.grid_import_energy"
+GRID_EXPORT = "sensor.grid_export_energy"
+GRID_POWER = "sensor.grid_power"
+SOLAR = "sensor.solar_energy"
+WASHER = "sensor.washer_energy"
+BATTERY_IN = "sensor.battery_charged_energy"
+BATTERY_OUT = "sensor.battery_discharged_energy"
+PRICE = "sensor.nordpool_kwh_de"
+WRONG_UNIT = "sensor.grid_power_mislabelled"
+
+ENERGY_ATTRS = {"device_class": "energy", "unit_of_measurement": "kWh", "state_class": "total_increasing"}
 
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/shems in every integration test."""
+
+
+@pytest.fixture
+async def home(hass: HomeAssistant) -> None:
+    """The home's own sensors, as the meter and price integrations would publish them."""
+    hass.config.currency = "EUR"
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    for entity_id, value in (
+        (GRID_IMPORT, "1520.4"),
+        (GRID_EXPORT, "310.2"),
+        (SOLAR, "2210.9"),
+        (WASHER, "88.1"),
+        (BATTERY_IN, "400.0"),
+        (BATTERY_OUT, "370.0"),
+    ):
+        hass.states.async_set(entity_id, value, ENERGY_ATTRS)
+    hass.states.async_set(GRID_POWER, "830", {"device_class": "power", "unit_of_measurement": "W"})
+    hass.states.async_set(WRONG_UNIT, "830", {"device_class": "power", "unit_of_measurement": "W"})
+    set_price_entity(hass)
+
+
+def nordpool_attributes(hours: int = 48, unit: str = "EUR/kWh") -> dict[str, Any]:
+    """Attributes in the shape of the Nord Pool custom integration: raw_today/raw_tomorrow lists."""
+    start = dt_util.start_of_local_day()
+    raw = [
+        {
+            "start": (start + timedelta(hours=h)).isoformat(),
+            "end": (start + timedelta(hours=h + 1)).isoformat(),
+            # Cheapest at 03:00 each day (0.10), dearest at 18:00 (0.40): easy to check by hand.
+            "value": 0.10 if h % 24 == 3 else 0.40 if h % 24 == 18 else 0.25,
+        }
+        for h in range(hours)
+    ]
+    return {"unit_of_measurement": unit, "raw_today": raw[:24], "raw_tomorrow": raw[24:]}
+
+
+def set_price_entity(hass: HomeAssistant, **kwargs: Any) -> None:
+    hass.states.async_set(PRICE, "0.25", nordpool_attributes(**kwargs))
+
+
+@pytest.fixture
+async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Any]:
+    """The real SHEMS add-on service on loopback with its embedded store."""
+    from shems_optimizer.service.testing import running_service
+
+    async with running_service(tmp_path / "addon", token=TOKEN) as svc:
+        yield svc
+
+
+def entry_data(addon: Any, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "url": addon.url,
+        "token": TOKEN,
+        "instance_id": addon.instance_id,
+        "grid_import_entity": GRID_IMPORT,
+        "grid_export_entity": GRID_EXPORT,
+        "grid_power_entity": GRID_POWER,
+        "solar_entities": [SOLAR],
+        "meter_entities": [WASHER],
+        "max_import_w": 11000,
+        "max_export_w": 7000,
+        "price_kind": "tou",
+        "import_price": 0.20,
+        "peak_price": 0.40,
+        "peak_start": "17:00:00",
+        "peak_end": "21:00:00",
+        "export_price": 0.08,
+        "price_entity": None,
+        "export_price_entity": None,
+    }
+    data.update(overrides)
+    return data
+
+
+SUBENTRIES: list[ConfigSubentryData] = [
+    ConfigSubentryData(
+        data={
+            "name": "Garage battery",
+            "capacity_kwh": 10.0,
+            "max_charge_w": 5000,
+            "max_discharge_w": 5000,
+            "min_soc_pct": 10,
+            "max_soc_pct": 100,
+            "efficiency": 0.95,
+            "energy_in_entity": BATTERY_IN,
+            "energy_out_entity": BATTERY_OUT,
+            "battery_mode": "auto",
+        },
+        subentry_id="battery1",
+        subentry_type="battery",
+        title="Garage battery",
+        unique_id=None,
+    ),
+    ConfigSubentryData(
+        data={
+            "name": "Car",
+            "battery_kwh": 60,
+            "max_charge_w": 11000,
+            "min_charge_w": 1400,
+            "departure": "07:30:00",
+            "target_soc_pct": 80,
+        },
+        subentry_id="ev1",
+        subentry_type="ev",
+        title="Car",
+        unique_id=None,
+    ),
+    ConfigSubentryData(
+        data={
+            "name": "Dishwasher",
+            "power_w": 2000,
+            "duration_min": 120,
+            "finish_by": "07:00:00",
+            "smart_start": True,
+        },
+        subentry_id="dishwasher1",
+        subentry_type="appliance",
+        title="Dishwasher",
+        unique_id=None,
+    ),
+    ConfigSubentryData(
+        data={
+            "name": "Water heater",
+            "thermal_kind": "water_heater",
+            "power_w": 3000,
+            "min_temp_c": 45,
+            "max_temp_c": 60,
+        },
+        subentry_id="boiler1",
+        subentry_type="thermal_load",
+        title="Water heater",
+        unique_id=None,
+    ),
+]
+
+
+def make_entry(addon: Any, *, subentries: bool = True, **overrides: Any) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="SHEMS",
+        unique_id=addon.instance_id,
+        data=entry_data(addon, **overrides),
+        options={"optimization_interval_min": 15, "mode": "cost"},
+        subentries_data=SUBENTRIES if subentries else None,
+    )
+
+
+@pytest.fixture
+async def loaded_entry(hass: HomeAssistant, home: None, addon: Any) -> AsyncIterator[MockConfigEntry]:
+    """A SHEMS entry with one asset of each kind, set up against the running add-on."""
+    entry = make_entry(addon)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    # Settle: the stream is connected and the refresh it triggers is done.
+    await wait_for(lambda: entry.runtime_data.coordinator.stream_connected)
+    await hass.async_block_till_done()
+    yield entry
+    if entry.state.recoverable:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def wait_for(predicate: Any, limit_s: float = 10.0) -> None:
+    """Let the loop run (add-on, stream, HA) until ``predicate()`` holds; fail after ``limit_s`` s."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def optimized(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """Press 'optimize now' and return the plan document the add-on now serves."""
+    await hass.services.async_call(
+        "button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True
+    )
+    await hass.async_block_till_done()
+    plan = await entry.runtime_data.client.request("GET", "/plan")
+    assert isinstance(plan, dict)
+    return plan

@@ -1,24 +1,29 @@
-"""The integration sets up from a config entry and unloads cleanly."""
+"""The integration sets up against the real add-on, pushes the home to it and unloads cleanly."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.shems import ShemsRuntimeData
-from custom_components.shems.const import DOMAIN
+from .conftest import GRID_IMPORT, SOLAR, TOKEN
 
 
-async def test_setup_and_unload(hass: HomeAssistant) -> None:
-    entry = MockConfigEntry(domain=DOMAIN, data={"url": "http://127.0.0.1:8099", "token": ""})
-    entry.add_to_hass(hass)
+async def test_setup_pushes_the_site_and_unloads(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    site = await loaded_entry.runtime_data.client.request("GET", "/site")
+    assert site["grid"]["import_energy_entity"] == GRID_IMPORT
+    assert site["solar"] == [{"energy_entity": SOLAR}]
+    assert site["price"]["kind"] == "tou"
+    assert [b["id"] for b in site["batteries"]] == ["battery1"]
+    assert [a["name"] for a in site["appliances"]] == ["Dishwasher"]
+    assert site["evs"][0]["departure"] == "07:30"
 
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert entry.runtime_data == ShemsRuntimeData(url="http://127.0.0.1:8099")
-
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.NOT_LOADED
+    assert loaded_entry.state is ConfigEntryState.NOT_LOADED
+    assert TOKEN

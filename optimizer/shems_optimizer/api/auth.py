@@ -8,6 +8,7 @@ authenticated by Home Assistant and are trusted without a token.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import os
@@ -81,13 +82,19 @@ class PeerPolicy:
     def is_trusted(self, remote: str | None) -> bool:
         if remote is None:
             return False
-        try:
-            address = ipaddress.ip_address(remote)
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        return str(address) in self.trusted_peers
+        return canonical_address(remote) in self.trusted_peers
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_address(remote: str) -> str | None:
+    """The peer address in canonical form (IPv4-mapped IPv6 as IPv4); ``None`` when not an address."""
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return str(address)
 
 
 def bearer_token(authorization: str | None) -> str | None:

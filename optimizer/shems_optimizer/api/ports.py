@@ -47,6 +47,10 @@ class PlanPort(Protocol):
         """The plan in force (the last successful run), or ``None`` before the first one."""
         ...
 
+    def current_plan_json(self) -> str | None:
+        """The plan in force already encoded as JSON (served without re-encoding), or ``None``."""
+        ...
+
     def status(self) -> dict[str, Any]:
         """Optimizer state, last/next run, last error, costs and savings (the status document)."""
         ...

@@ -10,7 +10,9 @@ publish; they hold their messages while it is cleared.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -66,6 +68,7 @@ class MqttLink:
         client.max_inflight_messages_set(1000)
         client.max_queued_messages_set(0)
         client.on_connect = self._handle_connect
+        client.on_socket_open = _no_delay
         client.on_disconnect = self._handle_disconnect
         for topic_filter, handler in self._handlers.items():
             client.message_callback_add(topic_filter, self._bridge(handler))
@@ -127,6 +130,13 @@ class MqttLink:
                 "MQTT connection lost; holding messages until it is back", extra={"reason": reason}
             )
         self.connected.clear()
+
+
+def _no_delay(_client: Any, _userdata: Any, sock: Any) -> None:
+    """Commands and acks are tiny: send them at once rather than let Nagle wait for a delayed ACK
+    (~40 ms per hop on Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def _stop_client(client: Any) -> None:

@@ -1,9 +1,16 @@
-"""Consumption analytics and real-time usage, answered from the repository and the live state."""
+"""Consumption analytics and real-time usage, answered from the repository and the live state.
+
+Identical consumption questions asked at the same time (a dashboard open in several places, a burst of
+clients) share one database query, and answers are kept briefly: 60 s for periods that ended more
+than 15 minutes ago (late readings are rare there), 5 s for periods that reach the present.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
+import asyncio
+import time
+from collections import OrderedDict, defaultdict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shems_optimizer.api.ports import SitePort
@@ -11,6 +18,10 @@ from shems_optimizer.store import ConsumptionQuery, Granularity, Repository, Sto
 
 from .blocking import BlockingRunner
 from .devices import DeviceRegistry
+
+CLOSED_TTL_S = 60.0
+OPEN_TTL_S = 5.0
+CACHE_SIZE = 256
 
 
 class ConsumptionAnalytics:
@@ -29,11 +40,39 @@ class ConsumptionAnalytics:
         self._home_id = home_id
         self._devices = devices
         self._site = site
+        self._cache: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[dict[str, Any]]]] = (
+            OrderedDict()
+        )
 
     async def consumption(
         self, start: datetime, end: datetime, device_id: str | None, granularity: str
     ) -> dict[str, Any]:
         timezone = str((self._site.get() or {}).get("timezone", "UTC"))
+        devices = tuple(sorted(d.id for d in self._devices.devices()))
+        key = (device_id, start, end, granularity, timezone, devices)
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            self._cache.move_to_end(key)
+            return await asyncio.shield(hit[1])
+        closed = end < datetime.now(tz=UTC) - timedelta(minutes=15)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._cache[key] = (now + (CLOSED_TTL_S if closed else OPEN_TTL_S), future)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        try:
+            answer = await self._query(start, end, device_id, granularity, timezone)
+        except BaseException as err:
+            self._cache.pop(key, None)
+            future.set_exception(err)
+            future.exception()  # marked retrieved: waiters re-raise it, nothing logs "never retrieved"
+            raise
+        future.set_result(answer)
+        return answer
+
+    async def _query(
+        self, start: datetime, end: datetime, device_id: str | None, granularity: str, timezone: str
+    ) -> dict[str, Any]:
         if device_id is not None:
             query = ConsumptionQuery(
                 start, end, Granularity(granularity), device_ids=(device_id,), timezone=timezone
@@ -64,8 +103,8 @@ class ConsumptionAnalytics:
             hours = (point["end"] - bucket_start).total_seconds() / 3600
             series.append(
                 {
-                    "start": bucket_start,
-                    "end": point["end"],
+                    "start": bucket_start.isoformat(),  # encoded once here, not per request
+                    "end": point["end"].isoformat(),
                     "energy_kwh": round(point["energy_kwh"], 6),
                     "avg_power_w": round(point["energy_kwh"] * 1000 / hours, 3) if hours > 0 else None,
                     "peak_power_w": point["peak_power_w"],
@@ -101,8 +140,8 @@ def _answer(
     return {
         "device": device_id,
         "granularity": granularity,
-        "start": start,
-        "end": end,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
         "total_kwh": round(sum(p["energy_kwh"] for p in series), 6),
         "series": series,
     }

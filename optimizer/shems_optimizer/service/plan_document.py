@@ -2,8 +2,7 @@
 
 Shape (agreed with the integration): per step the prices, PV, base load, grid import/export and per
 asset ``power_w`` (battery: + discharge, − charge; EV, appliance, thermal: consumption) and
-``soc_pct`` / ``temp_c``; appliance runs; EV projections; costs and savings; unmet goals in words. The
-optimizer's own result is kept under ``engine`` for the plan executor and the UI.
+``soc_pct`` / ``temp_c``; appliance runs; EV projections; costs and savings; unmet goals in words.
 """
 
 from __future__ import annotations
@@ -127,7 +126,6 @@ def plan_document(
             "solve_s": plan.solver.solve_s,
         },
         "prices_updated_at": prices_updated_at.isoformat() if prices_updated_at else None,
-        "engine": plan.to_dict(),
     }
 
 

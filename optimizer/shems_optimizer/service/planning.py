@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from shems_optimizer.api.jsonio import dumps
 from shems_optimizer.api.ports import OptimizationFailed, SiteMissing, SitePort
 from shems_optimizer.api.stream import StreamHub
 
@@ -75,11 +76,16 @@ class PlanService:
         self._lock = asyncio.Lock()
         self._state = _RunState()
         self._plan: dict[str, Any] | None = None
+        self._plan_json: str | None = None
         self._listeners = listeners if listeners is not None else []
 
     async def load(self) -> None:
         """Resume with the plan in force before a restart."""
-        self._plan = await self._archive.latest()
+        self._set_plan(await self._archive.latest())
+
+    def _set_plan(self, plan: dict[str, Any] | None) -> None:
+        self._plan = plan
+        self._plan_json = None if plan is None else dumps(plan)
 
     def on_new_plan(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
@@ -89,6 +95,9 @@ class PlanService:
 
     def current_plan(self) -> dict[str, Any] | None:
         return self._plan
+
+    def current_plan_json(self) -> str | None:
+        return self._plan_json
 
     def status(self) -> dict[str, Any]:
         state = self._state
@@ -151,7 +160,7 @@ class PlanService:
         plan.setdefault("correlation_id", cid)
         plan.setdefault("reason", reason)
         await self._archive.save(plan)
-        self._plan = plan
+        self._set_plan(plan)
         state.last_success = now
         state.last_error = None
         state.last_duration_s = round(time.perf_counter() - started, 4)

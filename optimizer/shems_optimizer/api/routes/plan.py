@@ -55,10 +55,10 @@ OPTIMIZE_QUERY = vol.Schema(
 
 
 async def get_plan(request: web.Request) -> web.Response:
-    plan = plan_port(request).current_plan()
-    if plan is None:
+    body = plan_port(request).current_plan_json()
+    if body is None:
         raise ApiError(404, "no_plan", "no plan yet: configure the site, then optimize")
-    return json_response(plan)
+    return web.Response(text=body, content_type="application/json")
 
 
 async def get_status(request: web.Request) -> web.Response:

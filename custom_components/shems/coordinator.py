@@ -1,0 +1,308 @@
+"""Keeps the add-on's status, plan and meter readings in Home Assistant.
+
+Live updates arrive on the add-on's WebSocket stream (``local_push``); a slow poll is the safety net and
+the way an unreachable add-on is noticed. While the add-on cannot be reached every entity is unavailable;
+the coordinator logs that once, and once again when it is back. A new plan fires ``shems_plan_updated``
+and arms one timer per appliance start (``shems_appliance_start_due``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api import ShemsAuthError, ShemsClient, ShemsConnectionError, ShemsError, ShemsResponseError
+from .const import (
+    CONF_EXPORT_PRICE_ENTITY,
+    CONF_PRICE_ENTITY,
+    CONF_PRICE_KIND,
+    DOMAIN,
+    EVENT_APPLIANCE_START_DUE,
+    EVENT_PLAN_UPDATED,
+    POLL_INTERVAL,
+    PRICE_ENTITY,
+    STREAM_RETRY_MAX_S,
+)
+from .models import Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
+from .price_source import price_forecast
+from .site import build_site
+
+if TYPE_CHECKING:
+    from . import ShemsConfigEntry
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ShemsData:
+    """One consistent snapshot of what the add-on reports."""
+
+    status: Status
+    plan: Plan | None
+    meters: dict[str, Meter] = field(default_factory=dict)
+
+
+class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
+    """Status, plan and meters of one add-on instance."""
+
+    config_entry: ShemsConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: ShemsConfigEntry, client: ShemsClient) -> None:
+        super().__init__(
+            hass, _LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.title}", update_interval=POLL_INTERVAL
+        )
+        self.client = client
+        self._start_timers: list[CALLBACK_TYPE] = []
+        self._plan_listeners: list[Callable[[Plan], None]] = []
+        self.stream_connected = False
+        self._prices_endpoint = True
+        self._site_unsent = False
+
+    # -- set-up, site push, polling -------------------------------------------------------------
+
+    async def _async_setup(self) -> None:
+        """Push the site configuration before the first read, so the first plan is for this home."""
+        await self.async_push_site()
+        await self.async_push_prices()
+
+    async def async_push_prices(self) -> None:
+        """Send the price entity's forecast, normalised to currency per kWh (entity price sources only)."""
+        data = self.config_entry.data
+        if data.get(CONF_PRICE_KIND) != PRICE_ENTITY or not self._prices_endpoint:
+            return
+        series: dict[str, list[dict[str, Any]] | None] = {"import": None, "export": None}
+        for key, conf in (("import", CONF_PRICE_ENTITY), ("export", CONF_EXPORT_PRICE_ENTITY)):
+            entity_id = data.get(conf)
+            state = self.hass.states.get(entity_id) if entity_id else None
+            if state is not None:
+                series[key] = [
+                    {"start": p.start.isoformat(), "end": p.end.isoformat(), "price_per_kwh": p.price_per_kwh}
+                    for p in price_forecast(state)
+                ]
+        if not series["import"]:
+            return
+        payload = {"source": data.get(CONF_PRICE_ENTITY), "currency": self.hass.config.currency, **series}
+        try:
+            await self.client.request("PUT", "/prices", payload=payload)
+        except ShemsResponseError as err:
+            if err.status in (404, 405):
+                _LOGGER.info(
+                    "This add-on version does not take prices from Home Assistant; it reads them itself"
+                )
+                self._prices_endpoint = False
+                return
+            _LOGGER.warning("The add-on rejected the prices of %s: %s", data.get(CONF_PRICE_ENTITY), err)
+        except ShemsError as err:
+            _LOGGER.debug("Prices not sent: %s", err)
+
+    async def async_push_site(self) -> None:
+        """Send the site; on failure it stays marked unsent and goes out with the next successful poll."""
+        self._site_unsent = True
+        try:
+            await self.client.put_site(build_site(self.hass, self.config_entry))
+            self._site_unsent = False
+        except ShemsAuthError as err:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+        except ShemsResponseError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="site_rejected",
+                translation_placeholders={"error": str(err), "field": err.field or "-"},
+            ) from err
+        except ShemsError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+
+    async def _async_update_data(self) -> ShemsData:
+        if self._site_unsent:
+            await self.async_push_site()
+        try:
+            status, plan, meters = await asyncio.gather(
+                self.client.status(), self.client.plan(), self._meters()
+            )
+        except ShemsAuthError as err:
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
+        except ShemsConnectionError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except ShemsResponseError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="invalid_response",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self._note_plan(plan)
+        return ShemsData(status=status, plan=plan, meters={meter.meter_id: meter for meter in meters})
+
+    async def _meters(self) -> list[Meter]:
+        """Meter readings; an add-on without a device store (HTTP 404/503) keeps the last known list."""
+        try:
+            return await self.client.meters()
+        except ShemsResponseError as err:
+            if err.status not in (404, 503):
+                raise
+            _LOGGER.debug("No meter readings from the add-on: %s", err)
+            return list(self.data.meters.values()) if self.data is not None else []
+
+    # -- plan bookkeeping -------------------------------------------------------------------------
+
+    def _note_plan(self, plan: Plan | None) -> None:
+        """Fire the plan event and re-arm appliance timers when the plan changed."""
+        previous = self.data.plan if self.data is not None else None
+        if plan is None or (previous is not None and previous.plan_id == plan.plan_id):
+            return
+        self.hass.bus.async_fire(
+            EVENT_PLAN_UPDATED,
+            {
+                "config_entry_id": self.config_entry.entry_id,
+                "plan_id": plan.plan_id,
+                "status": plan.status,
+                "created_at": plan.created_at.isoformat() if plan.created_at else None,
+                "unmet_goals": len(plan.unmet_goals),
+            },
+        )
+        self._arm_start_timers(plan)
+
+    def _arm_start_timers(self, plan: Plan) -> None:
+        self.cancel_start_timers()
+        now = dt_util.utcnow()
+        names = {sub_id: sub.title for sub_id, sub in self.config_entry.subentries.items()}
+        for run in plan.appliances:
+            if run.planned_start is None or run.planned_start <= now:
+                continue
+            self._start_timers.append(
+                async_track_point_in_utc_time(
+                    self.hass,
+                    self._start_due_callback(run.asset_id, run.planned_start, names),
+                    run.planned_start,
+                )
+            )
+
+    def _start_due_callback(
+        self, asset_id: str, start: datetime, names: dict[str, str]
+    ) -> Callable[[datetime], None]:
+        @callback
+        def _due(_now: datetime) -> None:
+            self.hass.bus.async_fire(
+                EVENT_APPLIANCE_START_DUE,
+                {
+                    "config_entry_id": self.config_entry.entry_id,
+                    "appliance_id": asset_id,
+                    "appliance": names.get(asset_id, asset_id),
+                    "planned_start": start.isoformat(),
+                },
+            )
+
+        return _due
+
+    @callback
+    def cancel_start_timers(self) -> None:
+        for unsub in self._start_timers:
+            unsub()
+        self._start_timers.clear()
+
+    @callback
+    def async_set_plan(self, plan: Plan | None) -> None:
+        """A plan arrived outside the poll (stream message or the optimize service)."""
+        self._note_plan(plan)
+        self.async_set_updated_data(dataclasses.replace(self.data, plan=plan))
+
+    # -- live stream ------------------------------------------------------------------------------
+
+    async def async_handle_stream_message(self, message: dict[str, Any]) -> None:
+        """Apply one message of the add-on's WebSocket stream."""
+        kind = message.get("type")
+        body = message.get("data")
+        if not isinstance(body, dict):
+            return
+        try:
+            if kind == "plan_updated":
+                self.async_set_plan(parse_plan(body))
+            elif kind == "status":
+                self.async_set_updated_data(dataclasses.replace(self.data, status=parse_status(body)))
+            elif kind == "device_update" and not self._apply_device_update(body):
+                await self.async_request_refresh()
+        except PayloadError as err:
+            _LOGGER.debug("Ignoring a malformed %s message from the add-on: %s", kind, err)
+
+    def _apply_device_update(self, message: dict[str, Any]) -> bool:
+        """Update a known meter in place; False when the meter is new (a refresh picks it up)."""
+        meter_id = message.get("device_id")
+        status = message.get("status")
+        known = self.data.meters.get(str(meter_id))
+        if known is None:
+            return False
+        if not isinstance(status, dict):
+            return True
+        updated = parse_meters([{"id": known.meter_id, "name": known.name, "status": status}])[0]
+        meters = {**self.data.meters, known.meter_id: updated}
+        self.async_set_updated_data(dataclasses.replace(self.data, meters=meters))
+        return True
+
+    async def async_run_stream(self) -> None:
+        """Follow the stream for as long as the entry is loaded, reconnecting with back-off."""
+        delay = 1.0
+        while True:
+            try:
+                async for message in self.client.stream():
+                    if message.get("type") == "connected":
+                        self.stream_connected = True
+                        delay = 1.0
+                        await self.async_request_refresh()
+                        continue
+                    await self.async_handle_stream_message(message)
+            except ShemsAuthError:
+                self.config_entry.async_start_reauth(self.hass)
+                return
+            except ShemsError as err:
+                _LOGGER.debug("Add-on stream interrupted: %s", err)
+            if self.stream_connected:
+                self.stream_connected = False
+                # The stream ended: find out now whether the add-on itself is gone.
+                await self.async_request_refresh()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, STREAM_RETRY_MAX_S)
+
+    async def async_push_site_or_raise(self) -> None:
+        """Push the site for an entity or service action: failures become translated errors."""
+        try:
+            await self.async_push_site()
+        except (UpdateFailed, ConfigEntryAuthFailed) as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="push_failed",
+                translation_placeholders={"error": str(err)},
+            ) from err
+
+    async def async_schedule_appliance(self, appliance_id: str, finish_by: datetime) -> dict[str, Any]:
+        """Ask for a run finishing by ``finish_by``; re-plan at once if the answer has no start yet."""
+        result = await self.client.raw(
+            "POST", "/schedules", payload={"appliance_id": appliance_id, "finish_by": finish_by.isoformat()}
+        )
+        if not isinstance(result, dict):
+            raise ShemsResponseError("the schedule answer is not an object")
+        if result.get("planned_start") is None:
+            plan = await self.client.optimize()
+            self.async_set_plan(plan)
+            run = plan.appliance(appliance_id)
+            if run is not None and run.planned_start is not None:
+                result["planned_start"] = run.planned_start.isoformat()
+                result["planned_end"] = run.planned_end.isoformat() if run.planned_end else None
+        return result

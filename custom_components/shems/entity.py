@@ -1,0 +1,126 @@
+"""Base entity and devices: one hub device per add-on, one device per part of the home and per asset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigSubentry
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+from homeassistant.util import dt as dt_util
+
+from .const import DOMAIN
+from .coordinator import ShemsCoordinator, ShemsData
+from .models import Meter
+
+MANUFACTURER = "SHEMS"
+
+
+def entry_uid(entry: ConfigEntry) -> str:
+    return entry.unique_id or entry.entry_id
+
+
+def hub_device(entry: ConfigEntry) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry_uid(entry))},
+        name=entry.title,
+        manufacturer=MANUFACTURER,
+        model="Energy planner",
+        entry_type=DeviceEntryType.SERVICE,
+    )
+
+
+def part_device(entry: ConfigEntry, part: str) -> DeviceInfo:
+    """The grid connection or the solar system, named through translations."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry_uid(entry)}_{part}")},
+        translation_key=part,
+        manufacturer=MANUFACTURER,
+        model=part.capitalize(),
+        via_device=(DOMAIN, entry_uid(entry)),
+    )
+
+
+def asset_device(entry: ConfigEntry, subentry: ConfigSubentry) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry_uid(entry)}_{subentry.subentry_id}")},
+        name=subentry.title,
+        manufacturer=MANUFACTURER,
+        model=subentry.subentry_type.replace("_", " ").capitalize(),
+        via_device=(DOMAIN, entry_uid(entry)),
+    )
+
+
+def meter_device(entry: ConfigEntry, meter: Meter) -> DeviceInfo:
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{entry_uid(entry)}_meter_{meter.meter_id}")},
+        name=meter.name,
+        manufacturer=MANUFACTURER,
+        model="MQTT meter",
+        via_device=(DOMAIN, entry_uid(entry)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a description's value function may look at."""
+
+    data: ShemsData
+    asset_id: str | None
+    asset: Mapping[str, Any]
+    now: datetime
+    currency: str
+
+
+class ShemsEntity(CoordinatorEntity[ShemsCoordinator]):
+    """An entity fed by the coordinator, on one device, with a stable unique id."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self,
+        coordinator: ShemsCoordinator,
+        description: EntityDescription,
+        *,
+        device: DeviceInfo,
+        scope: str,
+        subentry: ConfigSubentry | None = None,
+    ) -> None:
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_device_info = device
+        self._attr_unique_id = f"{entry_uid(coordinator.config_entry)}_{scope}_{description.key}"
+        self._subentry_id = subentry.subentry_id if subentry is not None else None
+
+    @property
+    def subentry(self) -> ConfigSubentry | None:
+        if self._subentry_id is None:
+            return None
+        return self.coordinator.config_entry.subentries.get(self._subentry_id)
+
+    def snapshot(self) -> Context:
+        subentry = self.subentry
+        return Context(
+            data=self.coordinator.data,
+            asset_id=self._subentry_id,
+            asset=subentry.data if subentry is not None else {},
+            now=dt_util.utcnow(),
+            currency=self.hass.config.currency,
+        )
+
+
+class ShemsAssetControl(ShemsEntity):
+    """A setting of an asset that lives in its subentry and is pushed to the add-on when changed."""
+
+    async def async_update_asset(self, changes: Mapping[str, Any]) -> None:
+        subentry = self.subentry
+        if subentry is None:  # removed while the entity was still shown
+            return
+        entry = self.coordinator.config_entry
+        self.hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **changes})
+        await self.coordinator.async_push_site_or_raise()
+        self.async_write_ha_state()

@@ -1,0 +1,141 @@
+"""Voice: "when is electricity cheapest today?" and "start the dishwasher at the cheapest time".
+
+The intent handlers work with any conversation agent; the sentences that map to them for HA's built-in
+agent are in ``sentences/<language>.yaml`` (copied to ``custom_sentences/<language>/`` as the README says).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import voluptuous as vol
+from homeassistant.const import UnitOfEnergy
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import intent
+from homeassistant.util import dt as dt_util
+
+from .api import ShemsError
+from .const import CONF_FINISH_BY, SUBENTRY_APPLIANCE
+from .plan_math import cheapest_window
+from .services import resolve_entry
+
+INTENT_CHEAPEST = "ShemsCheapestTime"
+INTENT_SCHEDULE = "ShemsScheduleAppliance"
+
+SPEECH: dict[str, dict[str, str]] = {
+    "en": {
+        "cheapest": "Electricity is cheapest from {start} to {end}, at {price} {unit}.",
+        "no_plan": "I don't have prices for the coming hours yet.",
+        "scheduled": "The {appliance} will start at {start}.",
+        "unknown_appliance": "I don't know an appliance called {appliance}.",
+    },
+    "de": {
+        "cheapest": "Strom ist von {start} bis {end} am günstigsten, für {price} {unit}.",
+        "no_plan": "Für die nächsten Stunden habe ich noch keine Preise.",
+        "scheduled": "{appliance} startet um {start}.",
+        "unknown_appliance": "Ich kenne kein Gerät namens {appliance}.",
+    },
+}
+ARTICLES = ("the ", "my ", "den ", "die ", "das ", "meine ", "meinen ")
+
+
+def _say(language: str | None, key: str, **values: Any) -> str:
+    texts = SPEECH.get((language or "en")[:2], SPEECH["en"])
+    return texts[key].format(**values)
+
+
+def _clock(value: Any) -> str:
+    return str(dt_util.as_local(value).strftime("%H:%M"))
+
+
+class CheapestTimeIntent(intent.IntentHandler):
+    """Tell when import is cheapest within the next 24 hours."""
+
+    intent_type = INTENT_CHEAPEST
+    description = "Tells when electricity is cheapest in the next 24 hours, according to SHEMS"
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        hass = intent_obj.hass
+        response = intent_obj.create_response()
+        entry = resolve_entry(hass, None)
+        plan = entry.runtime_data.coordinator.data.plan
+        window = cheapest_window(plan, dt_util.utcnow()) if plan is not None else None
+        if window is None:
+            response.async_set_speech(_say(intent_obj.language, "no_plan"))
+            return response
+        response.async_set_speech(
+            _say(
+                intent_obj.language,
+                "cheapest",
+                start=_clock(window.start),
+                end=_clock(window.end),
+                price=f"{window.price:.2f}",
+                unit=f"{hass.config.currency}/{UnitOfEnergy.KILO_WATT_HOUR}",
+            )
+        )
+        response.async_set_speech_slots({"start": window.start.isoformat(), "price": window.price})
+        return response
+
+
+class ScheduleApplianceIntent(intent.IntentHandler):
+    """Let SHEMS pick the cheapest start for an appliance (finishing by its usual time or within a day)."""
+
+    intent_type = INTENT_SCHEDULE
+    description = "Starts an appliance at the cheapest time SHEMS finds"
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        return {vol.Required("appliance"): cv.string}
+
+    async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
+        hass = intent_obj.hass
+        slots = self.async_validate_slots(intent_obj.slots)
+        spoken = str(slots["appliance"]["value"]).strip()
+        name = spoken.casefold()
+        for article in ARTICLES:
+            name = name.removeprefix(article)
+        response = intent_obj.create_response()
+        entry = resolve_entry(hass, None)
+        match = next(
+            (
+                (sub_id, sub)
+                for sub_id, sub in entry.subentries.items()
+                if sub.subentry_type == SUBENTRY_APPLIANCE and sub.title.casefold() == name
+            ),
+            None,
+        )
+        if match is None:
+            response.async_set_speech(_say(intent_obj.language, "unknown_appliance", appliance=spoken))
+            return response
+        sub_id, subentry = match
+        finish_by = _next_finish_by(subentry.data.get(CONF_FINISH_BY))
+        try:
+            result = await entry.runtime_data.coordinator.async_schedule_appliance(sub_id, finish_by)
+        except ShemsError as err:
+            raise HomeAssistantError(str(err)) from err
+        start = dt_util.parse_datetime(str(result.get("planned_start")))
+        if start is None:
+            raise HomeAssistantError(f"the add-on returned no planned start for {subentry.title}")
+        response.async_set_speech(
+            _say(intent_obj.language, "scheduled", appliance=subentry.title, start=_clock(start))
+        )
+        return response
+
+
+def _next_finish_by(raw: Any) -> Any:
+    """The next occurrence of the appliance's usual finish time, or 24 h from now."""
+    now = dt_util.now()
+    parsed = dt_util.parse_time(str(raw)) if raw else None
+    if parsed is None:
+        return dt_util.utcnow() + timedelta(hours=24)
+    candidate = now.replace(hour=parsed.hour, minute=parsed.minute, second=0, microsecond=0)
+    return candidate if candidate > now + timedelta(minutes=30) else candidate + timedelta(days=1)
+
+
+@callback
+def async_setup_intents(hass: HomeAssistant) -> None:
+    intent.async_register(hass, CheapestTimeIntent())
+    intent.async_register(hass, ScheduleApplianceIntent())

@@ -1,0 +1,291 @@
+"""`shems-optimizer bench api`: API read latency under concurrent clients, against a bare aiohttp floor.
+
+The service (embedded store, a site, a plan, a device with a day of readings) runs in its own process;
+the load comes from another process: ``--clients`` concurrent keep-alive connections, each sending
+its next request as soon as the previous answer is read, for ``--seconds`` per endpoint after a
+warm-up. The floor is a bare aiohttp handler returning a cached body, measured the same way in the
+same run, so the ratio ``p95_s / floor_p95_s`` says what the service's own work costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+TOKEN = "bench-token-0123456789abcdef"
+DEVICE = "fridge"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=int, default=200, help="concurrent connections (default 200)")
+    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per endpoint")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _python_env() -> dict[str, str]:
+    env = dict(os.environ)
+    here = Path(__file__).resolve().parents[2]  # .../optimizer
+    env["PYTHONPATH"] = f"{here}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    return env
+
+
+def _wait_http(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {timeout_s:g} s")
+
+
+def _request(method: str, url: str, body: Any = None) -> Any:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+# --------------------------------------------------------------------------------------------------
+# Servers (run in their own process: ``python -m shems_optimizer.bench.api serve|floor ...``)
+
+
+async def _serve_service(data_dir: Path, port: int) -> None:
+    from shems_optimizer.service.config import ServiceConfig
+    from shems_optimizer.service.logs import configure_logging
+    from shems_optimizer.service.process import Service
+    from shems_optimizer.store import Reading
+
+    configure_logging("warning")
+    service = Service(
+        ServiceConfig(
+            data_dir=data_dir,
+            host="127.0.0.1",
+            port=port,
+            rate_limit_per_min=10**9,
+            fixed_token=TOKEN,
+            optimization_interval_min=1440,
+        )
+    )
+    await service.start()
+    assert service.repo is not None and service.devices is not None
+    day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    readings = [
+        Reading(DEVICE, day + timedelta(seconds=10 * i), power_w=100.0 + (i % 60)) for i in range(8640)
+    ]
+    await service.devices.register_device({"device_id": DEVICE, "name": "Fridge", "type": "load"})
+    await asyncio.to_thread(service.repo.write_readings, readings)
+    await asyncio.to_thread(service.repo.refresh_aggregates, day, day + timedelta(days=1))
+    service.devices.record_readings(readings[-1:])
+    await asyncio.Event().wait()
+
+
+async def _serve_floor(port: int) -> None:
+    from aiohttp import web
+
+    body = json.dumps({"status": "ok", "value": list(range(100))}).encode()
+
+    async def handler(_request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/floor", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+# --------------------------------------------------------------------------------------------------
+# Load generator (own process: ``python -m shems_optimizer.bench.api load URL CLIENTS SECONDS WARMUP``)
+
+
+async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    statuses: dict[int, int] = {}
+    start = time.perf_counter()
+    measure_from = start + warmup
+    stop_at = measure_from + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+
+        async def worker() -> None:
+            nonlocal errors
+            while True:
+                began = time.perf_counter()
+                if began >= stop_at:
+                    return
+                try:
+                    async with session.get(url) as resp:
+                        await resp.read()
+                        status = resp.status
+                except aiohttp.ClientError:
+                    errors += 1
+                    continue
+                ended = time.perf_counter()
+                if began >= measure_from:
+                    latencies.append(ended - began)
+                    statuses[status] = statuses.get(status, 0) + 1
+
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
+
+    return {
+        "requests": len(latencies),
+        "rps": round(len(latencies) / seconds, 1),
+        "p50_s": round(pct(0.50), 5),
+        "p95_s": round(pct(0.95), 5),
+        "p99_s": round(pct(0.99), 5),
+        "errors": errors,
+        "statuses": statuses,
+    }
+
+
+def _measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shems_optimizer.bench.api",
+            "load",
+            url,
+            str(args.clients),
+            str(args.seconds),
+            str(args.warmup),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=_python_env(),
+    )
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def run(args: argparse.Namespace) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="shems-bench-api-") as tmp:
+        floor_port, service_port = _free_port(), _free_port()
+        floor = subprocess.Popen(
+            [sys.executable, "-m", "shems_optimizer.bench.api", "floor", str(floor_port)], env=_python_env()
+        )
+        service = subprocess.Popen(
+            [sys.executable, "-m", "shems_optimizer.bench.api", "serve", tmp, str(service_port)],
+            env=_python_env(),
+        )
+        try:
+            base = f"http://127.0.0.1:{service_port}/api/v1"
+            _wait_http(f"{base}/health")
+            _wait_http(f"http://127.0.0.1:{floor_port}/floor")
+            site = {
+                "timezone": "Europe/Paris",
+                "price": {
+                    "kind": "tou",
+                    "periods": [
+                        {"start": "00:00", "import_per_kwh": 0.15},
+                        {"start": "06:00", "import_per_kwh": 0.35},
+                    ],
+                },
+                "batteries": [
+                    {
+                        "id": "bat",
+                        "name": "Battery",
+                        "capacity_kwh": 10,
+                        "max_charge_w": 5000,
+                        "max_discharge_w": 5000,
+                        "efficiency": 0.95,
+                    }
+                ],
+                "appliances": [{"id": "dw", "name": "Dishwasher", "power_w": 2000, "duration_min": 120}],
+            }
+            _request("PUT", f"{base}/site", site)
+            _request("POST", f"{base}/optimize")
+            for _ in range(100):  # the device and its readings are added by the server after start-up
+                devices = _request("GET", f"{base}/devices")["devices"]
+                if devices and devices[0]["status"] is not None:
+                    break
+                time.sleep(0.2)
+            day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
+            query = urllib.parse.urlencode(
+                {
+                    "start": day.isoformat(),
+                    "end": (day + timedelta(days=1)).isoformat(),
+                    "granularity": "hour",
+                    "device": DEVICE,
+                }
+            )
+            targets = {
+                "plan": f"{base}/plan",
+                "device_status": f"{base}/devices/{DEVICE}/status",
+                "consumption_day": f"{base}/consumption?{query}",
+            }
+            for name, url in targets.items():
+                # The floor is measured right before each endpoint: the machine is shared and its
+                # load drifts, so only measurements taken side by side are compared.
+                floor_stats = _measure(f"http://127.0.0.1:{floor_port}/floor", args)
+                stats = _measure(url, args)
+                rows.append(
+                    {
+                        "endpoint": name,
+                        "clients": args.clients,
+                        **stats,
+                        "floor_p50_s": floor_stats["p50_s"],
+                        "floor_p95_s": floor_stats["p95_s"],
+                        "floor_p99_s": floor_stats["p99_s"],
+                        "floor_rps": floor_stats["rps"],
+                        "p95_over_floor": round(stats["p95_s"] / floor_stats["p95_s"], 3),
+                    }
+                )
+        finally:
+            for proc in (service, floor):
+                proc.terminate()
+                proc.wait(timeout=30)
+    return rows
+
+
+def _main(argv: list[str]) -> None:
+    mode = argv[0]
+    if mode == "serve":
+        asyncio.run(_serve_service(Path(argv[1]), int(argv[2])))
+    elif mode == "floor":
+        asyncio.run(_serve_floor(int(argv[1])))
+    elif mode == "load":
+        print(json.dumps(asyncio.run(_load(argv[1], int(argv[2]), float(argv[3]), float(argv[4])))))
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

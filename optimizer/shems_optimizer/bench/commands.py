@@ -1,0 +1,146 @@
+"""`shems-optimizer bench commands`: latency from ``POST /devices/{id}/commands`` to ``acked``.
+
+The service runs in-process with the embedded store and the MQTT broker given (default: the test
+environment's ``SHEMS_TEST_MQTT_HOST``/``PORT``); a simulated device on its own paho client acks every
+command at once. The clock stops when the stream reports the command ``acked`` — that event is sent
+after the ack has been written to the store. ``--concurrency`` commands are in flight at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+TOKEN = "bench-token-0123456789abcdef"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--count", type=int, default=1000, help="commands to send (default 1000)")
+    parser.add_argument("--concurrency", type=int, default=1, help="commands in flight at once (default 1)")
+    parser.add_argument("--mqtt-host", default=os.environ.get("SHEMS_TEST_MQTT_HOST", "127.0.0.1"))
+    parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("SHEMS_TEST_MQTT_PORT", "1883")))
+
+
+def _device(host: str, port: int, device_id: str) -> Any:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-{device_id}", protocol=mqtt.MQTTv5)
+    subscribed = threading.Event()
+    ack_topic = f"shems/devices/{device_id}/ack"
+
+    def on_message(_c: Any, _u: Any, msg: Any) -> None:
+        command = json.loads(msg.payload)
+        client.publish(ack_topic, json.dumps({"command_id": command["command_id"], "status": "ok"}), qos=1)
+
+    client.on_message = on_message
+    # Like the firmware of real devices, answer without Nagle's delay.
+    client.on_socket_open = _no_delay
+    client.on_subscribe = lambda *_a: subscribed.set()
+    client.connect(host, port, keepalive=30)
+    client.loop_start()
+    client.subscribe(f"shems/devices/{device_id}/command", qos=1)
+    if not subscribed.wait(10):
+        raise RuntimeError("the simulated device could not subscribe")
+    return client
+
+
+async def _bench(args: argparse.Namespace) -> dict[str, Any]:
+    import aiohttp
+
+    from shems_optimizer.service.logs import configure_logging
+    from shems_optimizer.service.testing import running_service
+
+    configure_logging("warning")
+    device = await asyncio.to_thread(_device, args.mqtt_host, args.mqtt_port, "bench-dev")
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="shems-bench-cmd-") as tmp:
+        async with running_service(
+            Path(tmp),
+            token=TOKEN,
+            mqtt_host=args.mqtt_host,
+            mqtt_port=args.mqtt_port,
+            rate_limit_per_min=10**9,
+        ) as svc:
+            assert svc.service is not None and svc.service.mqtt is not None
+            await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
+            headers = {"Authorization": f"Bearer {TOKEN}"}
+            async with aiohttp.ClientSession(headers=headers) as http:
+                async with http.post(
+                    f"{svc.url}/api/v1/devices",
+                    json={"device_id": "bench-dev", "name": "Bench", "type": "appliance"},
+                ) as r:
+                    r.raise_for_status()
+                done: dict[str, asyncio.Future[str]] = {}
+                async with http.ws_connect(f"{svc.url}/api/v1/stream") as ws:
+
+                    async def listen() -> None:
+                        async for msg in ws:
+                            event = json.loads(msg.data)
+                            if event["type"] != "command_status":
+                                continue
+                            data = event["data"]
+                            future = done.get(data["command_id"])
+                            if (
+                                future is not None
+                                and not future.done()
+                                and data["status"] in ("acked", "failed", "expired")
+                            ):
+                                future.set_result(data["status"])
+
+                    listener = asyncio.create_task(listen())
+                    semaphore = asyncio.Semaphore(args.concurrency)
+                    loop = asyncio.get_running_loop()
+
+                    async def one() -> None:
+                        async with semaphore:
+                            began = time.perf_counter()
+                            async with http.post(
+                                f"{svc.url}/api/v1/devices/bench-dev/commands",
+                                json={"command": "set_power", "payload": {"power_w": 1000}},
+                            ) as r:
+                                record = await r.json()
+                            future = done.setdefault(record["command_id"], loop.create_future())
+                            status = await asyncio.wait_for(future, timeout=30)
+                            latencies.append(time.perf_counter() - began)
+                            statuses[status] = statuses.get(status, 0) + 1
+
+                    await asyncio.gather(*(one() for _ in range(args.count)))
+                    listener.cancel()
+    await asyncio.to_thread(_stop, device)
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 5)
+
+    return {
+        "commands": len(latencies),
+        "concurrency": args.concurrency,
+        "statuses": statuses,
+        "p50_s": pct(0.50),
+        "p95_s": pct(0.95),
+        "p99_s": pct(0.99),
+        "max_s": round(latencies[-1], 5),
+    }
+
+
+def _no_delay(_client: Any, _userdata: Any, sock: Any) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def _stop(client: Any) -> None:
+    client.disconnect()
+    client.loop_stop()
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    return asyncio.run(_bench(args))

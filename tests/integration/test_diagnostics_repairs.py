@@ -1,0 +1,110 @@
+"""Diagnostics (secrets redacted) and repair issues raised and cleared by their causes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+
+from custom_components.shems.const import DOMAIN
+from custom_components.shems.models import parse_plan
+
+from .conftest import ENERGY_ATTRS, GRID_IMPORT, PRICE, TOKEN, make_entry, nordpool_attributes, optimized
+
+
+async def test_diagnostics_redact_secrets(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded_entry: MockConfigEntry
+) -> None:
+    plan = await optimized(hass, loaded_entry)
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    text = repr(diagnostics)
+    assert TOKEN not in text
+    assert loaded_entry.data["url"] not in text
+    assert diagnostics["entry"]["data"]["token"] == "**REDACTED**"
+    assert diagnostics["entry"]["data"]["grid_import_entity"] == GRID_IMPORT
+    assert diagnostics["plan"]["id"] == plan["id"]
+    assert diagnostics["plan"]["steps"] == len(plan["steps"])
+    assert diagnostics["coordinator"]["last_update_success"] is True
+    assert sorted(sub["title"] for sub in diagnostics["entry"]["subentries"]) == [
+        "Car",
+        "Dishwasher",
+        "Garage battery",
+        "Water heater",
+    ]
+
+
+def issue(hass: HomeAssistant, issue_id: str) -> ir.IssueEntry | None:
+    return ir.async_get(hass).async_get_issue(DOMAIN, issue_id)
+
+
+async def test_wrong_unit_issue_follows_the_sensor(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    issue_id = f"wrong_unit:{loaded_entry.entry_id}:{GRID_IMPORT}"
+    assert issue(hass, issue_id) is None
+    hass.states.async_set(GRID_IMPORT, "1520400", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    raised = issue(hass, issue_id)
+    assert raised is not None
+    assert raised.translation_key == "wrong_unit_energy"
+    assert raised.translation_placeholders == {"entity": GRID_IMPORT, "unit": "W", "device_class": "power"}
+    hass.states.async_set(GRID_IMPORT, "1520.4", ENERGY_ATTRS)
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id) is None
+
+
+async def test_stale_prices_issue(hass: HomeAssistant, home: None, addon: Any) -> None:
+    entry = make_entry(addon, subentries=False, price_kind="entity", price_entity=PRICE)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    issue_id = f"stale_prices:{entry.entry_id}"
+    assert issue(hass, issue_id) is None
+    # The price integration stops publishing: the state goes unavailable, the forecast is gone.
+    hass.states.async_set(PRICE, "unavailable", {})
+    await hass.async_block_till_done()
+    raised = issue(hass, issue_id)
+    assert raised is not None and PRICE in raised.translation_placeholders["reason"]
+    hass.states.async_set(PRICE, "0.25", nordpool_attributes())
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id) is None
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unmet_goals_issue(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    plan = await optimized(hass, loaded_entry)
+    issue_id = f"unmet_goals:{loaded_entry.entry_id}"
+    assert (issue(hass, issue_id) is None) == (not plan["unmet_goals"])
+    coordinator = loaded_entry.runtime_data.coordinator
+    unmet = plan | {
+        "id": "unmet",
+        "unmet_goals": [
+            {"asset_id": "ev1", "goal": "target_soc", "message": "reaches 62 % of 80 % by 07:30"}
+        ],
+    }
+    coordinator.async_set_plan(parse_plan(unmet))
+    await hass.async_block_till_done()
+    raised = issue(hass, issue_id)
+    assert raised is not None
+    assert raised.translation_placeholders == {"goals": "Car: reaches 62 % of 80 % by 07:30"}
+    assert hass.states.get("sensor.shems_optimizer_status").attributes["unmet_goals"] == [
+        "reaches 62 % of 80 % by 07:30"
+    ]
+    coordinator.async_set_plan(parse_plan(plan | {"id": "met", "unmet_goals": []}))
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id) is None
+
+
+async def test_issues_go_with_the_entry(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
+    await addon.stop()
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    assert issue(hass, f"addon_unreachable:{loaded_entry.entry_id}") is not None
+    await hass.config_entries.async_unload(loaded_entry.entry_id)
+    assert issue(hass, f"addon_unreachable:{loaded_entry.entry_id}") is None
+    await addon.start()

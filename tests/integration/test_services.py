@@ -1,0 +1,134 @@
+"""Services with answers, against the real add-on; every validation error is translated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.shems.const import DOMAIN
+
+from .conftest import make_entry
+
+
+async def call(hass: HomeAssistant, service: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    return await hass.services.async_call(
+        DOMAIN, service, data or {}, blocking=True, return_response=kwargs.pop("return_response", True)
+    )
+
+
+def device_id(hass: HomeAssistant, entry: MockConfigEntry, suffix: str) -> str:
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"{entry.unique_id}_{suffix}")})
+    assert device is not None
+    return device.id
+
+
+async def test_optimize_returns_the_plan_and_updates_entities(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    plan = await call(hass, "optimize")
+    assert plan["status"] == "optimal"
+    assert len(plan["steps"]) >= 96
+    assert loaded_entry.runtime_data.coordinator.data.plan.plan_id == plan["id"]
+    same = await call(hass, "get_plan", {"config_entry_id": loaded_entry.entry_id})
+    assert same["id"] == plan["id"]
+    # Without a response the call still re-plans.
+    assert await call(hass, "optimize", return_response=False) is None
+
+
+@pytest.mark.parametrize(
+    ("service", "data", "key"),
+    [
+        (
+            "schedule_appliance",
+            {"appliance": "Car", "finish_by": "2099-01-01T00:00:00+00:00"},
+            "not_an_appliance",
+        ),
+        (
+            "schedule_appliance",
+            {"appliance": "Dishwasher", "finish_by": "2001-01-01T00:00:00+00:00"},
+            "finish_by_in_past",
+        ),
+        (
+            "get_consumption",
+            {"start": "2026-01-02T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
+            "end_before_start",
+        ),
+        (
+            "get_consumption",
+            {"start": "2024-01-01T00:00:00+00:00", "end": "2026-01-01T00:00:00+00:00"},
+            "span_too_long",
+        ),
+        (
+            "get_consumption",
+            {
+                "start": "2026-01-01T00:00:00+00:00",
+                "end": "2026-01-02T00:00:00+00:00",
+                "device": "no-such-device",
+            },
+            "not_a_meter",
+        ),
+        ("send_command", {"device": "no-such-device", "command": "on"}, "not_a_meter"),
+        ("get_plan", {"config_entry_id": "nope"}, "entry_not_found"),
+    ],
+    ids=["not_appliance", "past", "end_before_start", "span", "unknown_meter", "command_unknown", "entry"],
+)
+async def test_validation_errors(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, service: str, data: dict[str, Any], key: str
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, service, data)
+    assert err.value.translation_key == key
+    assert err.value.translation_domain == DOMAIN
+
+
+async def test_entry_must_be_loaded_and_unambiguous(hass: HomeAssistant, home: None, addon: Any) -> None:
+    from custom_components.shems import async_setup  # noqa: F401  (services exist once the domain is set up)
+
+    first = make_entry(addon, subentries=False)
+    first.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(first.entry_id)
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(first.entry_id)
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "get_plan")
+    assert err.value.translation_key == "entry_required"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, "get_plan", {"config_entry_id": first.entry_id})
+    assert err.value.translation_key == "entry_not_loaded"
+    with pytest.raises(ServiceValidationError) as err:
+        await call(
+            hass, "schedule_appliance", {"appliance": "Dishwasher", "finish_by": "2099-01-01T00:00:00"}
+        )
+    assert err.value.translation_key == "entry_required"
+
+
+async def test_addon_failures_become_translated_errors(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
+    await addon.stop()
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "get_plan")
+    assert err.value.translation_key == "cannot_connect"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True
+        )
+    assert err.value.translation_key == "optimize_failed"
+    with pytest.raises(HomeAssistantError) as err:
+        await hass.services.async_call(
+            "select",
+            "select_option",
+            {"entity_id": "select.garage_battery_mode", "option": "off"},
+            blocking=True,
+        )
+    assert err.value.translation_key == "push_failed"
+    await addon.start()
+    # The change was kept and reaches the add-on with the next successful poll.
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    site = await loaded_entry.runtime_data.client.request("GET", "/site")
+    assert site["batteries"][0]["mode"] == "off"
