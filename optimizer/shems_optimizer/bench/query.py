@@ -52,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dsn", default=os.environ.get("SHEMS_TEST_PG_DSN", ""), help="PostgreSQL superuser DSN"
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated database")
+    parser.add_argument("--database", help="reuse this database from an earlier --keep run (no generation)")
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -72,14 +73,15 @@ def _time(repeat: int, call: Callable[[], Any]) -> tuple[list[float], Any]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.dsn:
         raise SystemExit("bench query needs a PostgreSQL superuser DSN (--dsn or SHEMS_TEST_PG_DSN)")
-    dbname = f"shems_bench_query_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.dsn, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{dbname}"')
+    dbname = args.database or f"shems_bench_query_{uuid.uuid4().hex[:8]}"
+    if not args.database:
+        with psycopg.connect(args.dsn, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"')
     dsn = make_conninfo(args.dsn, dbname=dbname)
     try:
         return _run(args, dsn)
     finally:
-        if not args.keep:
+        if not args.keep and not args.database:
             with psycopg.connect(args.dsn, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
@@ -103,7 +105,8 @@ def _measure(args: argparse.Namespace, dsn: str, repo: TimescaleRepository) -> d
 
     generated_at = time.perf_counter()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for day in range(args.days):
+        already = conn.execute("SELECT EXISTS (SELECT 1 FROM energy_consumption)").fetchone()
+        for day in range(0 if already and already[0] else args.days):
             lo = start + timedelta(days=day)
             # A daily load shape per device: base + a sine over the day, a few devices exporting (PV-like).
             conn.execute(

@@ -8,8 +8,8 @@ once, so both back-ends answer the same numbers:
   sums its base buckets. Missing samples inside a base bucket are assumed to continue its average; a base
   bucket without samples contributes nothing.
 * energy from a cumulative counter (only when a device sent no power in that bucket): the counter's
-  increase since the previous bucket (within the bucket for the first one). A decrease is a meter reset
-  and counts as zero.
+  increase since the last counter value of an earlier bucket in the answer (within the bucket for the
+  first one). A decrease is a meter reset and counts as zero.
 """
 
 from __future__ import annotations
@@ -142,13 +142,14 @@ def to_buckets(
     """Apply the energy rules (module docstring) and sort by device, then time."""
     ordered = sorted(rows, key=lambda r: (r.device_id, r.start))
     buckets: list[ConsumptionBucket] = []
-    previous: AggregateRow | None = None
+    device: str | None = None
+    last_counter: float | None = None  # the device's counter at the end of its previous counter bucket
     for row in ordered:
-        if previous is not None and previous.device_id != row.device_id:
-            previous = None
+        if row.device_id != device:
+            device, last_counter = row.device_id, None
         import_kwh, export_kwh = row.import_kwh, row.export_kwh
         if row.power_samples == 0 and row.max_kwh is not None:
-            base = previous.max_kwh if previous is not None and previous.max_kwh is not None else row.min_kwh
+            base = last_counter if last_counter is not None else row.min_kwh
             increase = row.max_kwh - (base if base is not None else row.max_kwh)
             import_kwh, export_kwh = max(increase, 0.0), 0.0
         start = row.start.astimezone(tz)
@@ -165,7 +166,8 @@ def to_buckets(
                 export_kwh=export_kwh,
             )
         )
-        previous = row
+        if row.max_kwh is not None:
+            last_counter = row.max_kwh
     return buckets
 
 

@@ -345,10 +345,15 @@ class TimescaleRepository(Repository):
                 if device_ids is not None
                 else [r[0] for r in conn.execute("SELECT id FROM devices").fetchall()]
             )
+            # The telemetry index is (time, device_id): find each device's newest 15-minute roll-up bucket
+            # first (primary key (device_id, bucket)), then look for the reading only inside it, so a
+            # device that has been silent for months does not scan the whole hypertable.
+            refresh_pending(conn)
             rows = conn.execute(
-                "SELECT l.* FROM unnest(%s::text[]) AS d(id) CROSS JOIN LATERAL ("
-                "SELECT device_id, time, power_w, energy_kwh, voltage_v, current_a FROM "
-                "energy_consumption e WHERE e.device_id = d.id "
+                "SELECT l.* FROM unnest(%s::text[]) AS d(id) "
+                "CROSS JOIN LATERAL (SELECT max(bucket) AS b FROM energy_15min m WHERE m.device_id = d.id) m "
+                "CROSS JOIN LATERAL (SELECT device_id, time, power_w, energy_kwh, voltage_v, current_a "
+                "FROM energy_consumption e WHERE e.device_id = d.id AND e.time >= m.b "
                 "ORDER BY time DESC LIMIT 1) l",
                 (ids,),
             ).fetchall()
@@ -420,15 +425,21 @@ class TimescaleRepository(Repository):
         inner, params = _aggregate_sql(
             _source_for(granularity, tzinfo, lo, hi), granularity, tz, device_ids, lo, hi
         )
+        # Power-based energy is a plain sum; only rows carrying a meter counter go through the window that
+        # finds each device's previous counter value (none at all in a power-only installation).
         sql = SQL(
             "WITH per (device_id, b, samples, power_samples, import_kwh, export_kwh, avg_power, max_power, "
             "min_power, min_kwh, max_kwh) AS ({}), "
-            "e AS (SELECT *, lag(max_kwh) OVER (PARTITION BY device_id ORDER BY b) AS prev_kwh FROM per) "
-            "SELECT b, sum(samples)::bigint, coalesce(sum(CASE WHEN power_samples > 0 THEN import_kwh "
-            "WHEN max_kwh IS NOT NULL THEN greatest(max_kwh - coalesce(prev_kwh, min_kwh), 0) "
-            "ELSE 0 END), 0), "
-            "coalesce(sum(CASE WHEN power_samples > 0 THEN export_kwh ELSE 0 END), 0), sum(avg_power) "
-            "FROM e GROUP BY b ORDER BY b"
+            "counters AS (SELECT b, power_samples, min_kwh, max_kwh, "
+            "lag(max_kwh) OVER (PARTITION BY device_id ORDER BY b) AS prev_kwh FROM per WHERE max_kwh IS "
+            "NOT NULL) "
+            "SELECT b, sum(samples)::bigint, coalesce(sum(imp), 0), coalesce(sum(exp), 0), sum(avg_power) "
+            "FROM ("
+            "SELECT b, samples, CASE WHEN power_samples > 0 THEN import_kwh ELSE 0 END AS imp, "
+            "CASE WHEN power_samples > 0 THEN export_kwh ELSE 0 END AS exp, avg_power FROM per "
+            "UNION ALL SELECT b, 0, greatest(max_kwh - coalesce(prev_kwh, min_kwh), 0), 0, NULL FROM "
+            "counters "
+            "WHERE power_samples = 0) AS x GROUP BY b ORDER BY b"
         ).format(inner)
         with self._conn() as conn:
             refresh_pending(conn)

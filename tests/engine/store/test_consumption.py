@@ -139,6 +139,17 @@ def test_total_series_sums_devices_including_counter_only_ones(home_with_devices
     assert [(b.start, round(b.import_kwh, 9)) for b in days] == [(datetime(2026, 3, 2, tzinfo=PARIS), 3.0)]
 
 
+@pytest.mark.parametrize("total", [False, True])
+def test_counter_increase_spans_hours_without_data(home_with_devices: Repository, total: bool) -> None:
+    repo = home_with_devices
+    counter = [(0, 10.0), (30, 10.2), (150, 11.0)]  # nothing between 00:30 and 02:30
+    repo.write_readings([Reading("grid", T0 + timedelta(minutes=m), energy_kwh=kwh) for m, kwh in counter])
+    buckets = repo.consumption(
+        ConsumptionQuery(T0, T0 + timedelta(hours=3), Granularity.HOUR, ("grid",), total=total)
+    )
+    assert [(b.start, round(b.import_kwh, 9)) for b in buckets] == [(T0, 0.2), (T0 + timedelta(hours=2), 0.8)]
+
+
 def test_late_data_is_included_after_an_earlier_query(home_with_devices: Repository) -> None:
     """A backfill into an already-aggregated bucket shows up in the next answer."""
     repo = home_with_devices
