@@ -136,12 +136,13 @@ def rebucket(rows: Iterable[AggregateRow], granularity: Granularity, tz: ZoneInf
     return merged
 
 
-def to_buckets(
-    rows: Sequence[AggregateRow], granularity: Granularity, tz: ZoneInfo
-) -> list[ConsumptionBucket]:
+def to_buckets(rows: Sequence[AggregateRow], granularity: Granularity, tz: ZoneInfo) -> list[ConsumptionBucket]:
     """Apply the energy rules (module docstring) and sort by device, then time."""
     ordered = sorted(rows, key=lambda r: (r.device_id, r.start))
+    step = FIXED_BUCKETS.get(granularity)
+    utc = tz.key == "UTC"  # the common case: skip per-row time zone conversions
     buckets: list[ConsumptionBucket] = []
+    append = buckets.append
     device: str | None = None
     last_counter: float | None = None  # the device's counter at the end of its previous counter bucket
     for row in ordered:
@@ -152,24 +153,27 @@ def to_buckets(
             base = last_counter if last_counter is not None else row.min_kwh
             increase = row.max_kwh - (base if base is not None else row.max_kwh)
             import_kwh, export_kwh = max(increase, 0.0), 0.0
-        start = row.start.astimezone(tz)
-        buckets.append(
-            ConsumptionBucket(
-                device_id=row.device_id,
-                start=start,
-                end=bucket_end(start, granularity, tz),
-                samples=row.samples,
-                avg_power_w=row.avg_power_w,
-                max_power_w=row.max_power_w,
-                min_power_w=row.min_power_w,
-                import_kwh=import_kwh,
-                export_kwh=export_kwh,
-            )
-        )
         if row.max_kwh is not None:
             last_counter = row.max_kwh
+        if utc and step is not None:
+            start, end = row.start, row.start + step
+        else:
+            start = row.start.astimezone(tz)
+            end = bucket_end(start, granularity, tz)
+        append(
+            ConsumptionBucket(
+                row.device_id,
+                start,
+                end,
+                row.samples,
+                row.avg_power_w,
+                row.max_power_w,
+                row.min_power_w,
+                import_kwh,
+                export_kwh,
+            )
+        )
     return buckets
-
 
 TOTAL = "*"  # device_id of a summed series (ConsumptionQuery.total)
 
