@@ -79,7 +79,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     entry.runtime_data = ShemsRuntimeData(
         client=client, coordinator=coordinator, structure=entry_structure(entry)
     )
-    entry.async_on_unload(coordinator.cancel_start_timers)
+    entry.async_on_unload(coordinator.cancel_timers)
     entry.async_on_unload(async_watch_sources(hass, entry))
     entry.async_on_unload(_async_follow_prices(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))

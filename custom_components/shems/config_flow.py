@@ -297,7 +297,7 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
         defaults = await self._async_home_defaults()
         schema = vol.Schema(
             {
-                vol.Required(CONF_GRID_IMPORT): ENERGY_SENSOR,
+                vol.Optional(CONF_GRID_IMPORT): ENERGY_SENSOR,
                 vol.Optional(CONF_GRID_EXPORT): ENERGY_SENSOR,
                 vol.Optional(CONF_GRID_POWER): POWER_SENSOR,
                 vol.Optional(CONF_SOLAR, default=[]): ENERGY_SENSORS,

@@ -64,6 +64,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         )
         self.client = client
         self._start_timers: list[CALLBACK_TYPE] = []
+        self._boundary_timer: CALLBACK_TYPE | None = None
         self._plan_listeners: list[Callable[[Plan], None]] = []
         self.stream_connected = False
         self._prices_endpoint = True
@@ -217,6 +218,35 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         for unsub in self._start_timers:
             unsub()
         self._start_timers.clear()
+
+    @callback
+    def cancel_timers(self) -> None:
+        """Every timer this coordinator armed (on unload)."""
+        self.cancel_start_timers()
+        if self._boundary_timer is not None:
+            self._boundary_timer()
+            self._boundary_timer = None
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Update entities, then wake them again when the plan's current step ends."""
+        super().async_update_listeners()
+        if self._boundary_timer is not None:
+            self._boundary_timer()
+            self._boundary_timer = None
+        plan = self.data.plan if self.data is not None and self.last_update_success else None
+        if plan is None:
+            return
+        now = dt_util.utcnow()
+        boundary = next((step.end for step in plan.steps if step.end > now), None)
+        if boundary is not None:
+            self._boundary_timer = async_track_point_in_utc_time(self.hass, self._on_step_boundary, boundary)
+
+    @callback
+    def _on_step_boundary(self, _now: datetime) -> None:
+        # "Now" moved to the next step of the same plan: the "planned … now" entities change.
+        self._boundary_timer = None
+        self.async_update_listeners()
 
     @callback
     def async_set_plan(self, plan: Plan | None) -> None:

@@ -11,6 +11,7 @@ from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.service_info.hassio import HassioServiceInfo
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.const import DOMAIN
 
@@ -370,3 +371,37 @@ async def test_options_are_pushed_to_the_addon(hass: HomeAssistant, loaded_entry
     site = await loaded_entry.runtime_data.client.request("GET", "/site")
     assert site["optimization_interval_min"] == 30
     assert site["mode"] == "self_consumption"
+
+
+async def test_discovery_of_something_that_is_not_shems_aborts(
+    hass: HomeAssistant, socket_enabled: None
+) -> None:
+    """Another service on the announced port (here: a bare web server answering 404) is not taken."""
+    from aiohttp import web
+
+    runner = web.AppRunner(web.Application())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        info = HassioServiceInfo(
+            config={"host": "127.0.0.1", "port": port}, name="Other", slug="other", uuid="0" * 32
+        )
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_HASSIO}, data=info
+        )
+    finally:
+        await runner.cleanup()
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "invalid_response"
+
+
+async def test_reauth_refuses_another_instance(hass: HomeAssistant, addon: Any) -> None:
+    data = dict(make_entry(addon, subentries=False, token="revoked").data)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="some-other-instance", data=data, title="SHEMS")
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    flow_id = hass.config_entries.flow.async_progress_by_handler(DOMAIN)[0]["flow_id"]
+    result = await hass.config_entries.flow.async_configure(flow_id, {"token": TOKEN})
+    assert result["type"] is FlowResultType.ABORT and result["reason"] == "wrong_instance"

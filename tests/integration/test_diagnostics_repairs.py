@@ -9,6 +9,8 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from custom_components.shems.const import DOMAIN
 from custom_components.shems.models import parse_plan
@@ -17,10 +19,19 @@ from .conftest import ENERGY_ATTRS, GRID_IMPORT, PRICE, TOKEN, make_entry, nordp
 
 
 async def test_diagnostics_redact_secrets(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, loaded_entry: MockConfigEntry
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    loaded_entry: MockConfigEntry,
+    snapshot: SnapshotAssertion,
 ) -> None:
     plan = await optimized(hass, loaded_entry)
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded_entry)
+    # Everything but what changes from run to run (ids, times, the horizon's length) is fixed.
+    assert diagnostics == snapshot(
+        exclude=props(
+            "instance_id", "id", "created_at", "first_step", "last_run", "steps", "last_error", "optimizer"
+        )
+    )
     text = repr(diagnostics)
     assert TOKEN not in text
     assert loaded_entry.data["url"] not in text

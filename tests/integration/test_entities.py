@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.const import STATE_UNAVAILABLE
@@ -239,3 +240,26 @@ async def test_appliance_start_due_event(hass: HomeAssistant, loaded_entry: Mock
     assert [(e.data["appliance"], e.data["appliance_id"]) for e in events] == [("Dishwasher", "dishwasher1")]
     assert dt_util.parse_datetime(events[0].data["planned_start"]) == start
     assert dt_util.parse_datetime(state(hass, "sensor.dishwasher_planned_start").state) == start
+
+
+async def test_now_entities_follow_the_clock_within_one_plan(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Without any new data, 'planned import now' moves on when the current step ends."""
+    from pytest_homeassistant_custom_component.common import async_fire_time_changed
+
+    plan = await optimized(hass, loaded_entry)
+    steps = plan["steps"]
+    current = steps.index(step_now(plan))
+    # The first later step whose planned import differs, so the change is visible.
+    later = next(s for s in steps[current + 1 :] if s["grid_import_w"] != steps[current]["grid_import_w"])
+    moment = dt_util.parse_datetime(later["start"])
+    assert moment is not None
+    before = float(state(hass, "sensor.grid_planned_import_now").state)
+    assert before == pytest.approx(steps[current]["grid_import_w"])
+    with patch("homeassistant.util.dt.utcnow", return_value=moment + timedelta(seconds=1)):
+        async_fire_time_changed(hass, moment)
+        await hass.async_block_till_done()
+        shown = float(state(hass, "sensor.grid_planned_import_now").state)
+    assert shown == pytest.approx(later["grid_import_w"])
+    assert shown != before

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.const import DOMAIN
@@ -132,3 +134,45 @@ async def test_addon_failures_become_translated_errors(
     await loaded_entry.runtime_data.coordinator.async_refresh()
     site = await loaded_entry.runtime_data.client.request("GET", "/site")
     assert site["batteries"][0]["mode"] == "off"
+
+
+async def test_schedule_appliance_returns_the_chosen_start(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    finish_by = dt_util.now().replace(microsecond=0) + timedelta(hours=20)
+    answer = await call(
+        hass,
+        "schedule_appliance",
+        {"appliance": device_id(hass, loaded_entry, "dishwasher1"), "finish_by": finish_by.isoformat()},
+    )
+    start = dt_util.parse_datetime(answer["planned_start"])
+    end = dt_util.parse_datetime(answer["planned_end"])
+    assert start is not None and end is not None
+    assert dt_util.utcnow() - timedelta(minutes=15) <= start
+    assert end <= finish_by
+    assert end - start == timedelta(minutes=120)
+
+
+async def test_get_consumption_for_the_home_and_for_a_meter(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    end = dt_util.start_of_local_day()
+    start = end - timedelta(days=2)
+    window = {"start": start.isoformat(), "end": end.isoformat(), "granularity": "day"}
+    answer = await call(hass, "get_consumption", window)
+    # Nothing has been metered in this fresh store: an empty series and zero total, for the asked window.
+    assert (answer["device"], answer["granularity"], answer["total_kwh"], answer["series"]) == (
+        None,
+        "day",
+        0,
+        [],
+    )
+    assert dt_util.parse_datetime(answer["start"]) == start
+    await loaded_entry.runtime_data.client.request(
+        "POST", "/devices", payload={"device_id": "washer", "name": "Washer", "type": "appliance"}
+    )
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    washer = device_id(hass, loaded_entry, "meter_washer")
+    answer = await call(hass, "get_consumption", window | {"device": washer})
+    assert (answer["device"], answer["total_kwh"], answer["series"]) == ("washer", 0, [])

@@ -82,3 +82,20 @@ async def test_solar_forecast_for_the_energy_dashboard(
         "wh_hours": {hour.isoformat(): 1000.0, (hour + timedelta(hours=1)).isoformat(): 3000.0}
     }
     assert await async_get_solar_forecast(hass, "not-an-entry") is None
+
+
+async def test_start_the_dishwasher_at_the_cheapest_time(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    response = await intent.async_handle(
+        hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "the Dishwasher"}}, language="en"
+    )
+    plan = loaded_entry.runtime_data.coordinator.data.plan
+    assert plan is not None
+    run = plan.appliance("dishwasher1")
+    assert run is not None and run.planned_start is not None
+    assert response.speech["plain"]["speech"] == (
+        f"The Dishwasher will start at {dt_util.as_local(run.planned_start).strftime('%H:%M')}."
+    )
+    unknown = await intent.async_handle(hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "toaster"}})
+    assert unknown.speech["plain"]["speech"] == "I don't know an appliance called toaster."

@@ -50,7 +50,7 @@ class DeviceRegistry:
         self._hub = hub
         self._devices: dict[str, Device] = {}
         self._status: dict[str, dict[str, Any]] = {}
-        self._listeners: list[Callable[[Device], None]] = []
+        self._listeners: list[Callable[[Device | None], None]] = []
 
     async def load(self) -> None:
         devices = await self._blocking(self._repo.list_devices, self._home_id)
@@ -58,7 +58,8 @@ class DeviceRegistry:
         latest = await self._blocking(self._repo.latest_readings, list(self._devices))
         self._status = {device_id: reading_status(r) for device_id, r in latest.items()}
 
-    def on_register(self, listener: Callable[[Device], None]) -> None:
+    def on_change(self, listener: Callable[[Device | None], None]) -> None:
+        """``listener(device)`` after a registration, ``listener(None)`` after a removal."""
         self._listeners.append(listener)
 
     # -- command routing ---------------------------------------------------------------------------
@@ -134,6 +135,8 @@ class DeviceRegistry:
         attributes: dict[str, Any] = {"mqtt": mqtt}
         if device.get("ha_entity_id"):
             attributes["ha_entity_id"] = device["ha_entity_id"]
+        if device.get("payload_format"):
+            attributes["payload_format"] = device["payload_format"]
         record = Device(
             id=device_id,
             home_id=self._home_id,
@@ -157,6 +160,8 @@ class DeviceRegistry:
         del self._devices[device_id]
         self._status.pop(device_id, None)
         _LOGGER.info("device removed", extra={"device_id": device_id})
+        for listener in self._listeners:
+            listener(None)
         return True
 
     def latest_status(self, device_id: str) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.dispatch.commands import CommandDispatcher
 from shems_optimizer.dispatch.ha_services import HaServiceCaller
 from shems_optimizer.dispatch.mqtt_link import MqttLink
+from shems_optimizer.dispatch.plan_publisher import PlanPublisher
 from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
 
@@ -40,8 +41,10 @@ from .health import HealthBoard
 from .mpc import MpcLoop
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
+from .predictions import Forecasts
 from .schedules import ScheduleBook
 from .site_store import SiteStore
+from .telemetry import TelemetryService
 
 _LOGGER = logging.getLogger(__name__)
 HOME_ID = "home"
@@ -72,6 +75,8 @@ class Service:
         self.schedules: ScheduleBook | None = None
         self.dispatcher: CommandDispatcher | None = None
         self.mqtt: MqttLink | None = None
+        self.telemetry: TelemetryService | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._http: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -147,7 +152,9 @@ class Service:
             mqtt = self.mqtt
             mqtt.subscribe(f"{prefix}/devices/+/ack", dispatcher.ack_handler)
 
-            def watch_ack_topic(device: Device) -> None:
+            def watch_ack_topic(device: Device | None) -> None:
+                if device is None:
+                    return
                 route = devices.route_now(device.id)
                 if (
                     isinstance(route, MqttRoute)
@@ -157,8 +164,21 @@ class Service:
 
             for device in devices.devices():
                 watch_ack_topic(device)
-            devices.on_register(watch_ack_topic)
+            devices.on_change(watch_ack_topic)
             await mqtt.start()
+            telemetry = self.telemetry = TelemetryService(
+                repo, mqtt.config, config.data_dir, devices, client_id=f"shems-ingest-{self.instance_id[:12]}"
+            )
+            await telemetry.start()
+
+            def rebind(_device: Device | None) -> None:
+                task = loop.create_task(telemetry.rebind())
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+            devices.on_change(rebind)
+            publisher = PlanPublisher(mqtt, prefix)
+            plans.on_new_plan(publisher.publish)
         await dispatcher.resume_unfinished()
 
         self.health.add("api", lambda: (True, "listening"))
@@ -170,6 +190,8 @@ class Service:
                 "mqtt",
                 lambda: (link.connected.is_set(), "connected" if link.connected.is_set() else "disconnected"),
             )
+        if self.telemetry is not None:
+            self.health.add("telemetry", self.telemetry.health)
         context = ApiContext(
             info=ServiceInfo(__version__, self.instance_id, datetime.now(tz=UTC)),
             tokens=self.tokens,
@@ -182,6 +204,7 @@ class Service:
             commands=dispatcher,
             analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
             schedules=schedules,
+            predictions=Forecasts(self.site, plans),
             health=self.health,
         )
         self.app = create_app(context)
@@ -221,6 +244,11 @@ class Service:
         if self.dispatcher is not None:
             await self.dispatcher.stop()
             self.dispatcher = None
+        for task in list(self._background):
+            await task
+        if self.telemetry is not None:
+            await self.telemetry.stop()
+            self.telemetry = None
         if self.mqtt is not None:
             await self.mqtt.stop()
             self.mqtt = None

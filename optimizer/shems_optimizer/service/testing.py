@@ -69,6 +69,7 @@ async def running_service(
     token: str | None = "test-token",
     mqtt_host: str | None = None,
     mqtt_port: int = 1883,
+    mqtt_topic_prefix: str = "shems",
     planner: Planner | None = None,
     **overrides: Any,
 ) -> AsyncIterator[RunningService]:
@@ -76,7 +77,9 @@ async def running_service(
         data_dir=Path(data_dir),
         host="127.0.0.1",
         port=0,
-        mqtt=MqttConfig(host=mqtt_host, port=mqtt_port) if mqtt_host else None,
+        mqtt=MqttConfig(host=mqtt_host, port=mqtt_port, topic_prefix=mqtt_topic_prefix)
+        if mqtt_host
+        else None,
         fixed_token=token,
         **overrides,
     )

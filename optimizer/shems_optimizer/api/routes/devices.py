@@ -33,6 +33,9 @@ DEVICE_BODY = vol.Schema(
             "ha_entity_id", description="a Home Assistant entity controlled via service calls"
         ): vol.All(str, vol.Match(r"^[a-z_]+\.[a-z0-9_]+$")),
         vol.Optional("firmware"): vol.All(str, vol.Length(max=100)),
+        vol.Optional("payload_format", description="telemetry format of state_topic"): vol.In(
+            ("shems", "shelly_gen2", "tasmota", "zigbee2mqtt")
+        ),
     },
     extra=vol.PREVENT_EXTRA,
 )

@@ -1,0 +1,114 @@
+"""Telemetry ingestion wired into the service: MQTT state topics of registered devices → store.
+
+The store's ingester and pipeline do the work (QoS 1 on a persistent session, batching, disk spool
+when the database is away). This module binds them to the registered devices, rebinds when devices
+come and go, and forwards every stored batch's newest reading per device to the live state (device
+status, usage, the ``device_update`` stream events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from shems_optimizer.ingest.mqtt import MqttConnection, MqttIngester, bindings_for_devices
+from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.store import Reading, Repository, WriteResult
+
+from .config import MqttConfig
+from .devices import DeviceRegistry
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class _NotifyingRepository:
+    """The repository as the pipeline sees it: every successful write also reports the readings."""
+
+    def __init__(self, repo: Repository, on_written: Callable[[Sequence[Reading]], None]) -> None:
+        self._repo = repo
+        self._on_written = on_written
+
+    def write_readings(self, readings: Sequence[Reading]) -> WriteResult:
+        result = self._repo.write_readings(readings)
+        self._on_written(readings)
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repo, name)
+
+
+class TelemetryService:
+    def __init__(
+        self, repo: Repository, mqtt: MqttConfig, data_dir: Path, devices: DeviceRegistry, client_id: str
+    ) -> None:
+        self._repo = repo
+        self._mqtt = mqtt
+        self._devices = devices
+        self._client_id = client_id
+        self._spool_dir = data_dir / "telemetry-spool"
+        self._pipeline: TelemetryPipeline | None = None
+        self._ingester: MqttIngester | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rebind_lock = asyncio.Lock()
+
+    def _written(self, readings: Sequence[Reading]) -> None:
+        """Runs in the pipeline's thread: hand the newest reading per device to the event loop."""
+        newest: dict[str, Reading] = {}
+        for reading in readings:
+            current = newest.get(reading.device_id)
+            if current is None or reading.time > current.time:
+                newest[reading.device_id] = reading
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._devices.record_readings, list(newest.values()))
+
+    def health(self) -> tuple[bool, str]:
+        if self._ingester is None:
+            return True, "no device state topics to subscribe to"
+        if self._ingester.connected.is_set():
+            return True, "subscribed"
+        return False, "reconnecting to the MQTT broker"
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        repo = cast(Repository, _NotifyingRepository(self._repo, self._written))
+        # Bindings only exist for registered devices, so an unknown device id is almost always one
+        # registered a moment ago: look it up at once instead of skipping its first readings.
+        config = PipelineConfig(spool_dir=self._spool_dir, known_devices_refresh_s=0.0)
+        self._pipeline = TelemetryPipeline(repo, config)
+        await asyncio.to_thread(self._pipeline.start)
+        await self.rebind()
+
+    async def rebind(self) -> None:
+        """(Re)subscribe to the state topics of the registered devices."""
+        async with self._rebind_lock:
+            if self._pipeline is None:
+                return
+            old, self._ingester = self._ingester, None
+            if old is not None:
+                await asyncio.to_thread(old.stop)
+            bindings = bindings_for_devices(self._devices.devices())
+            if not bindings:
+                return
+            connection = MqttConnection(
+                host=self._mqtt.host,
+                port=self._mqtt.port,
+                username=self._mqtt.username,
+                password=self._mqtt.password,
+                client_id=self._client_id,
+            )
+            ingester = MqttIngester(connection, bindings, self._pipeline)
+            await asyncio.to_thread(ingester.start)
+            self._ingester = ingester
+            _LOGGER.info("telemetry subscriptions", extra={"topics": len(bindings)})
+
+    async def stop(self) -> None:
+        ingester, self._ingester = self._ingester, None
+        if ingester is not None:
+            await asyncio.to_thread(ingester.stop)
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            await asyncio.to_thread(pipeline.stop)

@@ -1,0 +1,71 @@
+"""New plans appear as retained MQTT topics per asset; a late subscriber gets the plan in force."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from shems_optimizer.service.testing import running_service
+
+TOKEN = "publisher-test-token"
+PREFIX = f"shems-{uuid.uuid4().hex[:8]}"  # retained topics of other runs on the broker stay out
+SITE = {
+    "timezone": "UTC",
+    "price": {"kind": "fixed", "import_per_kwh": 0.3},
+    "batteries": [
+        {
+            "id": "bat",
+            "name": "Battery",
+            "capacity_kwh": 5,
+            "max_charge_w": 2000,
+            "max_discharge_w": 2000,
+            "initial_soc_pct": 50,
+        }
+    ],
+    "appliances": [{"id": "dw", "name": "Dishwasher", "power_w": 1500, "duration_min": 30}],
+}
+
+
+async def test_plan_topics_are_retained_per_asset(
+    tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
+) -> None:
+    async with (
+        running_service(
+            tmp_path,
+            token=TOKEN,
+            mqtt_host=mqtt_broker.host,
+            mqtt_port=mqtt_broker.port,
+            mqtt_topic_prefix=PREFIX,
+        ) as svc,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+    ):
+        assert svc.service is not None and svc.service.mqtt is not None
+        await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
+        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+            assert resp.status == 200
+        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+            plan = await resp.json()
+        await asyncio.sleep(0.5)
+    # The service is gone; the broker still holds the retained plan for late subscribers.
+    got: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
+    late = mqtt_client_factory()
+    late.on_message = lambda _c, _u, msg: got.put((msg.topic, msg.payload, msg.retain))
+    late.subscribe(f"{PREFIX}/plan/#", qos=1)
+    messages: dict[str, Any] = {}
+    while len(messages) < 3:
+        topic, payload, retained = got.get(timeout=10)
+        assert retained
+        messages[topic] = json.loads(payload)
+    battery = messages[f"{PREFIX}/plan/assets/bat"]
+    assert battery["plan_id"] == plan["id"] and len(battery["steps"]) == len(plan["steps"])
+    assert battery["steps"][0]["soc_pct"] == plan["steps"][0]["assets"]["bat"]["soc_pct"]
+    summary = messages[f"{PREFIX}/plan/summary"]
+    assert summary["id"] == plan["id"] and summary["appliances"][0]["id"] == "dw"
+    assert f"{PREFIX}/plan/assets/dw" in messages

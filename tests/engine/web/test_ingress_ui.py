@@ -1,0 +1,145 @@
+"""The ingress web UI in headless Chromium, through a stand-in for Home Assistant's ingress proxy.
+
+The page must load under the ingress path prefix (every URL relative), draw its charts (checked in a
+screenshot and by the canvases' ``data-rendered`` marks) and show values equal to the API's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from shems_optimizer.service.testing import RunningService, running_service
+
+CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
+INGRESS = "/api/hassio_ingress/Xk3Tq9bLmNcZ"
+SITE: dict[str, Any] = {
+    "timezone": "UTC",
+    "currency": "EUR",
+    "price": {
+        "kind": "tou",
+        "periods": [{"start": "00:00", "import_per_kwh": 0.12}, {"start": "07:00", "import_per_kwh": 0.32}],
+    },
+    "batteries": [
+        {
+            "id": "bat",
+            "name": "Battery",
+            "capacity_kwh": 8,
+            "max_charge_w": 3000,
+            "max_discharge_w": 3000,
+            "initial_soc_pct": 30,
+        }
+    ],
+    "appliances": [{"id": "dishwasher", "name": "Dishwasher", "power_w": 1800, "duration_min": 90}],
+}
+
+
+async def _ingress_proxy(target: str) -> AsyncIterator[str]:
+    """Forward /api/hassio_ingress/<token>/… to the add-on's /…, as the Supervisor does."""
+    session = aiohttp.ClientSession(auto_decompress=False)
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        tail = request.match_info["tail"]
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        headers["X-Ingress-Path"] = INGRESS
+        async with session.request(
+            request.method,
+            f"{target}/{tail}",
+            params=request.query,
+            headers=headers,
+            data=await request.read(),
+        ) as upstream:
+            body = await upstream.read()
+            keep = {
+                k: v
+                for k, v in upstream.headers.items()
+                if k.lower() in ("content-type", "cache-control", "content-encoding", "last-modified", "etag")
+            }
+            return web.Response(status=upstream.status, body=body, headers=keep)
+
+    app = web.Application()
+    app.router.add_route("*", INGRESS + "/{tail:.*}", forward)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}{INGRESS}/"
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+@pytest.fixture
+async def addon(tmp_path: Path) -> AsyncIterator[tuple[RunningService, dict[str, Any]]]:
+    # Loopback stands for the Supervisor's ingress address here: the proxy connects from it.
+    async with running_service(tmp_path / "data", token="ui-token", trusted_peers=("127.0.0.1",)) as svc:
+        async with aiohttp.ClientSession() as http:
+            async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+                assert resp.status == 200
+            async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+                plan = await resp.json()
+        yield svc, plan
+
+
+async def _chromium(*args: str) -> bytes:
+    assert CHROMIUM, "Debian's chromium is not installed in the test environment"
+    proc = await asyncio.create_subprocess_exec(
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--window-size=1280,2600",
+        "--virtual-time-budget=15000",
+        "--user-data-dir=/tmp/shems-chromium-profile",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return out
+
+
+async def test_ui_through_ingress_renders_charts_and_api_values(
+    addon: tuple[RunningService, dict[str, Any]], tmp_path: Path
+) -> None:
+    svc, plan = addon
+    proxy = _ingress_proxy(svc.url)
+    page = await proxy.__anext__()
+    try:
+        dom = (await _chromium("--dump-dom", page)).decode()
+        shot = tmp_path / "ui.png"
+        await _chromium(f"--screenshot={shot}", page)
+    finally:
+        await proxy.aclose()
+    assert 'data-loaded="true"' in dom, "the page's script did not finish (an asset or API call failed)"
+    cost = re.search(r'id="cost-24h">([^<]*)<', dom)
+    assert cost is not None and cost.group(1) == f"{plan['cost_next_24h']:.2f}"
+    savings = re.search(r'id="plan-savings">([^<]*)<', dom)
+    assert savings is not None and savings.group(1) == f"{plan['savings']:.2f}"
+    for chart in ("chart-power", "chart-price", "chart-soc"):
+        assert re.search(rf'id="{chart}"[^>]*data-rendered="true"', dom), f"{chart} not drawn"
+    assert "ui-token" in dom  # the token is shown through ingress
+    assert ">dishwasher<" in dom
+
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    image = mpimg.imread(shot)
+    assert image.shape[1] == 1280
+    colours = {tuple(np.round(px[:3], 1)) for px in image[::7, ::7].reshape(-1, image.shape[2])}
+    assert len(colours) > 20, "the screenshot is nearly blank: the charts did not render"
+    # The price line's purple is on the page.
+    purple = np.array([0x6C, 0x34, 0x83]) / 255
+    assert (np.abs(image[..., :3] - purple).sum(axis=-1) < 0.08).sum() > 200
