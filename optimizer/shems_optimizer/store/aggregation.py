@@ -136,7 +136,9 @@ def rebucket(rows: Iterable[AggregateRow], granularity: Granularity, tz: ZoneInf
     return merged
 
 
-def to_buckets(rows: Sequence[AggregateRow], granularity: Granularity, tz: ZoneInfo) -> list[ConsumptionBucket]:
+def to_buckets(
+    rows: Sequence[AggregateRow], granularity: Granularity, tz: ZoneInfo
+) -> list[ConsumptionBucket]:
     """Apply the energy rules (module docstring) and sort by device, then time."""
     ordered = sorted(rows, key=lambda r: (r.device_id, r.start))
     step = FIXED_BUCKETS.get(granularity)
@@ -174,6 +176,7 @@ def to_buckets(rows: Sequence[AggregateRow], granularity: Granularity, tz: ZoneI
             )
         )
     return buckets
+
 
 TOTAL = "*"  # device_id of a summed series (ConsumptionQuery.total)
 
