@@ -93,6 +93,8 @@ class CostBreakdown:
     peak_demand_eur: float
     penalty_eur: float  # unmet goals and last-resort terms (not money; zero when every goal is met)
     stability_eur: float
+    # Energy left in the batteries at the end, valued at their terminal_value_eur_per_kwh (0 if none).
+    stored_value_eur: float = 0.0
 
     @property
     def energy_eur(self) -> float:
@@ -101,6 +103,11 @@ class CostBreakdown:
     @property
     def total(self) -> float:
         return self.import_eur - self.export_eur + self.wear_eur + self.peak_demand_eur
+
+    @property
+    def net(self) -> float:
+        """What the horizon costs once the energy left in the batteries is counted at its value."""
+        return self.total - self.stored_value_eur
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,7 @@ class SolverReport:
     num_variables: int
     num_constraints: int
     num_integer: int
-    used_lp_shortcut: bool
+    rounds: int  # solves needed (either/or binaries are added only where a solution needs them)
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,8 @@ class Plan:
 
     @property
     def savings_eur(self) -> float | None:
-        return None if self.baseline is None else self.baseline.cost.total - self.cost.total
+        """Baseline minus plan, both net of the value of energy left in the batteries."""
+        return None if self.baseline is None else self.baseline.cost.net - self.cost.net
 
     def battery(self, name: str) -> BatteryPlan:
         return _by_name(self.batteries, name)
@@ -185,11 +193,20 @@ class Plan:
         def runs(app: AppliancePlan) -> list[dict[str, str]]:
             return [{"start": r.start.isoformat(), "end": r.end.isoformat()} for r in app.runs]
 
-        cost = {**asdict(self.cost), "energy_eur": self.cost.energy_eur, "total_eur": self.cost.total}
+        cost = {
+            **asdict(self.cost),
+            "energy_eur": self.cost.energy_eur,
+            "total_eur": self.cost.total,
+            "net_eur": self.cost.net,
+        }
         baseline = None
         if self.baseline is not None:
             baseline = {
-                "cost": {**asdict(self.baseline.cost), "total_eur": self.baseline.cost.total},
+                "cost": {
+                    **asdict(self.baseline.cost),
+                    "total_eur": self.baseline.cost.total,
+                    "net_eur": self.baseline.cost.net,
+                },
                 "objective": self.baseline.objective,
             }
         return {

@@ -63,6 +63,25 @@ class TimeGrid:
         return cls.from_segments(start, [(step, count)], tz)
 
     @classmethod
+    def between(
+        cls, start: datetime, end: datetime, step: timedelta, tz: tzinfo | str | None = None
+    ) -> TimeGrid:
+        """Equal steps from ``start`` to ``end``, counted in real (UTC) time.
+
+        Subtracting two aware datetimes of the same zone in Python gives the wall-clock difference
+        (24 h for a 23-h DST day); this counts real time, so a local day has 92, 96 or 100 quarter-hours.
+        """
+        _aware(start)
+        _aware(end)
+        seconds = end.astimezone(UTC).timestamp() - start.astimezone(UTC).timestamp()
+        count = seconds / step.total_seconds()
+        if count < 1 or abs(count - round(count)) > 1e-9:
+            raise TimeGridError(
+                f"{start.isoformat()} .. {end.isoformat()} is not a whole number of {step} steps"
+            )
+        return cls.from_segments(start, [(step, round(count))], tz)
+
+    @classmethod
     def from_segments(
         cls, start: datetime, segments: Sequence[tuple[timedelta, int]], tz: tzinfo | str | None = None
     ) -> TimeGrid:

@@ -72,9 +72,15 @@ def summary(plan: Plan) -> str:
         f"  cost {plan.cost.total:.2f} EUR (import {plan.cost.import_eur:.2f}, "
         f"export -{plan.cost.export_eur:.2f}, wear {plan.cost.wear_eur:.2f})",
     ]
+    if plan.cost.stored_value_eur:
+        lines.append(
+            f"  energy left in batteries worth {plan.cost.stored_value_eur:.2f} EUR "
+            f"-> net {plan.cost.net:.2f} EUR"
+        )
     if plan.baseline is not None and plan.savings_eur is not None:
         lines.append(
-            f"  without optimisation {plan.baseline.cost.total:.2f} EUR -> saves {plan.savings_eur:.2f} EUR"
+            f"  without optimisation {plan.baseline.cost.total:.2f} EUR (net {plan.baseline.cost.net:.2f}) "
+            f"-> saves {plan.savings_eur:.2f} EUR"
         )
     for app in plan.appliances:
         if app.runs:
@@ -93,9 +99,12 @@ def summary(plan: Plan) -> str:
         )
     for ev in plan.evs:
         charging = [i for i, p in enumerate(ev.charge_kw) if p > 1e-6]
+        energy = sum(p * h for p, h in zip(ev.charge_kw, plan.grid.hours, strict=True))
+        hours = sum(float(plan.grid.hours[i]) for i in charging)
         when = (
-            f"charges {plan.grid.starts[charging[0]].astimezone(tz).strftime(fmt)}-"
-            f"{plan.grid.ends[charging[-1]].astimezone(tz).strftime('%H:%M')}"
+            f"charges {energy:.1f} kWh in {hours:.2g} h between "
+            f"{plan.grid.starts[charging[0]].astimezone(tz).strftime(fmt)} and "
+            f"{plan.grid.ends[charging[-1]].astimezone(tz).strftime(fmt)}"
             if charging
             else "does not charge"
         )

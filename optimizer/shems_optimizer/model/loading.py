@@ -263,9 +263,8 @@ def site_from_dict(data: Mapping[str, Any], reference: datetime | None = None) -
     for i, a in enumerate(raw.get("appliances", [])):
         appliances.append(_appliance(f"appliances[{i}]", a, times))
     thermal = tuple(_build(f"thermal[{i}]", ThermalLoad, **t) for i, t in enumerate(raw.get("thermal", [])))
-    site: Site = _build(
-        "site",
-        Site,
+    # Site-level errors (duplicate names) already name the asset; no re-anchoring.
+    return Site(
         name=raw.get("name", "home"),
         timezone=tz_name,
         grid=grid,
@@ -275,7 +274,6 @@ def site_from_dict(data: Mapping[str, Any], reference: datetime | None = None) -
         appliances=tuple(appliances),
         thermal=thermal,
     )
-    return site
 
 
 def _appliance(field: str, data: Any, times: _Times) -> Appliance:

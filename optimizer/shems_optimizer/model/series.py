@@ -22,6 +22,8 @@ from shems_optimizer.timegrid import FloatArray, TimeGrid, step_average
 MAX_REPAIRED_GAP = timedelta(hours=2)
 # A load or PV forecast above this is almost certainly in W rather than kW.
 MAX_SERIES_KW = 250.0
+# Negative load/PV down to this (standby noise) is read as 0; below it is an error.
+MAX_NOISE_KW = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,8 +64,9 @@ class Series:
             object.__setattr__(self, name, array)
         for name in ("load_kw", "pv_kw"):
             array = getattr(self, name)
-            if np.any(array < -1e-9):
-                at = self.grid.starts[int(np.argmax(array < -1e-9))]
+            # Small negatives are meter/inverter standby noise (e.g. -1.5 W of PV at night): read as 0.
+            if np.any(array < -MAX_NOISE_KW):
+                at = self.grid.starts[int(np.argmax(array < -MAX_NOISE_KW))]
                 raise ConfigError(f"series.{name}", f"negative power at {at.isoformat()}")
             if np.any(array > MAX_SERIES_KW):
                 raise ConfigError(

@@ -8,6 +8,7 @@ import numpy as np
 
 from shems_optimizer.model.assets import EnergyAppliance, ProfileAppliance
 from shems_optimizer.planner.context import BuildContext
+from shems_optimizer.planner.lazy import ChoiceSet, OnOffSchedule, SemiContinuous
 from shems_optimizer.planner.matrix import IntArray
 from shems_optimizer.timegrid import FloatArray, TimeGrid
 
@@ -19,15 +20,15 @@ class ProfileColumns:
     choose: IntArray  # binary per candidate
     energy: FloatArray  # (candidates, steps) kWh drawn in each step for each start
     missed: IntArray | None  # 1 if the programme does not run in this horizon
-    after_horizon: bool  # the window starts after the horizon: nothing to plan yet
+    after_horizon: bool  # nothing to plan yet: it runs after this horizon (and may still be on time)
 
 
 @dataclass(frozen=True, eq=False)
 class EnergyColumns:
     appliance: EnergyAppliance
     power: IntArray
-    on: IntArray | None
     window: tuple[int, int]
+    required_kwh: float
     missed: IntArray | None
     after_horizon: bool
 
@@ -60,8 +61,12 @@ def add_profile_appliance(ctx: BuildContext, appliance: ProfileAppliance) -> Pro
     duration_s = appliance.duration.total_seconds()
     starts = np.arange(first, grid.steps)
     candidates = starts[seconds[starts] + duration_s <= deadline + 1e-6].astype(np.int64)
+    if candidates.size == 0 and appliance.latest_finish is not None and appliance.latest_finish > grid.end:
+        # It cannot run inside this plan but may still finish in time after it: a later plan runs it.
+        after = True
     energy = profile_energy(appliance, grid, candidates) if candidates.size else np.zeros((0, grid.steps))
-    choose = m.add_cols(f"{appliance.name}.start", candidates.size, 0.0, 1.0, integer=True)
+    choose = m.add_cols(f"{appliance.name}.start", candidates.size, 0.0, 1.0)
+    ctx.lazy.append(ChoiceSet(choose))
     missed = None
     if not after:
         missed = m.add_cols(
@@ -91,22 +96,37 @@ def add_energy_appliance(ctx: BuildContext, appliance: EnergyAppliance) -> Energ
     m, grid, dt = ctx.model, ctx.grid, ctx.dt
     after = appliance.earliest_start is not None and appliance.earliest_start >= grid.end
     first, last = ctx.window(appliance.earliest_start, appliance.latest_finish)
-    available = np.zeros(grid.steps)
-    available[first:last] = 1.0
-    power = m.add_cols(f"{appliance.name}.power", grid.steps, 0.0, appliance.max_power_kw * available)
+    power = m.add_window_cols(f"{appliance.name}.power", grid.steps, first, last, appliance.max_power_kw)
     ctx.demand(power)
     active = power[first:last]
-    on = None
     if appliance.is_on_off and last > first:
-        on = m.add_cols(f"{appliance.name}.on", last - first, 0.0, 1.0, integer=True)
-        m.add_constraints([(active, 1.0), (on, -appliance.min_power_kw)], 0.0, np.inf)
-        m.add_constraints([(active, 1.0), (on, -appliance.max_power_kw)], -np.inf, 0.0)
-        _min_up_down(ctx, on, grid.epoch_seconds[first:last], appliance)
+        if appliance.min_on.total_seconds() > 0 or appliance.min_off.total_seconds() > 0:
+            ctx.lazy.append(
+                OnOffSchedule(
+                    name=appliance.name,
+                    power=active,
+                    starts_s=grid.epoch_seconds[first:last],
+                    min_kw=appliance.min_power_kw,
+                    max_kw=appliance.max_power_kw,
+                    min_on_s=appliance.min_on.total_seconds(),
+                    min_off_s=appliance.min_off.total_seconds(),
+                )
+            )
+        elif appliance.min_power_kw > 0:
+            ctx.lazy.append(SemiContinuous(active, appliance.min_power_kw, appliance.max_power_kw))
     missed = None
     energy = appliance.energy_kwh
-    if not after and energy > 0:
-        missed = m.add_cols(f"{appliance.name}.missed", 1, 0.0, energy, ctx.goal_penalty)
-        row = m.add_rows(1, energy, energy)
+    if appliance.latest_finish is not None and appliance.latest_finish > grid.end:
+        # Energy that still fits after the horizon (before the deadline) need not be taken now.
+        later_h = (
+            appliance.latest_finish - max(grid.end, appliance.earliest_start or grid.end)
+        ).total_seconds()
+        required = max(0.0, energy - appliance.max_power_kw * later_h / 3600.0)
+    else:
+        required = energy
+    if not after and required > 0:
+        missed = m.add_cols(f"{appliance.name}.missed", 1, 0.0, required, ctx.goal_penalty)
+        row = m.add_rows(1, required, energy)
         if last > first:
             m.add_entries(np.full(last - first, row[0]), active, dt[first:last])
         m.add_entries(row, missed, 1.0)
@@ -114,29 +134,10 @@ def add_energy_appliance(ctx: BuildContext, appliance: EnergyAppliance) -> Energ
         row = m.add_rows(1, 0.0, energy)
         m.add_entries(np.full(last - first, row[0]), active, dt[first:last])
     return EnergyColumns(
-        appliance=appliance, power=power, on=on, window=(first, last), missed=missed, after_horizon=after
+        appliance=appliance,
+        power=power,
+        window=(first, last),
+        missed=missed,
+        after_horizon=after,
+        required_kwh=required if not after else 0.0,
     )
-
-
-def _min_up_down(ctx: BuildContext, on: IntArray, starts_s: FloatArray, appliance: EnergyAppliance) -> None:
-    """Once switched on, stay on ``min_on``; once off, stay off ``min_off`` (startup/shutdown form)."""
-    m = ctx.model
-    count = on.size
-    previous = np.concatenate(([-1], on[:-1]))
-    for span, sign in ((appliance.min_on.total_seconds(), 1.0), (appliance.min_off.total_seconds(), -1.0)):
-        if span <= 0:
-            continue
-        # switch[t] >= ±(on[t] − on[t−1]); on[−1] = 0 (off before the window)
-        switch = m.add_cols(f"{appliance.name}.{'startup' if sign > 0 else 'shutdown'}", count, 0.0, 1.0)
-        m.add_constraints([(switch, 1.0), (on, -sign), (previous, sign)], 0.0, np.inf)
-        rows_t, cols_tau = [], []
-        for t in range(count):
-            tau = t
-            while tau >= 0 and starts_s[t] - starts_s[tau] < span - 1e-6:
-                rows_t.append(t)
-                cols_tau.append(tau)
-                tau -= 1
-        rows = m.add_rows(count, -np.inf, 0.0 if sign > 0 else 1.0)
-        m.add_entries(rows[np.array(rows_t)], switch[np.array(cols_tau)], 1.0)
-        # Σ startups in window <= on[t]   |   Σ shutdowns in window <= 1 − on[t]
-        m.add_entries(rows, on, -1.0 if sign > 0 else 1.0)

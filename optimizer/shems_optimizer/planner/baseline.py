@@ -13,7 +13,8 @@ import numpy as np
 
 from shems_optimizer.plan import Baseline, CostBreakdown
 from shems_optimizer.planner.build import BuiltModel
-from shems_optimizer.planner.extract import floats, penalty_columns
+from shems_optimizer.planner.extract import floats, penalty_columns, stored_value
+from shems_optimizer.planner.matrix import put
 from shems_optimizer.planner.thermal_terms import thermal_step
 from shems_optimizer.timegrid import FloatArray
 
@@ -41,9 +42,10 @@ def simulate_baseline(built: BuiltModel, cost: FloatArray) -> Baseline:
             # An on/off load cannot run below its minimum power.
             power[t] = max(min(en.appliance.max_power_kw, need / dt[t]), en.appliance.min_power_kw)
             need -= power[t] * dt[t]
-        x[en.power] = power
+        put(x, en.power, power)
         if en.missed is not None:
-            x[en.missed[0]] = max(0.0, need)
+            delivered = float(np.sum(power * dt))
+            x[en.missed[0]] = max(0.0, en.required_kwh - delivered)
         demand += power
 
     for ev in built.evs:
@@ -54,7 +56,7 @@ def simulate_baseline(built: BuiltModel, cost: FloatArray) -> Baseline:
                 break
             power[t] = min(ev.ev.max_charge_kw, headroom / (ev.ev.charge_efficiency * dt[t]))
             headroom -= power[t] * ev.ev.charge_efficiency * dt[t]
-        x[ev.charge] = power
+        put(x, ev.charge, power)
         if ev.short is not None:
             until = ev.deadline_step
             added = float(np.sum(power[:until] * dt[:until])) * ev.ev.charge_efficiency
@@ -123,6 +125,7 @@ def simulate_baseline(built: BuiltModel, cost: FloatArray) -> Baseline:
     for cols in penalty_columns(built):
         penalty += float(np.dot(cost[cols], x[cols]))
     breakdown = CostBreakdown(
+        stored_value_eur=stored_value(built, x),
         import_eur=float(np.sum(ctx.buy * imports * dt)),
         export_eur=float(np.sum(ctx.sell * exports * dt)),
         wear_eur=wear,

@@ -22,7 +22,6 @@ from shems_optimizer.planner.ev_terms import EVColumns, add_ev
 from shems_optimizer.planner.grid_terms import GridColumns, add_grid, limit_export_to_surplus
 from shems_optimizer.planner.matrix import IntArray, MatrixModel
 from shems_optimizer.planner.options import Options
-from shems_optimizer.planner.solve import Switches
 from shems_optimizer.planner.thermal_terms import ThermalColumns, add_thermal
 from shems_optimizer.timegrid import FloatArray, step_average
 
@@ -37,7 +36,6 @@ class BuiltModel:
     energies: tuple[EnergyColumns, ...]
     thermal: tuple[ThermalColumns, ...]
     stability: tuple[IntArray, ...]
-    switches: Switches
 
 
 def build_model(site: Site, series: Series, options: Options) -> BuiltModel:
@@ -71,10 +69,6 @@ def build_model(site: Site, series: Series, options: Options) -> BuiltModel:
     energies = tuple(add_energy_appliance(ctx, a) for a in site.appliances if isinstance(a, EnergyAppliance))
     thermal = tuple(add_thermal(ctx, t) for t in site.thermal)
     stability = _add_stability(ctx, batteries, evs)
-    switches = Switches(
-        first=np.concatenate(ctx.switch_first) if ctx.switch_first else np.zeros(0, dtype=np.int64),
-        second=np.concatenate(ctx.switch_second) if ctx.switch_second else np.zeros(0, dtype=np.int64),
-    )
     return BuiltModel(
         context=ctx,
         grid=grid_cols,
@@ -84,7 +78,6 @@ def build_model(site: Site, series: Series, options: Options) -> BuiltModel:
         energies=energies,
         thermal=thermal,
         stability=stability,
-        switches=switches,
     )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
 from shems_optimizer.model.series import Series
 from shems_optimizer.model.site import Site
+from shems_optimizer.planner.lazy import LazyGroup, SwitchPair
 from shems_optimizer.planner.matrix import IntArray, MatrixModel
 from shems_optimizer.planner.options import Options
 from shems_optimizer.timegrid import FloatArray, TimeGrid
@@ -24,8 +26,7 @@ class BuildContext:
     # Row t of the power balance: Σ supply − Σ demand = load_t − pv_t (kW).
     balance: IntArray
     goal_penalty: float
-    switch_first: list[IntArray] = field(default_factory=list)
-    switch_second: list[IntArray] = field(default_factory=list)
+    lazy: list[LazyGroup] = field(default_factory=list)
 
     @property
     def grid(self) -> TimeGrid:
@@ -41,34 +42,29 @@ class BuildContext:
 
     def supply(self, cols: IntArray, scale: float | FloatArray = 1.0) -> None:
         """Columns that feed the house bus in their step (kW)."""
-        self.model.add_entries(self.balance[: len(cols)], cols, scale)
+        self._bus(cols, np.asarray(scale, dtype=np.float64))
 
     def demand(self, cols: IntArray, scale: float | FloatArray = 1.0) -> None:
         """Columns that draw from the house bus in their step (kW)."""
-        self.model.add_entries(self.balance[: len(cols)], cols, -np.asarray(scale, dtype=np.float64))
+        self._bus(cols, -np.asarray(scale, dtype=np.float64))
+
+    def _bus(self, cols: IntArray, scale: FloatArray) -> None:
+        keep = cols >= 0
+        values = np.broadcast_to(scale, cols.shape)[keep]
+        self.model.add_entries(self.balance[: len(cols)][keep], cols[keep], values)
 
     def add_switch(
         self, first: IntArray, second: IntArray, first_max: FloatArray, second_max: FloatArray
-    ) -> IntArray:
-        """Binary per step so that ``first`` and ``second`` are never both positive."""
-        m = self.model
-        count = len(first)
-        binary = m.add_cols("switch", count, 0.0, 1.0, integer=True)
-        # first <= first_max·b ; second <= second_max·(1 − b)
-        m.add_constraints([(first, 1.0), (binary, -first_max)], -np.inf, 0.0)
-        m.add_constraints([(second, 1.0), (binary, second_max)], -np.inf, second_max)
-        self.switch_first.append(first)
-        self.switch_second.append(second)
-        return binary
+    ) -> None:
+        """Declare that ``first`` and ``second`` must never both be positive in a step.
 
-    def window(self, earliest: object, latest: object) -> tuple[int, int]:
+        The binaries that enforce it are added lazily (:mod:`~shems_optimizer.planner.lazy`), only for
+        the steps where a solution actually uses both sides (most plans need none of them).
+        """
+        self.lazy.append(SwitchPair(first, second, np.asarray(first_max), np.asarray(second_max)))
+
+    def window(self, earliest: datetime | None, latest: datetime | None) -> tuple[int, int]:
         """Steps ``[i, j)`` that lie entirely inside ``[earliest, latest]`` (None: open end)."""
-        from datetime import datetime
-
-        i = 0 if not isinstance(earliest, datetime) else self.grid.index_at_or_after(earliest)
-        j = (
-            self.steps
-            if not isinstance(latest, datetime)
-            else min(self.steps, self.grid.index_at_or_before(latest))
-        )
+        i = 0 if earliest is None else self.grid.index_at_or_after(earliest)
+        j = self.steps if latest is None else min(self.steps, self.grid.index_at_or_before(latest))
         return max(0, min(i, self.steps)), max(0, j)

@@ -8,6 +8,7 @@ import numpy as np
 
 from shems_optimizer.model.assets import ElectricVehicle
 from shems_optimizer.planner.context import BuildContext
+from shems_optimizer.planner.lazy import SemiContinuous
 from shems_optimizer.planner.matrix import IntArray
 from shems_optimizer.timegrid import FloatArray
 
@@ -39,7 +40,7 @@ def add_ev(ctx: BuildContext, ev: ElectricVehicle) -> EVColumns:
     first, last = ev_availability(ctx, ev)
     available = np.zeros(steps)
     available[first:last] = 1.0
-    charge = m.add_cols(f"{ev.name}.charge", steps, 0.0, ev.max_charge_kw * available)
+    charge = m.add_window_cols(f"{ev.name}.charge", steps, first, last, ev.max_charge_kw)
     ctx.demand(charge)
     now_kwh = ev.soc_now * ev.capacity_kwh
     target_kwh = ev.target_soc * ev.capacity_kwh
@@ -51,9 +52,7 @@ def add_ev(ctx: BuildContext, ev: ElectricVehicle) -> EVColumns:
         row = m.add_rows(1, -np.inf, headroom)
         m.add_entries(np.full(last - first, row[0]), added, gain)
     if ev.min_charge_kw > 0 and last > first:
-        on = m.add_cols(f"{ev.name}.on", last - first, 0.0, 1.0, integer=True)
-        m.add_constraints([(added, 1.0), (on, -ev.min_charge_kw)], 0.0, np.inf)
-        m.add_constraints([(added, 1.0), (on, -ev.max_charge_kw)], -np.inf, 0.0)
+        ctx.lazy.append(SemiContinuous(added, ev.min_charge_kw, ev.max_charge_kw))
     # What must be reached inside the horizon: the target, less what the remaining plugged-in time
     # after the horizon end (until departure) can still add at full power.
     beyond = 0.0

@@ -15,6 +15,7 @@ import numpy as np
 from shems_optimizer.plan import AppliancePlan, BatteryPlan, EVPlan, ThermalPlan, UnmetGoal
 from shems_optimizer.planner.build import BuiltModel
 from shems_optimizer.planner.context import BuildContext
+from shems_optimizer.planner.thermal_terms import ThermalColumns, thermal_step
 from shems_optimizer.timegrid import FloatArray
 
 KWH_TOLERANCE = 0.01
@@ -198,7 +199,8 @@ def explain_unmet(
         window_h = float(np.sum(dt[first:last]))
         finish = need.latest_finish or ctx.grid.end
         by_text = when(ctx, min(finish, ctx.grid.end))
-        if window_h * need.max_power_kw < need.energy_kwh - KWH_TOLERANCE:
+        wanted = en.required_kwh
+        if window_h * need.max_power_kw < wanted - KWH_TOLERANCE:
             why = (
                 f"{hours_text(window_h)} × {need.max_power_kw:g} kW allows at most "
                 f"{window_h * need.max_power_kw:.1f} kWh"
@@ -218,12 +220,10 @@ def explain_unmet(
             UnmetGoal(
                 asset=need.name,
                 goal="appliance_energy",
-                wanted=need.energy_kwh,
+                wanted=wanted,
                 achieved=got,
                 unit="kWh",
-                explanation=(
-                    f"{need.name} gets {got:.1f} kWh of {need.energy_kwh:.1f} kWh by {by_text}: {why}."
-                ),
+                explanation=(f"{need.name} gets {got:.1f} kWh of {wanted:.1f} kWh by {by_text}: {why}."),
             )
         )
 
@@ -240,12 +240,18 @@ def explain_unmet(
             temps = np.asarray(th_plan.temperature_c)
             extreme = float(temps[steps].min() if kind == "cold" else temps[steps].max())
             if kind == "cold":
-                why = (
-                    f"it starts at {load.initial_temp_c:g} °C and {load.max_power_kw:g} kW "
-                    f"(× COP {load.cop:g}) cannot heat it faster"
-                    if temps[0] < load.min_temp_c and first == 0
-                    else f"{load.max_power_kw:g} kW (× COP {load.cop:g}) is not enough against the losses"
-                )
+                flat_out = _full_power_temperatures(th_cols, dt)
+                if np.any(flat_out[steps] < load.min_temp_c - KELVIN_TOLERANCE) and first == 0:
+                    why = (
+                        f"it starts at {load.initial_temp_c:g} °C and {load.max_power_kw:g} kW "
+                        f"(× COP {load.cop:g}) cannot heat it faster"
+                    )
+                elif np.any(flat_out[steps] < load.min_temp_c - KELVIN_TOLERANCE):
+                    why = f"{load.max_power_kw:g} kW (× COP {load.cop:g}) is not enough against the losses"
+                elif _grid_busy(ctx, imports, slice(0, ctx.steps)):
+                    why = f"the {ctx.site.grid.import_limit_kw:g} kW grid connection is shared with the house"
+                else:
+                    why = "other needs of the house used the available power first"
                 side = "below the comfort minimum"
             else:
                 why = "heat gains exceed what the model can remove (heating only)"
@@ -267,6 +273,17 @@ def explain_unmet(
                 )
             )
     return tuple(out)
+
+
+def _full_power_temperatures(cols: ThermalColumns, hours: FloatArray) -> FloatArray:
+    """Temperatures if the load heated at full power from the first step (the physical best)."""
+    step = thermal_step(cols.load, hours, cols.ambient)
+    temps = np.zeros(hours.size)
+    temp = cols.load.initial_temp_c
+    for t in range(hours.size):
+        temp = step.decay[t] * temp + step.gain[t] * cols.load.max_power_kw + step.drift[t]
+        temps[t] = temp
+    return temps
 
 
 def fmt_duration(value: timedelta) -> str:

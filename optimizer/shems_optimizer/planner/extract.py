@@ -18,7 +18,7 @@ from shems_optimizer.plan import (
 from shems_optimizer.planner.appliance_terms import EnergyColumns, ProfileColumns
 from shems_optimizer.planner.build import BuiltModel
 from shems_optimizer.planner.ev_terms import EVColumns
-from shems_optimizer.planner.matrix import IntArray
+from shems_optimizer.planner.matrix import IntArray, take
 from shems_optimizer.timegrid import FloatArray, TimeGrid
 
 CLEAN = 1e-7
@@ -89,7 +89,7 @@ def ev_plan_from_power(cols: EVColumns, power: FloatArray, hours: FloatArray) ->
 
 def ev_plans(built: BuiltModel, x: FloatArray) -> tuple[EVPlan, ...]:
     hours = built.context.dt
-    return tuple(ev_plan_from_power(cols, x[cols.charge], hours) for cols in built.evs)
+    return tuple(ev_plan_from_power(cols, take(x, cols.charge), hours) for cols in built.evs)
 
 
 def runs_of(power: FloatArray, grid: TimeGrid) -> tuple[Run, ...]:
@@ -135,7 +135,7 @@ def chosen_start(cols: ProfileColumns, x: FloatArray) -> int | None:
 def appliance_plans(built: BuiltModel, x: FloatArray) -> tuple[AppliancePlan, ...]:
     grid = built.context.grid
     out = [profile_plan_from_choice(cols, chosen_start(cols, x), grid) for cols in built.profiles]
-    out += [energy_plan_from_power(cols, x[cols.power], grid) for cols in built.energies]
+    out += [energy_plan_from_power(cols, take(x, cols.power), grid) for cols in built.energies]
     order = {a.name: i for i, a in enumerate(built.context.site.appliances)}
     return tuple(sorted(out, key=lambda a: order[a.name]))
 
@@ -173,6 +173,15 @@ def penalty_columns(built: BuiltModel) -> list[IntArray]:
     return cols
 
 
+def stored_value(built: BuiltModel, x: FloatArray) -> float:
+    """Final battery energy valued at each battery's terminal value (when it has no SOC target)."""
+    return sum(
+        float(x[b.energy[-1]]) * b.battery.terminal_value_eur_per_kwh
+        for b in built.batteries
+        if b.battery.terminal_soc is None
+    )
+
+
 def cost_breakdown(built: BuiltModel, x: FloatArray, cost: FloatArray) -> CostBreakdown:
     ctx = built.context
     dt = ctx.dt
@@ -186,6 +195,7 @@ def cost_breakdown(built: BuiltModel, x: FloatArray, cost: FloatArray) -> CostBr
     penalty = sum(float(np.dot(cost[c], x[c])) for c in penalty_columns(built))
     stability = sum(float(np.dot(cost[c], x[c])) for c in built.stability)
     return CostBreakdown(
+        stored_value_eur=stored_value(built, x),
         import_eur=float(np.sum(ctx.buy * imports * dt)),
         export_eur=float(np.sum(ctx.sell * exports * dt)),
         wear_eur=wear,

@@ -57,6 +57,22 @@ class MatrixModel:
         self.names.append((name, count))
         return idx
 
+    def add_window_cols(
+        self, name: str, steps: int, first: int, last: int, upper: float, cost: float | FloatArray = 0.0
+    ) -> IntArray:
+        """Per-step variables that exist only in steps ``[first, last)``; -1 elsewhere."""
+        cols = np.full(steps, -1, dtype=np.int64)
+        if last > first:
+            step_cost = np.broadcast_to(np.asarray(cost, dtype=np.float64), (steps,))[first:last]
+            cols[first:last] = self.add_cols(name, last - first, 0.0, upper, step_cost)
+        return cols
+
+    def set_integer(self, cols: IntArray) -> None:
+        """Make existing columns integer (used when a relaxed choice turns out fractional)."""
+        flat = np.concatenate(self.integer) if self.integer else np.zeros(0, dtype=bool)
+        flat[np.asarray(cols, dtype=np.int64)] = True
+        self.integer = [flat]
+
     # ------------------------------------------------------------------ rows
     def add_rows(self, count: int, lower: float | FloatArray, upper: float | FloatArray) -> IntArray:
         """``count`` new empty rows with bounds; fill them with :meth:`add_entries`."""
@@ -126,6 +142,18 @@ class MatrixModel:
             value=vals,
             offset=self.offset,
         )
+
+
+def take(x: FloatArray, cols: IntArray) -> FloatArray:
+    """Values of ``cols`` in ``x``; a column index of -1 (no variable in that step) reads as 0."""
+    result: FloatArray = np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0)
+    return result
+
+
+def put(x: FloatArray, cols: IntArray, values: FloatArray) -> None:
+    """Write ``values`` into ``x`` at ``cols``, skipping -1 entries."""
+    mask = cols >= 0
+    x[cols[mask]] = values[mask]
 
 
 @dataclass(frozen=True, eq=False)

@@ -21,7 +21,7 @@ class Penalties:
     """
 
     goal_eur_per_kwh: float = 10.0
-    comfort_eur_per_kelvin_hour: float = 2.0
+    comfort_eur_per_kelvin_hour: float = 50.0
     last_resort_eur_per_kwh: float = 1000.0
 
 

@@ -3,11 +3,6 @@
 The status is what the solver proved: ``optimal`` only when the MIP gap target was reached;
 a solve stopped by the time limit with a plan in hand is ``time_limit`` (the gap it reached is in
 the result), without a plan it is ``failed``.
-
-Fast path: when the only integer variables are "either/or" switches (battery charge vs discharge,
-grid import vs export), the LP relaxation is solved first. If its solution already uses at most one
-side of every switch, it is feasible for the MILP and, being optimal for a relaxation, optimal for
-the MILP too; the branch-and-bound is skipped. Otherwise the MILP is solved.
 """
 
 from __future__ import annotations
@@ -22,10 +17,8 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-from shems_optimizer.planner.matrix import CompiledModel, IntArray
+from shems_optimizer.planner.matrix import CompiledModel
 from shems_optimizer.timegrid import FloatArray
-
-TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -37,57 +30,26 @@ class SolverSettings:
 
 @dataclass(frozen=True, eq=False)
 class SolveOutcome:
-    status: str  # "optimal" | "time_limit" | "failed"
+    status: str  # "optimal" | "time_limit" | "feasible" | "failed"
     detail: str  # the solver's own words
     x: FloatArray | None
     objective: float | None
     mip_gap: float | None
     solve_s: float
-    used_lp_shortcut: bool
 
 
-@dataclass(frozen=True, eq=False)
-class Switches:
-    """Pairs of columns that must not both be positive (guarded by binaries in the MILP)."""
-
-    first: IntArray
-    second: IntArray
-
-
-def solve(model: CompiledModel, settings: SolverSettings, switches: Switches | None) -> SolveOutcome:
+def solve(model: CompiledModel, settings: SolverSettings, start: FloatArray | None = None) -> SolveOutcome:
+    """Solve; ``start`` is a feasible solution handed to HiGHS as its first incumbent."""
     began = time.perf_counter()
     highs = _new_highs(settings)
-    only_switches = switches is not None and model.num_integer == _switch_binaries(model, switches)
-    if model.num_integer and only_switches:
-        _pass(highs, model, relax=True)
-        highs.run()
-        if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            x = np.asarray(highs.getSolution().col_value, dtype=np.float64)
-            assert switches is not None
-            if _switches_respected(x, switches):
-                return SolveOutcome(
-                    status="optimal",
-                    detail="LP relaxation optimal and already integral on every switch",
-                    x=x,
-                    objective=float(highs.getInfo().objective_function_value),
-                    mip_gap=0.0,
-                    solve_s=time.perf_counter() - began,
-                    used_lp_shortcut=True,
-                )
-        highs = _new_highs(settings)
-    _pass(highs, model, relax=False)
+    _pass(highs, model)
+    if start is not None:
+        solution = highspy.HighsSolution()
+        solution.col_value = list(start)
+        solution.value_valid = True
+        highs.setSolution(solution)
     highs.run()
     return _outcome(highs, model, began)
-
-
-def _switch_binaries(model: CompiledModel, switches: Switches) -> int:
-    # Every switch is guarded by exactly one binary in the builder.
-    return int(switches.first.size)
-
-
-def _switches_respected(x: FloatArray, switches: Switches) -> bool:
-    both = (x[switches.first] > TOLERANCE) & (x[switches.second] > TOLERANCE)
-    return not bool(both.any())
 
 
 _first = threading.Lock()
@@ -124,13 +86,13 @@ def _quietly_construct() -> highspy.Highs:
     return highs
 
 
-def _pass(highs: highspy.Highs, model: CompiledModel, relax: bool) -> None:
+def _pass(highs: highspy.Highs, model: CompiledModel) -> None:
     inf = highspy.kHighsInf
     lower = np.where(np.isinf(model.lower), -inf, model.lower)
     upper = np.where(np.isinf(model.upper), inf, model.upper)
     row_lower = np.where(np.isinf(model.row_lower), -inf, model.row_lower)
     row_upper = np.where(np.isinf(model.row_upper), inf, model.row_upper)
-    integrality = np.zeros(model.num_cols, dtype=np.int32) if relax else model.integer.astype(np.int32)
+    integrality = model.integer.astype(np.int32)
     status = highs.passModel(
         model.num_cols,
         model.num_rows,
@@ -172,5 +134,4 @@ def _outcome(highs: highspy.Highs, model: CompiledModel, began: float) -> SolveO
         objective=float(info.objective_function_value) if has_solution else None,
         mip_gap=gap if has_solution else None,
         solve_s=time.perf_counter() - began,
-        used_lp_shortcut=False,
     )

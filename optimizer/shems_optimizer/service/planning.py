@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,6 +66,7 @@ class PlanService:
         executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
         listeners: list[Callable[[dict[str, Any]], None]] | None = None,
+        before_run: Callable[[Mapping[str, Any]], Awaitable[Any]] | None = None,
     ) -> None:
         self._site = site
         self._planner = planner
@@ -78,6 +79,7 @@ class PlanService:
         self._plan: dict[str, Any] | None = None
         self._plan_json: str | None = None
         self._listeners = listeners if listeners is not None else []
+        self._before_run = before_run
 
     async def load(self) -> None:
         """Resume with the plan in force before a restart."""
@@ -135,6 +137,11 @@ class PlanService:
                     "the optimizer engine is not available in this installation", reason, time.perf_counter()
                 )
             with correlation() as cid:
+                if self._before_run is not None:
+                    try:
+                        await self._before_run(site)  # e.g. read prices and SOC from Home Assistant
+                    except Exception:
+                        _LOGGER.exception("reading live inputs failed; planning with what is known")
                 return await self._run_locked(site, reason, cid)
 
     async def _run_locked(self, site: Mapping[str, Any], reason: str, cid: str) -> dict[str, Any]:

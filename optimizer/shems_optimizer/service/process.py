@@ -34,10 +34,12 @@ from .analytics import ConsumptionAnalytics
 from .blocking import BlockingRunner
 from .config import ServiceConfig
 from .devices import DeviceRegistry
-from .engine_planner import BasicInputs, EnginePlanner
+from .engine_planner import EnginePlanner
 from .engine_site import check_site
 from .files import instance_id
+from .ha_states import HaStates
 from .health import HealthBoard
+from .live_inputs import LiveInputs, LiveWatcher
 from .mpc import MpcLoop
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
@@ -82,6 +84,8 @@ class Service:
         self._executor: ThreadPoolExecutor | None = None
         self._blocking: BlockingRunner | None = None
         self._mpc: MpcLoop | None = None
+        self._watcher: LiveWatcher | None = None
+        self.live_inputs: LiveInputs | None = None
 
     @property
     def url(self) -> str:
@@ -120,19 +124,28 @@ class Service:
         devices = self.devices = DeviceRegistry(repo, blocking, HOME_ID, prefix, self.hub)
         await devices.load()
 
-        planner = self._planner_override
-        if planner is None:
-            inputs = BasicInputs()
-            planner = EnginePlanner(inputs)
+        if config.homeassistant is not None:
+            self._http = aiohttp.ClientSession()
+        ha_states = (
+            HaStates(config.homeassistant, self._http) if config.homeassistant and self._http else None
+        )
+        live = self.live_inputs = LiveInputs(ha_states)
+        planner = self._planner_override or EnginePlanner(live)
         plans = self.plans = PlanService(
-            self.site, planner, StorePlanArchive(repo, blocking, HOME_ID), self.hub, self._executor
+            self.site,
+            planner,
+            StorePlanArchive(repo, blocking, HOME_ID),
+            self.hub,
+            self._executor,
+            before_run=live.refresh,
         )
         await plans.load()
         mpc = self._mpc = MpcLoop(plans, timedelta(minutes=config.optimization_interval_min))
         schedules = self.schedules = ScheduleBook(repo, blocking, HOME_ID, self.site, plans, mpc.trigger)
         await schedules.load()
-        if isinstance(planner, EnginePlanner) and isinstance(planner.inputs, BasicInputs):
-            planner.inputs.requests_source = schedules.requests
+        live.requests_source = schedules.requests
+        if ha_states is not None:
+            self._watcher = LiveWatcher(live, self.site.get, plans.current_plan, mpc.trigger)
 
         def site_changed(_site: object) -> None:
             loop.call_soon_threadsafe(mpc.trigger, "site changed")
@@ -141,10 +154,9 @@ class Service:
 
         if config.mqtt is not None:
             self.mqtt = MqttLink(config.mqtt, client_id=f"shems-{self.instance_id[:12]}")
-        ha = None
-        if config.homeassistant is not None:
-            self._http = aiohttp.ClientSession()
-            ha = HaServiceCaller(config.homeassistant, self._http)
+        ha = (
+            HaServiceCaller(config.homeassistant, self._http) if config.homeassistant and self._http else None
+        )
         dispatcher = self.dispatcher = CommandDispatcher(
             repo, blocking, devices.route, config.commands, mqtt=self.mqtt, homeassistant=ha, hub=self.hub
         )
@@ -227,6 +239,8 @@ class Service:
 
             await loop.run_in_executor(None, announce, self.tokens.token, self.port)
         mpc.start()
+        if self._watcher is not None:
+            self._watcher.start()
 
     def _optimizer_health(self) -> tuple[bool, str]:
         status = self.plans.status() if self.plans is not None else {}
@@ -235,6 +249,9 @@ class Service:
         return True, str(status.get("optimizer", "idle"))
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            await self._watcher.stop()
+            self._watcher = None
         if self._mpc is not None:
             await self._mpc.stop()
             self._mpc = None

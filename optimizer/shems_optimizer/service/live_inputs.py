@@ -1,0 +1,197 @@
+"""Planning inputs read from Home Assistant just before each run: prices from a price entity, and the
+measured state (battery and EV SOC, EV plugged in, tank temperatures) from the entities the site names.
+
+The reads are asynchronous and happen in the event loop (:meth:`LiveInputs.refresh`); the planner,
+which runs in a worker thread, only reads the resulting immutable snapshot. :class:`LiveWatcher`
+re-reads every minute and asks the MPC loop for a re-plan on new prices, an EV plugged in, or a
+battery SOC drifting beyond the plan's corridor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from shems_optimizer.timegrid import TimeGrid
+
+from .engine_planner import BasicInputs, PlanningInputs
+from .engine_site import LiveValues
+from .ha_states import HaStates
+from .planning import PlanningError
+from .price_entity import PriceEntityError, PriceInterval, prices_from_state, prices_on_grid
+
+_LOGGER = logging.getLogger(__name__)
+SOC_DRIFT = 0.10  # re-plan when the measured SOC is this far from the plan's
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    fetched_at: datetime | None = None
+    buy: tuple[PriceInterval, ...] = ()
+    sell: tuple[PriceInterval, ...] = ()
+    price_error: str | None = None
+    live: LiveValues = field(default_factory=LiveValues)
+
+
+class LiveInputs(BasicInputs):
+    def __init__(self, ha: HaStates | None) -> None:
+        super().__init__()
+        self._ha = ha
+        self.snapshot = Snapshot()
+
+    async def refresh(self, site: Mapping[str, Any]) -> Snapshot:
+        if self._ha is None:
+            return self.snapshot
+        ha = self._ha
+        price = site.get("price", {})
+        buy: tuple[PriceInterval, ...] = ()
+        sell: tuple[PriceInterval, ...] = ()
+        error = None
+        if price.get("kind") == "entity":
+            try:
+                buy = tuple(await self._prices(ha, price["entity_id"]))
+                if price.get("export_entity_id"):
+                    sell = tuple(await self._prices(ha, price["export_entity_id"]))
+            except PriceEntityError as err:
+                error = str(err)
+        battery_soc = {}
+        for battery in site.get("batteries", []):
+            value = await ha.number(battery.get("soc_entity"))
+            if value is not None:
+                battery_soc[battery["id"]] = min(max(value / 100, 0.0), 1.0)
+        ev_soc, ev_plugged = {}, {}
+        for ev in site.get("evs", []):
+            value = await ha.number(ev.get("soc_entity"))
+            if value is not None:
+                ev_soc[ev["id"]] = min(max(value / 100, 0.0), 1.0)
+            plugged = await ha.is_on(ev.get("plugged_entity") or ev.get("charger_entity"))
+            if plugged is not None:
+                ev_plugged[ev["id"]] = plugged
+        temperature = {}
+        for load in site.get("thermal_loads", []):
+            value = await ha.number(load.get("temperature_entity"))
+            if value is not None:
+                temperature[load["id"]] = value
+        self.snapshot = Snapshot(
+            datetime.now(tz=UTC), buy, sell, error, LiveValues(battery_soc, ev_soc, ev_plugged, temperature)
+        )
+        return self.snapshot
+
+    @staticmethod
+    async def _prices(ha: HaStates, entity_id: str) -> list[PriceInterval]:
+        state = await ha.state(entity_id)
+        if state is None:
+            raise PriceEntityError(f"{entity_id}: cannot be read from Home Assistant")
+        return prices_from_state(entity_id, state)
+
+    def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
+        price = site.get("price", {})
+        if price.get("kind") != "entity":
+            return super().inputs(site, grid, now)
+        snap = self.snapshot
+        if not snap.buy:
+            raise PlanningError(
+                snap.price_error or f"prices from {price.get('entity_id')!r} are not available"
+            )
+        base = super().inputs({**site, "price": {"kind": "fixed", "import_per_kwh": 0.0}}, grid, now)
+        buy, filled = prices_on_grid(snap.buy, grid.starts)
+        if snap.sell:
+            sell, _ = prices_on_grid(snap.sell, grid.starts)
+        else:
+            sell = [float(price.get("export_per_kwh") or 0.0)] * grid.steps
+        notes = list(base.notes)
+        if filled:
+            notes.append(
+                f"published prices cover {grid.steps - filled} of {grid.steps} steps; "
+                "later steps repeat the price of the same time a day earlier"
+            )
+        return PlanningInputs(base.load_kw, base.pv_kw, buy, sell, tuple(notes), snap.fetched_at)
+
+    def live(self, site: Mapping[str, Any]) -> LiveValues:
+        return self.snapshot.live
+
+
+class LiveWatcher:
+    """Polls the live inputs and triggers re-plans on the events that change the best plan."""
+
+    def __init__(
+        self,
+        inputs: LiveInputs,
+        site: Callable[[], Mapping[str, Any] | None],
+        plan: Callable[[], Mapping[str, Any] | None],
+        trigger: Callable[[str], None],
+        every: timedelta = timedelta(minutes=1),
+        clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        self._inputs = inputs
+        self._site = site
+        self._plan = plan
+        self._trigger = trigger
+        self._every = every
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._last_price_end: datetime | None = None
+        self._plugged: dict[str, bool] = {}
+        self._drift_at: dict[str, datetime] = {}
+
+    async def check(self) -> list[str]:
+        """One look at the live inputs; returns (and triggers) the reasons to re-plan."""
+        site = self._site()
+        if site is None:
+            return []
+        snap = await self._inputs.refresh(site)
+        reasons = []
+        if snap.buy:
+            end = snap.buy[-1].end
+            if self._last_price_end is not None and end > self._last_price_end:
+                reasons.append("new prices")
+            self._last_price_end = end
+        for ev_id, plugged in snap.live.ev_plugged.items():
+            if plugged and self._plugged.get(ev_id) is False:
+                reasons.append(f"EV {ev_id} plugged in")
+            self._plugged[ev_id] = plugged
+        plan, now = self._plan(), self._clock()
+        if plan is not None:
+            step = next(
+                (
+                    s
+                    for s in plan.get("steps", [])
+                    if datetime.fromisoformat(s["start"]) <= now < datetime.fromisoformat(s["end"])
+                ),
+                None,
+            )
+            for battery_id, soc in snap.live.battery_soc.items():
+                planned = (step or {}).get("assets", {}).get(battery_id, {}).get("soc_pct")
+                recent = self._drift_at.get(battery_id)
+                if planned is None or (recent is not None and now - recent < timedelta(minutes=15)):
+                    continue
+                if abs(soc - planned / 100) > SOC_DRIFT:
+                    self._drift_at[battery_id] = now
+                    reasons.append(f"battery {battery_id} SOC drift")
+        for reason in reasons:
+            self._trigger(reason)
+        return reasons
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="shems-live-watcher")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._every.total_seconds())
+            try:
+                await self.check()
+            except Exception:
+                _LOGGER.exception("live input check failed; trying again next minute")

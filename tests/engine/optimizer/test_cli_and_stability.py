@@ -1,0 +1,127 @@
+"""Command line (optimize, demo, bench) on bundled data, and plan stability between runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from shems_optimizer.cli import main
+from shems_optimizer.data import data_path
+from shems_optimizer.model import Battery, Grid, Site
+from shems_optimizer.planner import Options, optimize
+
+from .helpers import flat_series
+
+DEMO_SITE = str(data_path("demo", "site.yaml"))
+DEMO_SERIES = str(data_path("demo", "series.csv"))
+
+
+def test_optimize_writes_the_plan_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "plan.json"
+    assert main(["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--output", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Plan for demo-home" in printed and "saves" in printed
+    plan = json.loads(out.read_text())
+    assert plan["status"] == "optimal"
+    assert len(plan["timestamps"]) == 192
+    assert plan["timestamps"][0] == "2024-04-30T00:00:00+02:00"
+    assert {a["name"] for a in plan["appliances"]} == {"dishwasher", "washing_machine", "water_heater"}
+    assert len(plan["batteries"][0]["soc"]) == 192
+    assert plan["savings_eur"] > 0
+
+
+def test_optimize_reports_bad_input_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = tmp_path / "site.yaml"
+    site.write_text(
+        "batteries:\n"
+        "  - {name: b, capacity_kwh: 10, max_charge_kw: 3000, max_discharge_kw: 5, initial_soc: 0.5}\n"
+    )
+    assert main(["optimize", str(site), "--series", DEMO_SERIES]) == 2
+    err = capsys.readouterr().err
+    assert "batteries[0].max_charge_kw" in err and "Traceback" not in err
+
+
+def test_demo_prints_a_summary_and_draws_the_chart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chart = tmp_path / "plan.png"
+    assert main(["demo", "--chart", str(chart)]) == 0
+    printed = capsys.readouterr().out
+    for expected in (
+        "dishwasher:",
+        "washing_machine:",
+        "water_heater:",
+        "battery battery:",
+        "EV car:",
+        "saves",
+    ):
+        assert expected in printed
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert chart.stat().st_size > 20_000
+
+
+def test_bench_prints_the_required_fields(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "optimizer", "--json", "--repeats", "1", "--case", "emhass_case_a"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    for field in ("case", "steps", "status", "cost", "build_s", "solve_s", "peak_rss_mb"):
+        assert field in row
+    assert row["steps"] == 48 and row["status"] == "optimal"
+    assert row["cost"] == pytest.approx(4.0644, rel=1e-4)
+
+
+def test_previous_plan_keeps_a_near_tie_from_flapping() -> None:
+    # Two equally cheap hours for a 5 kWh top-up: with the previous plan charging in hour 1, a new
+    # plan whose prices now favour hour 2 by a hair keeps hour 1 instead of jumping.
+    battery = Battery(
+        "b",
+        10,
+        5,
+        5,
+        initial_soc=0.0,
+        soc_min=0.0,
+        charge_efficiency=1,
+        discharge_efficiency=1,
+        terminal_soc=0.5,
+    )
+    site = Site(grid=Grid(20, 20), batteries=(battery,))
+    first = optimize(site, flat_series(3, buy=[0.5, 0.2, 0.3]))
+    assert first.battery("b").charge_kw == pytest.approx((0, 5, 0))
+    shifted = flat_series(3, buy=[0.5, 0.2001, 0.2])
+    jumpy = optimize(site, shifted)
+    steady = optimize(site, shifted, Options(previous_plan=first, stability_eur_per_kwh=0.01))
+    assert jumpy.battery("b").charge_kw == pytest.approx((0, 0, 5))
+    assert steady.battery("b").charge_kw == pytest.approx((0, 5, 0))
+    assert steady.cost.stability_eur == pytest.approx(0.0)
+
+
+def test_a_time_limited_solve_is_not_reported_optimal() -> None:
+    from shems_optimizer.bench.optimizer import full_site
+    from shems_optimizer.planner import PlanningError
+
+    scenario = full_site(7)
+    try:
+        plan = optimize(scenario.site, scenario.series, Options(time_limit_s=0.05, compute_baseline=False))
+    except PlanningError as err:
+        assert "no plan within 0.05 s" in str(err)
+    else:
+        assert plan.status in ("time_limit", "feasible")
+        assert plan.solver.mip_gap is not None and plan.solver.mip_gap > 0
+
+
+def test_plan_as_a_table_has_one_row_per_step_and_tz_aware_index() -> None:
+    battery = Battery("b", 10, 5, 5, initial_soc=0.5)
+    plan = optimize(
+        Site(grid=Grid(20, 20), batteries=(battery,)), flat_series(4, load=1.0, buy=[0.1, 0.5, 0.1, 0.5])
+    )
+    frame = plan.to_frame()
+    assert len(frame) == 4
+    assert frame.index.tz is not None
+    assert list(frame["b.soc"]) == pytest.approx(list(plan.battery("b").soc))
+    balance = (
+        frame["grid.import_kw"] - frame["grid.export_kw"] + frame["b.discharge_kw"] - frame["b.charge_kw"]
+    )
+    assert list(balance + frame["pv.used_kw"]) == pytest.approx(list(frame["load.base_kw"]))
