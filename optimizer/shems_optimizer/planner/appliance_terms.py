@@ -75,9 +75,6 @@ def add_profile_appliance(ctx: BuildContext, appliance: ProfileAppliance) -> Pro
         row = m.add_rows(1, 1.0, 1.0)
         m.add_entries(np.full(candidates.size, row[0]), choose, 1.0)
         m.add_entries(row, missed, 1.0)
-    elif candidates.size:
-        row = m.add_rows(1, 0.0, 1.0)
-        m.add_entries(np.full(candidates.size, row[0]), choose, 1.0)
     if candidates.size:
         cand_idx, step_idx = np.nonzero(energy > 1e-12)
         kw = energy[cand_idx, step_idx] / grid.hours[step_idx]
