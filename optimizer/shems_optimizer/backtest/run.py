@@ -123,17 +123,27 @@ def run_on_frame(
     plan_options = Options(compute_baseline=False, time_limit_s=10.0)
     index = ctx.grid.index
 
+    replan_steps = max(1, round(options.replan_hours / hours))
+    mpc_origins = list(range(start, end, replan_steps))
+    medians: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+
     def mpc_forecast(
         origin: int, steps: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        if origin not in medians:
+            # Forecast every re-plan of this model period at once (same models, same inputs).
+            block = [o for o in mpc_origins if o >= origin and suite.cutoff(o) == suite.cutoff(origin)]
+            medians.clear()
+            medians.update(suite.medians(block or [origin], horizon))
         steps = min(steps, n - origin)
-        fc = suite.forecast(origin, steps, bands=False)
+        load_p50, pv_p50 = medians[origin]
         idx = index[origin : origin + steps]
-        pv = fc.pv.p50 if fc.pv is not None else np.zeros(steps)
-        spot_fc = fc.spot.p50 if fc.spot is not None else None
+        pv = pv_p50[:steps] if pv_p50 is not None else np.zeros(steps)
+        spot = suite.forecast_spot(origin, steps)
+        spot_fc = spot.p50 if spot is not None else None
         buy = bt.buy.prices(idx, spot_fc) if bt.buy is not None else None
         sell = bt.sell.prices(idx, spot_fc) if bt.sell is not None else None
-        return fc.load.p50, pv, buy, sell
+        return load_p50[:steps], pv, buy, sell
 
     def perfect_forecast(
         origin: int, steps: int
@@ -186,7 +196,7 @@ def run_on_frame(
         start,
         end,
         mpc_forecast,
-        max(1, round(options.replan_hours / hours)),
+        replan_steps,
         horizon,
         plan_options,
         execution=options.execution,

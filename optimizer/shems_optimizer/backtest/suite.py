@@ -42,10 +42,28 @@ class ForecastSuite:
     _models: dict[int, tuple[LoadForecaster, PVForecaster | None]] = field(default_factory=dict)
     _price: SpotPriceForecaster | None = None
 
-    def models_for(self, origin: int) -> tuple[LoadForecaster, PVForecaster | None]:
+    def cutoff(self, origin: int) -> int:
+        """Training cut-off of the models that forecast from ``origin`` (never after it)."""
         k = max(0, (origin - self.anchor) // self.retrain_steps)
-        cutoff = self.anchor + k * self.retrain_steps
-        cutoff = min(cutoff, origin)
+        return min(self.anchor + k * self.retrain_steps, origin)
+
+    def medians(self, origins: list[int], steps: int) -> dict[int, tuple[np.ndarray, np.ndarray | None]]:
+        """P50 load and PV for many origins, batched per model (each origin uses its own cut-off)."""
+        out: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
+        groups: dict[int, list[int]] = {}
+        for origin in origins:
+            groups.setdefault(self.cutoff(origin), []).append(origin)
+        for group in groups.values():
+            load_model, pv_model = self.models_for(group[0])
+            batch = np.asarray(group)
+            load = load_model.predict_medians(self.ctx, batch, steps)
+            pv = pv_model.predict_medians(self.ctx, batch, steps) if pv_model is not None else None
+            for row, origin in enumerate(group):
+                out[origin] = (load[row], None if pv is None else pv[row])
+        return out
+
+    def models_for(self, origin: int) -> tuple[LoadForecaster, PVForecaster | None]:
+        cutoff = self.cutoff(origin)
         models = self._models.get(cutoff)
         if models is None:
             import time
@@ -68,12 +86,14 @@ class ForecastSuite:
         load_model, pv_model = self.models_for(origin)
         load = load_model.predict(self.ctx, origin, steps, bands)
         pv = pv_model.predict(self.ctx, origin, steps, bands) if pv_model is not None else None
-        spot = None
-        if self.spot is not None:
-            if self._price is None:
-                self._price = SpotPriceForecaster(self.ctx.grid.timezone, self.price_config)
-            index = self.ctx.grid.index[origin : origin + steps]
-            known_until = self.publication.known_until(index[0])
-            exact = None if self.spot_on_grid is None else self.spot_on_grid[origin : origin + steps]
-            spot = self._price.forecast(self.spot, index, known_until, exact=exact)
-        return Forecasts(load, pv, spot)
+        return Forecasts(load, pv, self.forecast_spot(origin, steps))
+
+    def forecast_spot(self, origin: int, steps: int) -> QuantileForecast | None:
+        if self.spot is None:
+            return None
+        if self._price is None:
+            self._price = SpotPriceForecaster(self.ctx.grid.timezone, self.price_config)
+        index = self.ctx.grid.index[origin : origin + steps]
+        known_until = self.publication.known_until(index[0])
+        exact = None if self.spot_on_grid is None else self.spot_on_grid[origin : origin + steps]
+        return self._price.forecast(self.spot, index, known_until, exact=exact)

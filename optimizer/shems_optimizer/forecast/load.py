@@ -30,7 +30,7 @@ class LoadForecasterConfig:
 
     min_history_days: float = 7.0
     train_window_days: float = 182.0
-    train_origin_stride_hours: float = 9.0  # not a divisor of 24: origins at every hour of day
+    train_origin_stride_hours: float = 7.0  # not a divisor of 24: origins at every hour of day
     train_horizon_hours: float = 48.0
     max_iter: int = 120
     band_max_iter: int = 50  # P10/P90 need less precision than the median the planner uses
@@ -113,6 +113,14 @@ class LoadForecaster:
         preds = predict_quantiles(self._models, features, bands)
         p10, p50, p90 = ordered(preds[0], preds[1], preds[2], lower=0.0)
         return QuantileForecast("load_W", index, p10, p50, p90, "gradient_boosting")
+
+    def predict_medians(self, ctx: SeriesContext, origins: np.ndarray, steps: int) -> np.ndarray:
+        """P50 for many origins in one pass (rows = origins); what a backtest's planner needs."""
+        if not self._models:
+            return np.vstack([self.predict(ctx, int(o), steps).p50 for o in origins])
+        features, _ = self._features(ctx, np.asarray(origins), steps)
+        median = predict_quantiles(self._models, features, bands=False)[1]
+        return np.asarray(np.maximum(median, 0.0).reshape(len(origins), steps), dtype=float)
 
     def _features(
         self, ctx: SeriesContext, origins: np.ndarray, horizon: int

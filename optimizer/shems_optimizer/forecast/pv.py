@@ -28,7 +28,7 @@ from shems_optimizer.forecast.result import QuantileForecast, ordered
 @dataclass(frozen=True)
 class PVForecasterConfig:
     min_history_days: float = 7.0
-    train_window_days: float = 182.0
+    train_window_days: float = 366.0
     train_origin_stride_hours: float = 11.0  # not a divisor of 24: origins at every hour of day
     train_horizon_hours: float = 48.0
     recent_days: float = 3.0
@@ -91,11 +91,16 @@ class PVForecaster:
         stride = max(1, round(cfg.train_origin_stride_hours / step_h))
         horizon = round(cfg.train_horizon_hours / step_h)
         first = max(spd, until - round(cfg.train_window_days * spd))
-        origins = np.arange(until - horizon, first - 1, -stride)[::-1]
-        origins = origins[origins > 0]
-        if len(origins) == 0:
-            origins = np.array([until - 1])
-        features, targets = self._features(ctx, origins, horizon)
+        if self._use_provider:
+            # Provider features depend on the target step only: train once on every past day step.
+            targets = np.arange(max(0, until - round(cfg.train_window_days * spd)), until)
+            features = self._provider_features(ctx, targets)
+        else:
+            origins = np.arange(until - horizon, first - 1, -stride)[::-1]
+            origins = origins[origins > 0]
+            if len(origins) == 0:
+                origins = np.array([until - 1])
+            features, targets = self._features(ctx, origins, horizon)
         y = take(pv, targets, np.full(len(targets), until))
         safe_t = np.clip(targets, 0, len(ctx.night) - 1)
         keep = np.isfinite(y) & ~ctx.night[safe_t]
@@ -135,9 +140,53 @@ class PVForecaster:
         p10, p50, p90 = (np.where(night, 0.0, p) for p in (p10, p50, p90))
         return QuantileForecast("pv_W", index, p10, p50, p90, method, notes)
 
+    def predict_medians(self, ctx: SeriesContext, origins: np.ndarray, steps: int) -> np.ndarray:
+        """P50 for many origins in one pass (rows = origins), with the same clipping as :meth:`predict`."""
+        if not self._models:
+            return np.vstack([self.predict(ctx, int(o), steps, bands=False).p50 for o in origins])
+        assert ctx.night is not None
+        features, targets = self._features(ctx, np.asarray(origins), steps)
+        median = np.maximum(predict_quantiles(self._models, features, bands=False)[1], 0.0)
+        if self._peak_w > 0:
+            median = np.minimum(median, self._peak_w * 1.1)
+        median = np.where(ctx.night[np.clip(targets, 0, len(ctx.night) - 1)], 0.0, median)
+        return median.reshape(len(origins), steps)
+
+    def _provider_features(self, ctx: SeriesContext, targets: np.ndarray) -> np.ndarray:
+        """The provider's value at the step and its neighbours, its clear-sky index for the step and the
+        day, the clear-sky curve and the sun's position (a roof's orientation and shading show here)."""
+        assert ctx.clear_sky is not None and ctx.elevation is not None
+        assert ctx.pv_provider is not None and ctx.provider_day_index is not None
+        cal = ctx.calendar
+        t = np.clip(targets, 0, len(ctx.grid.index) - 1)
+        provider = np.maximum(ctx.pv_provider, 0.0)
+        before = np.clip(t - 1, 0, len(provider) - 1)
+        after = np.clip(t + 1, 0, len(provider) - 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            clear_index = np.where(ctx.clear_sky[t] > 20, provider[t] / ctx.clear_sky[t], np.nan)
+        return np.column_stack(
+            [
+                provider[t],
+                provider[before],
+                provider[after],
+                clear_index,
+                ctx.provider_day_index[t],
+                ctx.clear_sky[t],
+                ctx.elevation[t],
+                cal.tod_sin[t],
+                cal.tod_cos[t],
+                cal.doy_sin[t],
+                cal.doy_cos[t],
+            ]
+        )
+
     def _features(
         self, ctx: SeriesContext, origins: np.ndarray, horizon: int
     ) -> tuple[np.ndarray, np.ndarray]:
+        if self._use_provider:
+            lead = np.tile(np.arange(horizon), len(origins))
+            targets = np.asarray(np.repeat(origins, horizon) + lead, dtype=np.int64)
+            return self._provider_features(ctx, targets), targets
         assert ctx.clear_sky is not None and ctx.elevation is not None and ctx.pv is not None
         grid, cal = ctx.grid, ctx.calendar
         spd = grid.steps_per_day
@@ -157,29 +206,11 @@ class PVForecaster:
             cal.doy_cos[safe_t],
             lead * step_h,
         ]
-        if self._use_provider and ctx.pv_provider is not None and ctx.provider_day_index is not None:
-            provider = np.maximum(ctx.pv_provider, 0.0)
-            before = np.clip(safe_t - 1, 0, len(provider) - 1)
-            after = np.clip(safe_t + 1, 0, len(provider) - 1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                clear_index = np.where(
-                    ctx.clear_sky[safe_t] > 20, provider[safe_t] / ctx.clear_sky[safe_t], np.nan
-                )
-            columns += [
-                provider[safe_t],
-                provider[before],
-                provider[after],
-                clear_index,
-                ctx.provider_day_index[safe_t],
-                _trailing_ratio(ctx.pv, provider, o, recent),
-                _trailing_ratio(ctx.pv, provider, o, nowcast),
-            ]
-        else:
-            columns += [
-                _trailing_ratio(ctx.pv, ctx.clear_sky, o, recent),
-                _trailing_ratio(ctx.pv, ctx.clear_sky, o, nowcast),
-                take(ctx.pv, same_local_time_positions(grid, targets, lead // spd + 1), o),
-            ]
+        columns += [
+            _trailing_ratio(ctx.pv, ctx.clear_sky, o, recent),
+            _trailing_ratio(ctx.pv, ctx.clear_sky, o, nowcast),
+            take(ctx.pv, same_local_time_positions(grid, targets, lead // spd + 1), o),
+        ]
         return np.column_stack(columns), targets
 
     def _fallback(

@@ -89,3 +89,17 @@ def test_gaps_in_history_still_give_a_finite_forecast(household: pd.DataFrame) -
     model.fit(ctx, 14 * 48 + 10)
     fc = model.predict(ctx, 14 * 48 + 10, 96)
     assert np.all(np.isfinite(fc.p50)) and fc.method == "gradient_boosting"
+
+
+def test_batched_medians_equal_single_forecasts(household_ctx: SeriesContext) -> None:
+    from shems_optimizer.forecast import PVForecaster
+
+    load, pv = LoadForecaster(), PVForecaster()
+    load.fit(household_ctx, 14 * 48)
+    pv.fit(household_ctx, 14 * 48)
+    origins = np.array([14 * 48, 14 * 48 + 7, 15 * 48 + 3])
+    load_rows = load.predict_medians(household_ctx, origins, 96)
+    pv_rows = pv.predict_medians(household_ctx, origins, 96)
+    for row, origin in enumerate(origins):
+        assert load_rows[row] == pytest.approx(load.predict(household_ctx, int(origin), 96).p50)
+        assert pv_rows[row] == pytest.approx(pv.predict(household_ctx, int(origin), 96, bands=False).p50)
