@@ -10,7 +10,7 @@ inverter, wallbox, phone) are stand-ins: input helpers and a captured ``test.not
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util import yaml as yaml_util
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
+    async_capture_events,
     async_fire_time_changed,
     async_mock_service,
 )
@@ -145,6 +146,19 @@ async def apply_plan(hass: HomeAssistant, entry: MockConfigEntry, plan: dict[str
     await hass.async_block_till_done()
 
 
+async def plan_then_time(
+    hass: HomeAssistant, entry: MockConfigEntry, plan: dict[str, Any], moment: datetime
+) -> None:
+    """Hand over a plan and move the clock to ``moment`` in one go.
+
+    Nothing may run in between: the add-on shares the test's event loop, and the time jump also wakes
+    its own re-planning, whose fresh plan would replace this one before its timers fire.
+    """
+    entry.runtime_data.coordinator.async_set_plan(parse_plan(plan))
+    async_fire_time_changed(hass, moment)
+    await hass.async_block_till_done()
+
+
 async def addon_gone(hass: HomeAssistant, entry: MockConfigEntry, addon: Any) -> None:
     await addon.stop()
     await entry.runtime_data.coordinator.async_refresh()
@@ -165,19 +179,6 @@ async def test_appliance_starts_at_its_planned_time(
     )
     assert dishwasher is not None
     plan = await optimized(hass, loaded_entry)  # a real plan from the add-on
-    # The same plan with the dishwasher at a known time, and the water heater (another asset) earlier.
-    start = dt_util.utcnow().replace(microsecond=0) + timedelta(hours=2)
-    other = start - timedelta(hours=1)
-    runs = [
-        {"id": "boiler1", "planned_start": other.isoformat(), "planned_end": start.isoformat()},
-        {
-            "id": "dishwasher1",
-            "planned_start": start.isoformat(),
-            "planned_end": (start + timedelta(hours=2)).isoformat(),
-        },
-    ]
-    await apply_plan(hass, loaded_entry, plan | {"id": "shifted", "appliances": runs})
-    # Set up only now, so a start due from the add-on's own plan cannot interfere.
     await use_blueprints(
         hass,
         (
@@ -191,15 +192,26 @@ async def test_appliance_starts_at_its_planned_time(
             },
         ),
     )
-
-    async_fire_time_changed(hass, other)
-    await hass.async_block_till_done()
+    due = async_capture_events(hass, "shems_appliance_start_due")
+    # The same plan with the dishwasher at a known time, and the water heater (another asset) earlier.
+    now = dt_util.utcnow().replace(microsecond=0)
+    other, start, later = now + timedelta(hours=1), now + timedelta(hours=2), now + timedelta(hours=3)
+    runs = [
+        {"id": "boiler1", "planned_start": other.isoformat(), "planned_end": start.isoformat()},
+        {
+            "id": "dishwasher1",
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=2)).isoformat(),
+        },
+    ]
+    await plan_then_time(hass, loaded_entry, plan | {"id": "shifted", "appliances": runs}, other)
+    assert [event.data["appliance_id"] for event in due] == ["boiler1"]
     assert state_of(hass, "input_boolean.dishwasher_plug") == "off", "started by another asset's event"
     assert state_of(hass, "input_button.dishwasher_remote_start") == "unknown"
     assert notes == []
 
-    async_fire_time_changed(hass, start)
-    await hass.async_block_till_done()
+    await plan_then_time(hass, loaded_entry, plan | {"id": "dishwasher", "appliances": runs[1:]}, start)
+    assert [event.data["appliance_id"] for event in due] == ["boiler1", "dishwasher1"]
     assert state_of(hass, "input_boolean.dishwasher_plug") == "on"
     assert state_of(hass, "input_button.dishwasher_remote_start") != "unknown"  # pressed
     assert len(notes) == 1
@@ -209,18 +221,16 @@ async def test_appliance_starts_at_its_planned_time(
         "message": f"SHEMS started Dishwasher as planned at {local_start}.",
     }
 
-    # With Smart start off the appliance is left alone.
+    # With Smart start off the appliance is left alone when its start is due.
     await hass.services.async_call(
         "input_boolean", "turn_off", {"entity_id": "input_boolean.dishwasher_plug"}, blocking=True
     )
     await hass.services.async_call(
         "switch", "turn_off", {"entity_id": "switch.dishwasher_smart_start"}, blocking=True
     )
-    later = start + timedelta(hours=3)
     runs = [{"id": "dishwasher1", "planned_start": later.isoformat(), "planned_end": None}]
-    await apply_plan(hass, loaded_entry, plan | {"id": "later", "appliances": runs})
-    async_fire_time_changed(hass, later)
-    await hass.async_block_till_done()
+    await plan_then_time(hass, loaded_entry, plan | {"id": "later", "appliances": runs}, later)
+    assert [event.data["appliance_id"] for event in due] == ["boiler1", "dishwasher1", "dishwasher1"]
     assert state_of(hass, "input_boolean.dishwasher_plug") == "off"
     assert len(notes) == 1
 
