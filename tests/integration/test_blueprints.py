@@ -9,10 +9,12 @@ inverter, wallbox, phone) are stand-ins: input helpers and a captured ``test.not
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from awesomeversion import AwesomeVersion
@@ -86,6 +88,15 @@ def test_blueprint_is_valid(path: Path) -> None:
         if f.get("integration") == DOMAIN
     ]
     assert shems_filters, "no input picks a SHEMS entity or device"
+
+
+def test_readme_links_import_every_blueprint() -> None:
+    readme = (BLUEPRINT_DIR.parents[2] / "README.md").read_text(encoding="utf-8")
+    links = re.findall(
+        r"https://my\.home-assistant\.io/redirect/blueprint_import/\?blueprint_url=([^)\s`]+)", readme
+    )
+    raw = "https://raw.githubusercontent.com/shems-project/shems/main/blueprints/automation/shems/"
+    assert {unquote(link) for link in links} == {raw + path.name for path in BLUEPRINT_FILES}
 
 
 # -- helpers -------------------------------------------------------------------------------------------
