@@ -96,7 +96,7 @@ def test_readme_links_import_every_blueprint() -> None:
         r"https://my\.home-assistant\.io/redirect/blueprint_import/\?blueprint_url=([^)\s`]+)", readme
     )
     raw = "https://raw.githubusercontent.com/shems-project/shems/main/blueprints/automation/shems/"
-    assert {unquote(link) for link in links} == {raw + path.name for path in BLUEPRINT_FILES}
+    assert {unquote(found) for found in links} == {raw + path.name for path in BLUEPRINT_FILES}
 
 
 # -- helpers -------------------------------------------------------------------------------------------
