@@ -32,6 +32,8 @@ class Options:
     # "cost": minimise money; "self_consumption": minimise energy bought, whatever it costs.
     objective: Literal["cost", "self_consumption"] = "cost"
     mip_gap: float = 1e-4
+    # Absolute MIP gap in the objective's currency: the solver stops when either gap is reached.
+    mip_abs_gap: float = 1e-6
     time_limit_s: float = 30.0
     threads: int = 1
     penalties: Penalties = field(default_factory=Penalties)
