@@ -1,6 +1,7 @@
-"""A near-optimal first plan for the MIP: round one restriction group at a time, re-solving the LP.
+"""A near-optimal first plan for the MIP from the relaxed solution: rounded at once, or by diving.
 
-Rounding every group from one relaxed solution at once leaves each group blind to the others (an EV
+Rounding every group from one relaxed solution at once is one LP and exact whenever the relaxation
+only hesitated between equally priced steps. Otherwise it leaves each group blind to the others (an EV
 moved off a cheap hour would have let the water heater take it). Diving fixes one group's integer
 columns, re-solves the LP relaxation from the previous basis (a handful of simplex iterations on the
 same HiGHS instance) and rounds the next group from that updated solution. The last LP is a plan
@@ -10,7 +11,7 @@ that meets every enforced restriction: the MIP starts from it, or it is already 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -21,39 +22,51 @@ from shems_optimizer.planner.solve import SolveOutcome, SolverSettings, highs_ou
 from shems_optimizer.timegrid import FloatArray
 
 
-def round_at_once(
-    groups: Sequence[LazyGroup], compiled: CompiledModel, previous: SolveOutcome, settings: SolverSettings
+def first_plan(
+    groups: Sequence[LazyGroup],
+    compiled: CompiledModel,
+    relaxed: SolveOutcome,
+    settings: SolverSettings,
+    good_enough: Callable[[SolveOutcome], bool],
 ) -> SolveOutcome | None:
-    """Round every group from the same relaxed solution and let one LP set the rest: the cheapest
-    try, and exact whenever the relaxation only hesitated between equally priced steps."""
-    if not compiled.num_integer or previous.x is None:
+    """The cheaper plan of rounding ``relaxed`` at once and diving; the dive only runs when the
+    first is not ``good_enough``. None when neither LP had a solution."""
+    if not compiled.num_integer or relaxed.x is None:
         return None
-    x, reduced = _padded(compiled, previous)
-    fixes = [fix for group in groups for fix in group.rounded(x, reduced)]
-    if not fixes:
-        return None
-    return _Session(compiled, settings).fix(*_flatten(fixes))
+    ordered = sorted(groups, key=_rank)
+    x, reduced = _padded(compiled, relaxed)
+    fixes = [fix for group in ordered for fix in group.rounded(x, reduced)]
+    at_once = _Session(compiled, settings).fix(*_flatten(fixes)) if fixes else None
+    if at_once is not None and good_enough(at_once):
+        return at_once
+    plans = [p for p in (at_once, _dive(ordered, compiled, settings, x, reduced)) if p is not None]
+    return min(plans, key=_objective, default=None)
 
 
-def dive(
-    groups: Sequence[LazyGroup], compiled: CompiledModel, previous: SolveOutcome, settings: SolverSettings
+def _dive(
+    ordered: Sequence[LazyGroup],
+    compiled: CompiledModel,
+    settings: SolverSettings,
+    x: FloatArray,
+    reduced: FloatArray,
 ) -> SolveOutcome | None:
-    """Fix the groups' integer columns one group after another (switch pairs last); None when an LP
-    on the way has no solution (the MIP then starts without an incumbent)."""
-    if not compiled.num_integer or previous.x is None:
-        return None
+    """Fix the groups' integer columns one group after another, each rounded from the LP that
+    followed the previous fix."""
     session = _Session(compiled, settings)
-    x, reduced = _padded(compiled, previous)
-    best: SolveOutcome | None = None
-    for group in sorted(groups, key=_rank):
+    plan: SolveOutcome | None = None
+    for group in ordered:
         fixes = group.rounded(x, reduced)
         if not fixes:
             continue
-        best = session.fix(*_flatten(fixes))
-        if best is None:
+        plan = session.fix(*_flatten(fixes))
+        if plan is None:
             return None
-        x, reduced = _primal_dual(best, reduced)
-    return best
+        x, reduced = _primal_dual(plan, reduced)
+    return plan
+
+
+def _objective(plan: SolveOutcome) -> float:
+    return np.inf if plan.objective is None else plan.objective
 
 
 class _Session:
@@ -62,14 +75,13 @@ class _Session:
     def __init__(self, compiled: CompiledModel, settings: SolverSettings) -> None:
         self.began = time.perf_counter()
         self.relaxed = replace(compiled, integer=np.zeros(compiled.num_cols, dtype=bool))
-        self.lower, self.upper = compiled.lower, compiled.upper
         self.highs = loaded_highs(
             self.relaxed, replace(settings, time_limit_s=min(settings.time_limit_s, 5.0))
         )
 
-    def fix(self, cols: IntArray, lower: FloatArray, upper: FloatArray | None = None) -> SolveOutcome | None:
-        upper = lower if upper is None else upper
-        self.highs.changeColsBounds(cols.size, cols.astype(np.int32), lower, upper)
+    def fix(self, cols: IntArray, values: FloatArray) -> SolveOutcome | None:
+        """Fix ``cols`` to ``values`` and re-solve."""
+        self.highs.changeColsBounds(cols.size, cols.astype(np.int32), values, values)
         self.highs.run()
         outcome = highs_outcome(self.highs, self.relaxed, self.began)
         return outcome if outcome.x is not None and outcome.status == "optimal" else None

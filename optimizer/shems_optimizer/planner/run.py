@@ -13,7 +13,7 @@ from shems_optimizer.plan import Plan, SolverReport
 from shems_optimizer.planner import extract
 from shems_optimizer.planner.baseline import simulate_baseline
 from shems_optimizer.planner.build import BuiltModel, build_model
-from shems_optimizer.planner.dive import dive, round_at_once
+from shems_optimizer.planner.dive import first_plan
 from shems_optimizer.planner.explain import explain_unmet
 from shems_optimizer.planner.lazy import SwitchPair
 from shems_optimizer.planner.matrix import CompiledModel
@@ -100,15 +100,15 @@ def _first_plan(
     settings: SolverSettings,
     bound: float | None,
 ) -> SolveOutcome | None:
-    """Round the relaxation at once; when that is not provably optimal, also dive (see
-    :mod:`.dive`) and keep the cheaper of the two plans."""
-    groups = built.context.lazy
-    at_once = round_at_once(groups, compiled, relaxed, settings)
-    if at_once is not None and bound is not None and _proven(built, compiled, at_once, bound, settings):
-        return at_once
-    dived = dive(groups, compiled, relaxed, settings)
-    candidates = [c for c in (at_once, dived) if c is not None and c.objective is not None]
-    return min(candidates, key=lambda c: c.objective or 0.0, default=None)
+    """Round the relaxation into a plan (see :mod:`.dive`), stopping as soon as it is provably
+    optimal."""
+    return first_plan(
+        built.context.lazy,
+        compiled,
+        relaxed,
+        settings,
+        good_enough=lambda plan: bound is not None and _proven(built, compiled, plan, bound, settings),
+    )
 
 
 def _near(plan: SolveOutcome | None, bound: float | None, gap: float) -> bool:
