@@ -11,17 +11,16 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
-from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .api import ShemsClient
-from .const import CONF_EXPORT_PRICE_ENTITY, CONF_PRICE_ENTITY, CONF_TOKEN, CONF_URL, DOMAIN
+from .const import CONF_TOKEN, CONF_URL, DOMAIN
 from .coordinator import ShemsCoordinator
 from .entity import hub_device
 from .intents import async_setup_intents
@@ -81,27 +80,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     )
     entry.async_on_unload(coordinator.cancel_timers)
     entry.async_on_unload(async_watch_sources(hass, entry))
-    entry.async_on_unload(_async_follow_prices(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
     # The hub device first: every other device hangs off it (via_device).
     dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub_device(entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, coordinator.async_run_stream(), f"{DOMAIN} stream {entry.title}")
     return True
-
-
-@callback
-def _async_follow_prices(hass: HomeAssistant, entry: ShemsConfigEntry) -> CALLBACK_TYPE:
-    """Push the price forecast to the add-on whenever a price entity changes."""
-    watched = [
-        entry.data[key] for key in (CONF_PRICE_ENTITY, CONF_EXPORT_PRICE_ENTITY) if entry.data.get(key)
-    ]
-    coordinator = entry.runtime_data.coordinator
-
-    async def on_change(event: Event[EventStateChangedData]) -> None:
-        await coordinator.async_push_prices()
-
-    return async_track_state_change_event(hass, watched, on_change)
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:

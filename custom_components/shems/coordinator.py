@@ -24,18 +24,13 @@ from homeassistant.util import dt as dt_util
 
 from .api import ShemsAuthError, ShemsClient, ShemsConnectionError, ShemsError, ShemsResponseError
 from .const import (
-    CONF_EXPORT_PRICE_ENTITY,
-    CONF_PRICE_ENTITY,
-    CONF_PRICE_KIND,
     DOMAIN,
     EVENT_APPLIANCE_START_DUE,
     EVENT_PLAN_UPDATED,
     POLL_INTERVAL,
-    PRICE_ENTITY,
     STREAM_RETRY_MAX_S,
 )
 from .models import Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
-from .price_source import price_forecast
 from .site import build_site
 
 if TYPE_CHECKING:
@@ -67,7 +62,6 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         self._boundary_timer: CALLBACK_TYPE | None = None
         self._plan_listeners: list[Callable[[Plan], None]] = []
         self.stream_connected = False
-        self._prices_endpoint = True
         self._site_unsent = False
 
     # -- set-up, site push, polling -------------------------------------------------------------
@@ -75,37 +69,6 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
     async def _async_setup(self) -> None:
         """Push the site configuration before the first read, so the first plan is for this home."""
         await self.async_push_site()
-        await self.async_push_prices()
-
-    async def async_push_prices(self) -> None:
-        """Send the price entity's forecast, normalised to currency per kWh (entity price sources only)."""
-        data = self.config_entry.data
-        if data.get(CONF_PRICE_KIND) != PRICE_ENTITY or not self._prices_endpoint:
-            return
-        series: dict[str, list[dict[str, Any]] | None] = {"import": None, "export": None}
-        for key, conf in (("import", CONF_PRICE_ENTITY), ("export", CONF_EXPORT_PRICE_ENTITY)):
-            entity_id = data.get(conf)
-            state = self.hass.states.get(entity_id) if entity_id else None
-            if state is not None:
-                series[key] = [
-                    {"start": p.start.isoformat(), "end": p.end.isoformat(), "price_per_kwh": p.price_per_kwh}
-                    for p in price_forecast(state)
-                ]
-        if not series["import"]:
-            return
-        payload = {"source": data.get(CONF_PRICE_ENTITY), "currency": self.hass.config.currency, **series}
-        try:
-            await self.client.request("PUT", "/prices", payload=payload)
-        except ShemsResponseError as err:
-            if err.status in (404, 405):
-                _LOGGER.info(
-                    "This add-on version does not take prices from Home Assistant; it reads them itself"
-                )
-                self._prices_endpoint = False
-                return
-            _LOGGER.warning("The add-on rejected the prices of %s: %s", data.get(CONF_PRICE_ENTITY), err)
-        except ShemsError as err:
-            _LOGGER.debug("Prices not sent: %s", err)
 
     async def async_push_site(self) -> None:
         """Send the site; on failure it stays marked unsent and goes out with the next successful poll."""
@@ -303,6 +266,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                 return
             except ShemsError as err:
                 _LOGGER.debug("Add-on stream interrupted: %s", err)
+            except Exception:
+                # Live updates must outlive a surprise; the poll still runs meanwhile.
+                _LOGGER.exception("Unexpected error on the add-on stream; reconnecting")
             if self.stream_connected:
                 self.stream_connected = False
                 # The stream ended: find out now whether the add-on itself is gone.

@@ -88,6 +88,16 @@ async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Any]:
         yield svc
 
 
+@pytest.fixture
+async def addon_with_broker(tmp_path: Path, socket_enabled: None, mqtt_broker: Any) -> AsyncIterator[Any]:
+    from shems_optimizer.service.testing import running_service
+
+    async with running_service(
+        tmp_path / "addon", token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port
+    ) as svc:
+        yield svc
+
+
 def entry_data(addon: Any, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "url": addon.url,
@@ -223,3 +233,21 @@ async def optimized(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, An
     plan = await entry.runtime_data.client.request("GET", "/plan")
     assert isinstance(plan, dict)
     return plan
+
+
+async def publish_until(client: Any, topic: str, payload: dict[str, Any], predicate: Any) -> None:
+    """Publish like a real meter does (every 0.2 s) until ``predicate()`` holds.
+
+    The add-on subscribes to a newly registered device's topic asynchronously; a meter that reports
+    periodically is seen from its next report on, which is what this reproduces.
+    """
+    import asyncio
+    import json
+
+    for _ in range(100):
+        client.publish(topic, json.dumps(payload), qos=1)
+        for _ in range(10):
+            if predicate():
+                return
+            await asyncio.sleep(0.02)
+    raise AssertionError(f"no reading on {topic} reached Home Assistant")

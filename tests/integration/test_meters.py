@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.shems import async_remove_config_entry_device
 from custom_components.shems.const import DOMAIN
 
-from .conftest import TOKEN, make_entry
+from .conftest import make_entry, publish_until, wait_for
 
 HEAT_PUMP_METER = {
     "device_id": "heatpump_meter",
@@ -99,16 +97,6 @@ async def test_command_without_a_broker_is_refused(
     assert "no MQTT broker" in str(err.value)
 
 
-@pytest.fixture
-async def addon_with_broker(tmp_path: Path, socket_enabled: None, mqtt_broker: Any) -> AsyncIterator[Any]:
-    from shems_optimizer.service.testing import running_service
-
-    async with running_service(
-        tmp_path / "addon", token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port
-    ) as svc:
-        yield svc
-
-
 async def test_command_reaches_the_device_and_is_acknowledged(
     hass: HomeAssistant, home: None, addon_with_broker: Any, mqtt_client_factory: Any
 ) -> None:
@@ -166,4 +154,41 @@ async def test_command_reaches_the_device_and_is_acknowledged(
         await asyncio.sleep(0.02)
     assert statuses[-1] == "acked", statuses
     assert [(c["command"], c["payload"]) for c in received][:1] == [("set_power", {"power_w": 1500})]
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reading_published_by_a_meter_reaches_its_sensors(
+    hass: HomeAssistant, home: None, addon_with_broker: Any, mqtt_client_factory: Any
+) -> None:
+    """The whole path: meter → MQTT → add-on ingestion → WebSocket device_update → HA sensors."""
+    topic = f"shems-test/{uuid.uuid4().hex[:8]}/state"
+    entry = make_entry(addon_with_broker, subentries=False)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    await wait_for(lambda: coordinator.stream_connected)
+    await register(
+        entry,
+        {"device_id": "main_meter", "name": "Main meter", "type": "grid", "mqtt": {"state_topic": topic}},
+    )
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    meter = mqtt_client_factory()
+    reading = {
+        "device": "main_meter",
+        "power_w": 812.0,
+        "energy_kwh": 12.5,
+        "voltage_v": 231.0,
+        "current_a": 3.5,
+    }
+
+    def shown(entity_id: str) -> str | None:
+        value = hass.states.get(entity_id)
+        return value.state if value is not None else None
+
+    await publish_until(meter, topic, reading, lambda: shown("sensor.main_meter_power") == "812.0")
+    assert shown("sensor.main_meter_energy") == "12.5"
+    assert coordinator.data.meters["main_meter"].voltage_v == 231.0
+    assert coordinator.data.meters["main_meter"].current_a == 3.5
     await hass.config_entries.async_unload(entry.entry_id)

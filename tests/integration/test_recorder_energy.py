@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
-from .conftest import make_entry, optimized, wait_for
+from .conftest import make_entry, optimized, publish_until, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -27,8 +28,9 @@ def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integ
 
 
 async def test_plan_curves_are_not_recorded_and_meters_are_energy_ready(
-    recorder_mock: Recorder, hass: HomeAssistant, home: None, addon: Any
+    recorder_mock: Recorder, hass: HomeAssistant, home: None, addon_with_broker: Any, mqtt_client_factory: Any
 ) -> None:
+    addon = addon_with_broker
     assert await async_setup_component(hass, "energy", {})
     entry: MockConfigEntry = make_entry(addon)
     entry.add_to_hass(hass)
@@ -38,20 +40,19 @@ async def test_plan_curves_are_not_recorded_and_meters_are_energy_ready(
     started = dt_util.utcnow()
     await optimized(hass, entry)
 
-    # A meter registered with the add-on, with a reading as the add-on streams it.
+    # A meter registered with the add-on publishes a reading on its MQTT state topic.
     coordinator = entry.runtime_data.coordinator
-    await coordinator.client.request(
-        "POST", "/devices", payload={"device_id": "washer", "name": "Washer", "type": "appliance"}
-    )
+    topic = f"shems-test/{uuid.uuid4().hex[:8]}/dryer"
+    dryer = {"device_id": "dryer", "name": "Dryer", "type": "appliance", "mqtt": {"state_topic": topic}}
+    await coordinator.client.request("POST", "/devices", payload=dryer)
     await coordinator.async_refresh()
-    await coordinator.async_handle_stream_message(
-        {
-            "type": "device_update",
-            "data": {
-                "device_id": "washer",
-                "status": {"power_w": 1850.0, "energy_kwh": 412.75, "updated_at": started.isoformat()},
-            },
-        }
+    await hass.async_block_till_done()
+    reading = {"device": "dryer", "power_w": 1850.0, "energy_kwh": 412.75}
+    await publish_until(
+        mqtt_client_factory(),
+        topic,
+        reading,
+        lambda: getattr(hass.states.get("sensor.dryer_energy"), "state", None) == "412.75",
     )
     await hass.async_block_till_done()
     await async_wait_recording_done(hass)
@@ -74,7 +75,7 @@ async def test_plan_curves_are_not_recorded_and_meters_are_energy_ready(
         {
             "energy_sources": [],
             "device_consumption": [
-                {"stat_consumption": "sensor.washer_energy", "stat_rate": "sensor.washer_power", "name": None}
+                {"stat_consumption": "sensor.dryer_energy", "stat_rate": "sensor.dryer_power", "name": None}
             ],
         }
     )

@@ -176,3 +176,23 @@ async def test_get_consumption_for_the_home_and_for_a_meter(
     washer = device_id(hass, loaded_entry, "meter_washer")
     answer = await call(hass, "get_consumption", window | {"device": washer})
     assert (answer["device"], answer["total_kwh"], answer["series"]) == ("washer", 0, [])
+
+
+async def test_get_forecast_and_recommendations(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    plan = await call(hass, "optimize")
+    price = await call(hass, "get_forecast", {"kind": "price", "horizon": "24h"})
+    assert (price["kind"], price["granularity"], price["unit"]) == ("price", "hour", "EUR/kWh")
+    assert len(price["points"]) == 24
+    for point in price["points"]:
+        # The entry's time-of-use tariff: 0.40 from 17:00 to 21:00 local time, 0.20 otherwise.
+        hour = dt_util.as_local(dt_util.parse_datetime(point["start"])).hour
+        assert point["value"] == pytest.approx(0.40 if 17 <= hour < 21 else 0.20), point
+    pv = await call(hass, "get_forecast", {"kind": "pv", "horizon": "7d"})
+    assert (pv["kind"], len(pv["points"])) == ("pv", 7 * 24)
+    recommendations = await call(hass, "get_recommendations")
+    assert recommendations["plan_id"] == plan["id"]
+    by_id = {item["id"]: item for item in recommendations["recommendations"]}
+    run = next(a for a in plan["appliances"] if a["id"] == "dishwasher1")
+    assert dt_util.parse_datetime(by_id["run-dishwasher1"]["start"]) == dt_util.parse_datetime(
+        run["planned_start"]
+    )

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from .conftest import PRICE, make_entry, set_price_entity, wait_for
+from .conftest import PRICE, make_entry, wait_for
 
 
 async def test_status_and_malformed_stream_messages(
@@ -70,10 +68,8 @@ async def test_device_update_messages(hass: HomeAssistant, loaded_entry: MockCon
     assert coordinator.data.meters["ev_meter"].power_w == 7200.0
 
 
-async def test_prices_from_a_price_entity_are_offered_to_the_addon(
-    hass: HomeAssistant, home: None, addon: Any, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="custom_components.shems")
+async def test_a_price_entity_is_handed_to_the_addon(hass: HomeAssistant, home: None, addon: Any) -> None:
+    """The add-on reads the price entity itself (through HA's API); the site names it."""
     entry = make_entry(
         addon, subentries=False, price_kind="entity", price_entity=PRICE, export_price_entity=PRICE
     )
@@ -81,13 +77,6 @@ async def test_prices_from_a_price_entity_are_offered_to_the_addon(
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     site = await entry.runtime_data.client.request("GET", "/site")
-    assert site["price"] == {"kind": "entity", "entity_id": PRICE, "export_entity_id": PRICE} | {
-        k: v for k, v in site["price"].items() if k not in ("kind", "entity_id", "export_entity_id")
-    }
-    pushes = [r for r in caplog.records if "does not take prices" in r.getMessage()]
-    # This add-on version has no /prices endpoint: it is asked once, then it reads prices itself.
-    assert len(pushes) == 1
-    set_price_entity(hass, hours=24)
-    await hass.async_block_till_done()
-    assert len([r for r in caplog.records if "does not take prices" in r.getMessage()]) == 1
+    assert (site["price"]["kind"], site["price"]["entity_id"]) == ("entity", PRICE)
+    assert site["price"]["export_entity_id"] == PRICE
     await hass.config_entries.async_unload(entry.entry_id)

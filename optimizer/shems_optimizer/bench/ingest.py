@@ -1,11 +1,13 @@
 """`shems-optimizer bench ingest`: sustained MQTT -> TimescaleDB ingestion with a loss count.
 
 A publisher process sends SHEMS JSON batch messages (``--readings-per-message`` readings of one device
-each, QoS 1) on loopback for ``--duration`` seconds. The real ingester (the same
-:class:`~shems_optimizer.ingest.mqtt.MqttIngester` and pipeline the add-on runs) stores them in a fresh
-TimescaleDB database. Figures: readings/s over the whole run (first publish to last row committed) and per
-one-second window, plus the proof of nothing lost — readings the broker acknowledged to the publisher vs
-rows counted in the database (the unique (device, time) index rules out duplicates).
+each, QoS 1) on loopback for ``--duration`` seconds. ``--ingesters`` processes, each running the real
+pipeline and :class:`~shems_optimizer.ingest.mqtt.MqttIngester` (as the add-on does) subscribed to its
+share of the device topics (``bench/<device>``; a device's messages always reach the same process, so
+per-device ordering holds), store them in a fresh TimescaleDB database. Figures: readings/s over the
+whole run (first publish to last row committed) and per one-second window, plus the proof of nothing
+lost — readings the broker acknowledged to the publisher vs rows counted in the database (the unique
+(time, device) index rules out duplicates).
 
 By default the benchmark starts its own Mosquitto with settings for a high-rate QoS 1 stream
 (unlimited in-flight and queued messages for the ingester's persistent session); ``--broker env`` uses
@@ -15,6 +17,7 @@ the broker of the test environment instead.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -58,9 +61,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--readings-per-message", type=int, default=100)
     parser.add_argument("--publishers", type=int, default=1, help="publisher processes")
+    parser.add_argument(
+        "--ingesters",
+        type=int,
+        default=2,
+        help="ingester processes, each subscribed to its share of device topics",
+    )
     parser.add_argument("--batch-size", type=int, default=10_000, help="readings per store transaction")
     parser.add_argument(
-        "--rate", type=float, default=0.0, help="cap on readings/s published (0: as fast as possible)"
+        "--rate",
+        type=float,
+        default=150_000.0,
+        help="cap on readings/s published (0: as fast as possible); the default sits a little above what "
+        "this machine ingests, so the run is sustained load without an ever-growing broker backlog",
     )
     parser.add_argument("--broker", choices=["own", "env"], default="own")
     parser.add_argument(
@@ -184,27 +197,79 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
 
 
-def _run(args: argparse.Namespace, dsn: str, host: str, port: int, workdir: Path) -> dict[str, Any]:
-    repo = TimescaleRepository.open(TimescaleConfig(dsn, max_connections=4))
-    repo.upsert_home(Home("bench", "bench"))
-    devices = [f"bench-{i:03d}" for i in range(args.devices)]
-    for device in devices:
-        repo.upsert_device(Device(device, "bench", DeviceType.LOAD, device))
+def _ingester_process(
+    dsn: str,
+    host: str,
+    port: int,
+    devices: list[str],
+    spool: Path,
+    batch_size: int,
+    stored: Any,
+    ready: Any,
+    stop: Any,
+    final: Any,
+) -> None:
+    """One ingester process (pipeline + MQTT ingester, as in the add-on) for a share of the devices."""
+    repo = TimescaleRepository.open(TimescaleConfig(dsn, max_connections=2))
     pipeline = TelemetryPipeline(
-        repo, PipelineConfig(spool_dir=workdir / "spool", batch_size=args.batch_size, queue_max_messages=5000)
+        repo, PipelineConfig(spool_dir=spool, batch_size=batch_size, queue_max_messages=5000)
     )
     pipeline.start()
     ingester = MqttIngester(
         MqttConnection(host, port, client_id=f"shems-bench-{uuid.uuid4().hex[:6]}"),
-        [TopicBinding("bench/+")],
+        [TopicBinding(f"bench/{device}") for device in devices],
         pipeline,
     )
     ingester.start()
     if not ingester.connected.wait(10):
         raise RuntimeError("ingester did not connect to the broker")
-    time.sleep(0.5)  # subscription in place
+    time.sleep(0.5)  # subscriptions in place
+    ready.release()
+    while not stop.wait(0.2):
+        stored.value = pipeline.counts().readings_stored
+    ingester.stop()
+    pipeline.stop()
+    stored.value = pipeline.counts().readings_stored
+    final.put(dataclasses.asdict(pipeline.counts()))
+    repo.close()
 
+
+def _run(args: argparse.Namespace, dsn: str, host: str, port: int, workdir: Path) -> dict[str, Any]:
+    repo = TimescaleRepository.open(TimescaleConfig(dsn, max_connections=2))
+    repo.upsert_home(Home("bench", "bench"))
+    devices = [f"bench-{i:03d}" for i in range(args.devices)]
+    for device in devices:
+        repo.upsert_device(Device(device, "bench", DeviceType.LOAD, device))
     ctx = multiprocessing.get_context("fork")
+    ready, stop, final = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    stored_values = [ctx.Value("q", 0) for _ in range(args.ingesters)]
+    ingesters = [
+        ctx.Process(
+            target=_ingester_process,
+            args=(
+                dsn,
+                host,
+                port,
+                devices[i :: args.ingesters],
+                workdir / f"spool-{i}",
+                args.batch_size,
+                stored_values[i],
+                ready,
+                stop,
+                final,
+            ),
+        )
+        for i in range(args.ingesters)
+    ]
+    for proc in ingesters:
+        proc.start()
+    for _ in ingesters:
+        if not ready.acquire(timeout=30):
+            raise RuntimeError("an ingester process did not start")
+
+    def stored_total() -> int:
+        return sum(v.value for v in stored_values)
+
     results = ctx.Queue()
     t0 = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
     share = [devices[i :: args.publishers] for i in range(args.publishers)]
@@ -231,7 +296,7 @@ def _run(args: argparse.Namespace, dsn: str, host: str, port: int, workdir: Path
 
     def sample() -> None:
         while not stop_sampling.is_set():
-            samples.append((time.monotonic(), pipeline.counts().readings_stored))
+            samples.append((time.monotonic(), stored_total()))
             time.sleep(1.0)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -244,14 +309,15 @@ def _run(args: argparse.Namespace, dsn: str, host: str, port: int, workdir: Path
         p.join()
     acked_readings = sum(r["readings"] for r in published)
     deadline = time.monotonic() + 600
-    while pipeline.counts().readings_stored < acked_readings and time.monotonic() < deadline:
+    while stored_total() < acked_readings and time.monotonic() < deadline:
         time.sleep(0.05)
     finished = time.monotonic()
     stop_sampling.set()
     sampler.join()
-    ingester.stop()
-    pipeline.stop()
-    counts = pipeline.counts()
+    stop.set()
+    counts = [final.get(timeout=60) for _ in ingesters]
+    for proc in ingesters:
+        proc.join(30)
     stored_rows = repo.count_readings()
     repo.close()
     publish_seconds = max(r["seconds"] for r in published)
@@ -269,13 +335,14 @@ def _run(args: argparse.Namespace, dsn: str, host: str, port: int, workdir: Path
         "messages_published": sum(r["messages"] for r in published),
         "messages_acked_by_broker": sum(r["acked_messages"] for r in published),
         "readings_acked_by_broker": acked_readings,
-        "readings_stored_by_ingester": counts.readings_stored,
+        "ingester_processes": args.ingesters,
+        "readings_stored_by_ingesters": sum(c["readings_stored"] for c in counts),
         "rows_in_database": stored_rows,
         "lost": acked_readings - stored_rows,
         "events_per_s": round(stored_rows / total_seconds, 1),
         "events_per_s_1s_windows_median": round(statistics.median(steady), 1) if steady else None,
         "events_per_s_1s_windows_min": round(min(steady), 1) if steady else None,
-        "malformed": counts.malformed_messages + counts.malformed_readings,
-        "duplicates_skipped": counts.duplicates + counts.out_of_order,
+        "malformed": sum(c["malformed_messages"] + c["malformed_readings"] for c in counts),
+        "duplicates_skipped": sum(c["duplicates"] + c["out_of_order"] for c in counts),
         "batch_size": args.batch_size,
     }

@@ -44,10 +44,14 @@ class MqttConnection:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     client_id: str = "shems-ingest"
-    keepalive_s: int = 30
+    keepalive_s: int = 60
     # How long the broker keeps the session (subscriptions + queued QoS 1 messages) while we are away.
     session_expiry_s: int = 7 * 24 * 3600
     tls: bool = False
+    # MQTT v5 Receive Maximum: how many unacknowledged QoS 1 messages the broker may have in flight to us.
+    # Without a bound, a broker with unlimited in-flight messages pushes its whole backlog into the
+    # connection and the PINGRESP queues behind it, so the keep-alive times out under load.
+    receive_maximum: int = 1000
 
 
 def bindings_for_devices(devices: Sequence[Device]) -> list[TopicBinding]:
@@ -108,6 +112,7 @@ class MqttIngester:
         """Connect (in the background, retrying) and start the network loop."""
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         properties.SessionExpiryInterval = self._connection.session_expiry_s
+        properties.ReceiveMaximum = self._connection.receive_maximum
         self._client.connect_async(
             self._connection.host,
             self._connection.port,

@@ -68,6 +68,36 @@ class _Item:
 _STOP = _Item("", (), None)
 
 
+class _LogLimiter:
+    """At most ``burst`` log lines per key and window; the rest are counted and reported later.
+
+    A misconfigured device or a re-delivered backlog can produce a problem per reading; the counters
+    stay exact, the log stays readable.
+    """
+
+    def __init__(self, burst: int = 10, window_s: float = 60.0) -> None:
+        self._burst, self._window = burst, window_s
+        self._state: dict[tuple[str, str], list[float]] = {}  # key -> [window start, logged, suppressed]
+        self._lock = threading.Lock()
+
+    def warn(self, key: tuple[str, str], message: str, *args: object) -> None:
+        with self._lock:
+            self._warn(key, message, *args)
+
+    def _warn(self, key: tuple[str, str], message: str, *args: object) -> None:
+        now = time.monotonic()
+        state = self._state.setdefault(key, [now, 0, 0])
+        if now - state[0] >= self._window:
+            if state[2]:
+                _LOG.warning("telemetry on %s: %d more %s messages were not logged", key[1], state[2], key[0])
+            state[:] = [now, 0, 0]
+        if state[1] < self._burst:
+            state[1] += 1
+            _LOG.warning(message, *args)
+        else:
+            state[2] += 1
+
+
 class TelemetryPipeline:
     def __init__(self, repo: Repository, config: PipelineConfig) -> None:
         self._repo = repo
@@ -83,6 +113,7 @@ class TelemetryPipeline:
         self._next_retry = 0.0
         self._touched_at = time.monotonic()
         self._busy = threading.Event()
+        self._log = _LogLimiter()
         self._thread: threading.Thread | None = None
 
     # -- source side ---------------------------------------------------------------------------------
@@ -94,14 +125,14 @@ class TelemetryPipeline:
             messages=1, readings_received=len(readings) + len(errors), malformed_readings=len(errors)
         )
         for error in errors:
-            _LOG.warning("telemetry on %s: reading skipped: %s", topic, error)
+            self._log.warn(("malformed", topic), "telemetry on %s: reading skipped: %s", topic, error)
         self._busy.set()
         self._queue.put(_Item(topic, readings, ack))
 
     def reject(self, topic: str, reason: str, ack: Ack | None = None) -> None:
         """Count and log a message that could not be parsed at all, then acknowledge it (never retried)."""
         self.stats.add(messages=1, malformed_messages=1)
-        _LOG.warning("telemetry on %s: message skipped: %s", topic, reason)
+        self._log.warn(("malformed", topic), "telemetry on %s: message skipped: %s", topic, reason)
         if ack is not None:
             ack()
 
@@ -118,6 +149,10 @@ class TelemetryPipeline:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
+
+    @property
+    def repository(self) -> Repository:
+        return self._repo
 
     def counts(self) -> IngestCounts:
         return self.stats.snapshot()
@@ -211,27 +246,34 @@ class TelemetryPipeline:
                 device = reading.device_id
                 if device not in self._known and not self._refresh_known(wanted=device):
                     self.stats.add(unknown_device=1)
-                    _LOG.warning("telemetry on %s: unknown device %r, reading skipped", item.topic, device)
+                    self._log.warn(
+                        ("unknown-device", item.topic),
+                        "telemetry on %s: unknown device %r, reading skipped",
+                        item.topic,
+                        device,
+                    )
                     continue
                 newest = self._newest.get(device)
                 if newest is not None and reading.time <= newest:
                     if reading.time == newest:
                         self.stats.add(duplicates=1)
-                        _LOG.warning(
+                        self._log.warn(
+                            ("duplicate", item.topic),
                             "telemetry on %s: duplicate reading for %r at %s, skipped",
                             item.topic,
                             device,
-                            reading.time.isoformat(),
+                            reading.time,
                         )
                         continue
                     self.stats.add(out_of_order=1)
                     if not store_late:
-                        _LOG.warning(
+                        self._log.warn(
+                            ("out-of-order", item.topic),
                             "telemetry on %s: out-of-order reading for %r at %s (newest %s), skipped",
                             item.topic,
                             device,
-                            reading.time.isoformat(),
-                            newest.isoformat(),
+                            reading.time,
+                            newest,
                         )
                         continue
                 else:

@@ -28,7 +28,7 @@ def reading_status(reading: Reading) -> dict[str, Any]:
         "energy_kwh": reading.energy_kwh,
         "voltage_v": reading.voltage_v,
         "current_a": reading.current_a,
-        "updated_at": reading.time,
+        "updated_at": reading.time.isoformat(),  # encoded once, served many times
     }
 
 
@@ -90,7 +90,7 @@ class DeviceRegistry:
         """Called with freshly ingested readings (in the event loop); keeps the newest per device."""
         for reading in readings:
             current = self._status.get(reading.device_id)
-            if current is not None and current["updated_at"] >= reading.time:
+            if current is not None and datetime.fromisoformat(current["updated_at"]) >= reading.time:
                 continue
             status = reading_status(reading)
             self._status[reading.device_id] = status
@@ -171,4 +171,4 @@ class DeviceRegistry:
         return {"device_id": device_id, "state": status, "time": status["updated_at"] if status else None}
 
     def last_seen(self) -> dict[str, datetime]:
-        return {d: s["updated_at"] for d, s in self._status.items()}
+        return {d: datetime.fromisoformat(s["updated_at"]) for d, s in self._status.items()}

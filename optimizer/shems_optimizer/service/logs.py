@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+import os
 import sys
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -34,7 +34,7 @@ SECRET_FIELDS = frozenset({"token", "password", "authorization", "dsn", "secret"
 
 
 def new_correlation_id() -> str:
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()
 
 
 def current_correlation_id() -> str | None:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from shems_optimizer.store.aggregation import TOTAL
 from shems_optimizer.store.models import (
     COMMAND_TRANSITIONS,
     CommandError,
@@ -50,6 +51,7 @@ StoreConfig = SqliteConfig | TimescaleConfig
 
 __all__ = [
     "COMMAND_TRANSITIONS",
+    "TOTAL",
     "CommandError",
     "CommandStatus",
     "ConsumptionBucket",

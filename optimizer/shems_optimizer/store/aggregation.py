@@ -8,8 +8,8 @@ once, so both back-ends answer the same numbers:
   sums its base buckets. Missing samples inside a base bucket are assumed to continue its average; a base
   bucket without samples contributes nothing.
 * energy from a cumulative counter (only when a device sent no power in that bucket): the counter's
-  increase since the previous bucket (within the bucket for the first one). A decrease is a meter reset
-  and counts as zero.
+  increase since the last counter value of an earlier bucket in the answer (within the bucket for the
+  first one). A decrease is a meter reset and counts as zero.
 """
 
 from __future__ import annotations
@@ -141,29 +141,65 @@ def to_buckets(
 ) -> list[ConsumptionBucket]:
     """Apply the energy rules (module docstring) and sort by device, then time."""
     ordered = sorted(rows, key=lambda r: (r.device_id, r.start))
+    step = FIXED_BUCKETS.get(granularity)
+    utc = tz.key == "UTC"  # the common case: skip per-row time zone conversions
     buckets: list[ConsumptionBucket] = []
-    previous: AggregateRow | None = None
+    append = buckets.append
+    device: str | None = None
+    last_counter: float | None = None  # the device's counter at the end of its previous counter bucket
     for row in ordered:
-        if previous is not None and previous.device_id != row.device_id:
-            previous = None
+        if row.device_id != device:
+            device, last_counter = row.device_id, None
         import_kwh, export_kwh = row.import_kwh, row.export_kwh
         if row.power_samples == 0 and row.max_kwh is not None:
-            base = previous.max_kwh if previous is not None and previous.max_kwh is not None else row.min_kwh
+            base = last_counter if last_counter is not None else row.min_kwh
             increase = row.max_kwh - (base if base is not None else row.max_kwh)
             import_kwh, export_kwh = max(increase, 0.0), 0.0
-        start = row.start.astimezone(tz)
-        buckets.append(
+        if row.max_kwh is not None:
+            last_counter = row.max_kwh
+        if utc and step is not None:
+            start, end = row.start, row.start + step
+        else:
+            start = row.start.astimezone(tz)
+            end = bucket_end(start, granularity, tz)
+        append(
             ConsumptionBucket(
-                device_id=row.device_id,
-                start=start,
-                end=bucket_end(start, granularity, tz),
-                samples=row.samples,
-                avg_power_w=row.avg_power_w,
-                max_power_w=row.max_power_w,
-                min_power_w=row.min_power_w,
-                import_kwh=import_kwh,
-                export_kwh=export_kwh,
+                row.device_id,
+                start,
+                end,
+                row.samples,
+                row.avg_power_w,
+                row.max_power_w,
+                row.min_power_w,
+                import_kwh,
+                export_kwh,
             )
         )
-        previous = row
     return buckets
+
+
+TOTAL = "*"  # device_id of a summed series (ConsumptionQuery.total)
+
+
+def sum_buckets(buckets: Sequence[ConsumptionBucket]) -> list[ConsumptionBucket]:
+    """One bucket per start time, summing every device's bucket (see ``ConsumptionQuery.total``)."""
+    groups: dict[datetime, list[ConsumptionBucket]] = {}
+    for b in buckets:
+        groups.setdefault(b.start, []).append(b)
+    totals = []
+    for start, members in sorted(groups.items(), key=lambda item: item[0].astimezone(UTC)):
+        powers = [m.avg_power_w for m in members if m.avg_power_w is not None]
+        totals.append(
+            ConsumptionBucket(
+                device_id=TOTAL,
+                start=start,
+                end=members[0].end,
+                samples=sum(m.samples for m in members),
+                avg_power_w=sum(powers) if powers else None,
+                max_power_w=None,
+                min_power_w=None,
+                import_kwh=sum(m.import_kwh for m in members),
+                export_kwh=sum(m.export_kwh for m in members),
+            )
+        )
+    return totals

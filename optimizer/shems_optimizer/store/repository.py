@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shems_optimizer.store.aggregation import AggregateRow, to_buckets, zone
+from shems_optimizer.store.aggregation import AggregateRow, sum_buckets, to_buckets, zone
 from shems_optimizer.store.models import (
     COMMAND_TRANSITIONS,
     CommandError,
@@ -49,6 +49,10 @@ class ConsumptionQuery:
 
     Buckets are aligned to ``timezone`` (the home's by default): a "day" is a local day, 23 or 25 hours
     long on DST changes; weeks start on Monday.
+
+    ``total=True`` returns one series summing the selected devices (``device_id`` is :data:`TOTAL`):
+    energies and ``avg_power_w`` are sums over the devices, ``samples`` too; ``max_power_w`` /
+    ``min_power_w`` are None (the peak of a sum is not the sum of peaks).
     """
 
     start: datetime
@@ -57,6 +61,7 @@ class ConsumptionQuery:
     device_ids: tuple[str, ...] = ()
     home_id: str | None = None
     timezone: str | None = None
+    total: bool = False
 
     def __post_init__(self) -> None:
         require_aware(self.start, "consumption start")
@@ -175,8 +180,17 @@ class Repository(abc.ABC):
         if not device_ids:
             raise StoreError("consumption query needs device_ids or a home with devices")
         tz = zone(tz_name or "UTC")
+        if query.total:
+            return self._total(device_ids, query.start, query.end, query.granularity, tz.key)
         rows = self._aggregate(device_ids, query.start, query.end, query.granularity, tz.key)
         return to_buckets(rows, query.granularity, tz)
+
+    def _total(
+        self, device_ids: Sequence[str], start: datetime, end: datetime, granularity: Granularity, tz: str
+    ) -> list[ConsumptionBucket]:
+        """The summed series; back-ends may compute it closer to the data."""
+        rows = self._aggregate(device_ids, start, end, granularity, tz)
+        return sum_buckets(to_buckets(rows, granularity, zone(tz)))
 
     # -- device commands -----------------------------------------------------------------------------
     @abc.abstractmethod

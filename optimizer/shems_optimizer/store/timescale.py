@@ -27,11 +27,12 @@ from typing import Any
 import psycopg
 import psycopg.errors
 from psycopg.rows import TupleRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shems_optimizer.store.aggregation import (
+    TOTAL,
     AggregateRow,
     bucket_end,
     has_whole_hour_offsets,
@@ -42,6 +43,7 @@ from shems_optimizer.store.migrations import pending
 from shems_optimizer.store.models import (
     CommandError,
     CommandStatus,
+    ConsumptionBucket,
     Device,
     DeviceCommand,
     DeviceType,
@@ -343,10 +345,15 @@ class TimescaleRepository(Repository):
                 if device_ids is not None
                 else [r[0] for r in conn.execute("SELECT id FROM devices").fetchall()]
             )
+            # The telemetry index is (time, device_id): find each device's newest 15-minute roll-up bucket
+            # first (primary key (device_id, bucket)), then look for the reading only inside it, so a
+            # device that has been silent for months does not scan the whole hypertable.
+            refresh_pending(conn)
             rows = conn.execute(
-                "SELECT l.* FROM unnest(%s::text[]) AS d(id) CROSS JOIN LATERAL ("
-                "SELECT device_id, time, power_w, energy_kwh, voltage_v, current_a FROM "
-                "energy_consumption e WHERE e.device_id = d.id "
+                "SELECT l.* FROM unnest(%s::text[]) AS d(id) "
+                "CROSS JOIN LATERAL (SELECT max(bucket) AS b FROM energy_15min m WHERE m.device_id = d.id) m "
+                "CROSS JOIN LATERAL (SELECT device_id, time, power_w, energy_kwh, voltage_v, current_a "
+                "FROM energy_consumption e WHERE e.device_id = d.id AND e.time >= m.b "
                 "ORDER BY time DESC LIMIT 1) l",
                 (ids,),
             ).fetchall()
@@ -395,27 +402,61 @@ class TimescaleRepository(Repository):
         lo = local_bucket_start(start, granularity, tzinfo)
         last = local_bucket_start(end - timedelta(microseconds=1), granularity, tzinfo)
         hi = bucket_end(last, granularity, tzinfo)
-        source = _source_for(granularity, tzinfo, lo, hi)
+        sql, params = _aggregate_sql(
+            _source_for(granularity, tzinfo, lo, hi), granularity, tz, device_ids, lo, hi
+        )
         with self._conn() as conn:
             refresh_pending(conn)
-        interval = {
-            Granularity.MIN15: "15 minutes",
-            Granularity.HOUR: "1 hour",
-            Granularity.DAY: "1 day",
-            Granularity.WEEK: "1 week",
-            Granularity.MONTH: "1 month",
-        }[granularity]
-        sql = SQL(
-            "SELECT device_id, time_bucket(%s::interval, bucket, %s) AS b, sum(samples)::bigint, "
-            "sum(power_samples)::bigint, coalesce(sum(import_kwh), 0), coalesce(sum(export_kwh), 0), "
-            "sum(sum_power_w) / nullif(sum(power_samples), 0), max(max_power_w), min(min_power_w), "
-            "min(min_kwh), max(max_kwh) FROM {} "
-            "WHERE device_id = ANY(%s) AND bucket >= %s AND bucket < %s GROUP BY device_id, b"
-        ).format(Identifier(source))
-        with self._conn() as conn:
-            rows = conn.execute(sql, (interval, tz, list(device_ids), lo, hi)).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         return [
             AggregateRow(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), *r[6:]) for r in rows
+        ]
+
+    def _total(
+        self, device_ids: Sequence[str], start: datetime, end: datetime, granularity: Granularity, tz: str
+    ) -> list[ConsumptionBucket]:
+        """Sum the devices in SQL (same rules as ``to_buckets`` + ``sum_buckets``): the database returns
+        one row per bucket instead of one per device and bucket."""
+        tzinfo = zone(tz)
+        lo = local_bucket_start(start, granularity, tzinfo)
+        hi = bucket_end(
+            local_bucket_start(end - timedelta(microseconds=1), granularity, tzinfo), granularity, tzinfo
+        )
+        inner, params = _aggregate_sql(
+            _source_for(granularity, tzinfo, lo, hi), granularity, tz, device_ids, lo, hi
+        )
+        # Power-based energy is a plain sum; only rows carrying a meter counter go through the window that
+        # finds each device's previous counter value (none at all in a power-only installation).
+        sql = SQL(
+            "WITH per (device_id, b, samples, power_samples, import_kwh, export_kwh, avg_power, max_power, "
+            "min_power, min_kwh, max_kwh) AS ({}), "
+            "counters AS (SELECT b, power_samples, min_kwh, max_kwh, "
+            "lag(max_kwh) OVER (PARTITION BY device_id ORDER BY b) AS prev_kwh FROM per WHERE max_kwh IS "
+            "NOT NULL) "
+            "SELECT b, sum(samples)::bigint, coalesce(sum(imp), 0), coalesce(sum(exp), 0), sum(avg_power) "
+            "FROM ("
+            "SELECT b, samples, CASE WHEN power_samples > 0 THEN import_kwh ELSE 0 END AS imp, "
+            "CASE WHEN power_samples > 0 THEN export_kwh ELSE 0 END AS exp, avg_power FROM per "
+            "UNION ALL SELECT b, 0, greatest(max_kwh - coalesce(prev_kwh, min_kwh), 0), 0, NULL FROM "
+            "counters "
+            "WHERE power_samples = 0) AS x GROUP BY b ORDER BY b"
+        ).format(inner)
+        with self._conn() as conn:
+            refresh_pending(conn)
+            rows = conn.execute(sql, params).fetchall()
+        return [
+            ConsumptionBucket(
+                device_id=TOTAL,
+                start=r[0].astimezone(tzinfo),
+                end=bucket_end(r[0].astimezone(tzinfo), granularity, tzinfo),
+                samples=int(r[1]),
+                avg_power_w=r[4],
+                max_power_w=None,
+                min_power_w=None,
+                import_kwh=float(r[2]),
+                export_kwh=float(r[3]),
+            )
+            for r in rows
         ]
 
     # -- device commands -----------------------------------------------------------------------------
@@ -761,6 +802,45 @@ def _merge_duplicates(readings: Sequence[Reading]) -> list[Reading]:
                 r.current_a if r.current_a is not None else old.current_a,
             )
     return list(merged.values())
+
+
+# Roll-up table -> the granularity its rows already are (UTC-aligned buckets).
+_DIRECT = {
+    "energy_15min": Granularity.MIN15,
+    "energy_hourly": Granularity.HOUR,
+    "energy_daily": Granularity.DAY,
+}
+
+
+_INTERVALS = {
+    Granularity.MIN15: "15 minutes",
+    Granularity.HOUR: "1 hour",
+    Granularity.DAY: "1 day",
+    Granularity.WEEK: "1 week",
+    Granularity.MONTH: "1 month",
+}
+
+
+def _aggregate_sql(
+    source: str, granularity: Granularity, tz: str, device_ids: Sequence[str], lo: datetime, hi: datetime
+) -> tuple[Composed, tuple[Any, ...]]:
+    """Per-device aggregate rows (AggregateRow column order) from roll-up ``source``."""
+    if _DIRECT[source] is granularity:
+        # _source_for only picks a roll-up whose buckets align with the local ones: no regrouping.
+        sql = SQL(
+            "SELECT device_id, bucket, samples, power_samples, import_kwh, export_kwh, "
+            "sum_power_w / nullif(power_samples, 0), max_power_w, min_power_w, min_kwh, max_kwh FROM {} "
+            "WHERE device_id = ANY(%s) AND bucket >= %s AND bucket < %s"
+        ).format(Identifier(source))
+        return sql, (list(device_ids), lo, hi)
+    sql = SQL(
+        "SELECT device_id, time_bucket(%s::interval, bucket, %s) AS b, sum(samples)::bigint, "
+        "sum(power_samples)::bigint, coalesce(sum(import_kwh), 0), coalesce(sum(export_kwh), 0), "
+        "sum(sum_power_w) / nullif(sum(power_samples), 0), max(max_power_w), min(min_power_w), "
+        "min(min_kwh), max(max_kwh) FROM {} "
+        "WHERE device_id = ANY(%s) AND bucket >= %s AND bucket < %s GROUP BY device_id, b"
+    ).format(Identifier(source))
+    return sql, (_INTERVALS[granularity], tz, list(device_ids), lo, hi)
 
 
 def _source_for(granularity: Granularity, tz: Any, lo: datetime, hi: datetime) -> str:

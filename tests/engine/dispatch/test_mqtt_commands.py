@@ -180,3 +180,24 @@ async def test_unknown_device_and_missing_transport(
         async with http.post(f"{plain.url}/api/v1/devices/lamp/commands", json={"command": "start"}) as resp:
             assert resp.status == 400
             assert "no MQTT broker" in (await resp.json())["error"]
+
+
+async def test_command_log_survives_restart_and_unfinished_commands_resume(
+    svc: RunningService, http: aiohttp.ClientSession, device_factory: Callable[..., SimulatedDevice]
+) -> None:
+    device = device_factory("oven", behaviour="never")
+    await register(svc, http, "oven")
+    done = await send(svc, http, "oven")
+    await wait_final(svc, http, "oven", done["command_id"])  # expired
+    device.behaviour = "ok"
+    in_flight = await send(svc, http, "oven")
+    await svc.stop()  # mid-flight: the command is pending or sent
+    await svc.start()
+    assert svc.service is not None and svc.service.mqtt is not None
+    await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
+    resumed = await wait_final(svc, http, "oven", in_flight["command_id"])
+    assert resumed["status"] == "acked"  # picked up again after the restart
+    async with http.get(f"{svc.url}/api/v1/devices/oven/commands") as resp:
+        log = (await resp.json())["commands"]
+    assert [c["command_id"] for c in log] == [in_flight["command_id"], done["command_id"]]  # newest first
+    assert [c["status"] for c in log] == ["acked", "expired"]

@@ -75,3 +75,28 @@ def test_spool_refuses_beyond_its_limit(tmp_path: Path) -> None:
     with pytest.raises(SpoolFullError, match="is full"):
         spool.append([Reading("a", T0, 1.0)] * 5)
     assert len(spool) == 1
+
+
+def test_repeated_problems_are_logged_a_few_times_then_summarised(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from shems_optimizer.ingest.pipeline import _LogLimiter
+
+    limiter = _LogLimiter(burst=2, window_s=3600.0)
+    with caplog.at_level(logging.WARNING, logger="shems_optimizer.ingest"):
+        for i in range(5):
+            limiter.warn(("duplicate", "meters/a"), "telemetry on %s: duplicate %d", "meters/a", i)
+        limiter.warn(("duplicate", "meters/b"), "telemetry on %s: duplicate %d", "meters/b", 0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "telemetry on meters/a: duplicate 0",
+        "telemetry on meters/a: duplicate 1",
+        "telemetry on meters/b: duplicate 0",
+    ]
+    caplog.clear()
+    limiter._window = 0.0  # the window has passed: the suppressed count is reported
+    with caplog.at_level(logging.WARNING, logger="shems_optimizer.ingest"):
+        limiter.warn(("duplicate", "meters/a"), "telemetry on %s: duplicate %d", "meters/a", 9)
+    assert [r.getMessage() for r in caplog.records] == [
+        "telemetry on meters/a: 3 more duplicate messages were not logged",
+        "telemetry on meters/a: duplicate 9",
+    ]

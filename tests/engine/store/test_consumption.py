@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.store import ConsumptionQuery, Granularity, Reading, Repository, StoreError
+from shems_optimizer.store import TOTAL, ConsumptionQuery, Granularity, Reading, Repository, StoreError
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 01:00 in Paris
@@ -112,6 +112,42 @@ def test_counter_only_device_uses_meter_increase(home_with_devices: Repository) 
     rows = _query(repo, T0, T0 + timedelta(hours=2), Granularity.HOUR, "grid")
     # Hour 1: 10.0 -> 10.2 inside the bucket; hour 2: from the previous bucket's last value 10.2 to 11.0.
     assert rows == [("grid", T0, 0.2, 0.0), ("grid", T0 + timedelta(hours=1), 0.8, 0.0)]
+
+
+def test_total_series_sums_devices_including_counter_only_ones(home_with_devices: Repository) -> None:
+    repo = home_with_devices
+    counter = [(0, 10.0), (30, 10.2), (60, 10.5), (90, 11.0)]
+    repo.write_readings(
+        _steady("hp", T0, 2, 1000.0)
+        + _steady("pv", T0, 1, -2000.0)
+        + [Reading("grid", T0 + timedelta(minutes=m), energy_kwh=kwh) for m, kwh in counter]
+    )
+    buckets = repo.consumption(
+        ConsumptionQuery(T0, T0 + timedelta(hours=2), Granularity.HOUR, ("hp", "pv", "grid"), total=True)
+    )
+    assert [
+        (b.device_id, b.start, round(b.import_kwh, 9), round(b.export_kwh, 9), b.avg_power_w) for b in buckets
+    ] == [
+        (TOTAL, T0, 1.2, 2.0, -1000.0),  # hp 1 kWh + grid counter 0.2 kWh; PV exports 2 kWh
+        (TOTAL, T0 + timedelta(hours=1), 1.8, 0.0, 1000.0),  # hp 1 kWh + counter 10.2 -> 11.0
+    ]
+    assert [b.samples for b in buckets] == [60 + 60 + 2, 60 + 2]
+    assert all(b.max_power_w is None for b in buckets)
+    days = repo.consumption(
+        ConsumptionQuery(T0, T0 + timedelta(hours=2), Granularity.DAY, home_id="home-1", total=True)
+    )
+    assert [(b.start, round(b.import_kwh, 9)) for b in days] == [(datetime(2026, 3, 2, tzinfo=PARIS), 3.0)]
+
+
+@pytest.mark.parametrize("total", [False, True])
+def test_counter_increase_spans_hours_without_data(home_with_devices: Repository, total: bool) -> None:
+    repo = home_with_devices
+    counter = [(0, 10.0), (30, 10.2), (150, 11.0)]  # nothing between 00:30 and 02:30
+    repo.write_readings([Reading("grid", T0 + timedelta(minutes=m), energy_kwh=kwh) for m, kwh in counter])
+    buckets = repo.consumption(
+        ConsumptionQuery(T0, T0 + timedelta(hours=3), Granularity.HOUR, ("grid",), total=total)
+    )
+    assert [(b.start, round(b.import_kwh, 9)) for b in buckets] == [(T0, 0.2), (T0 + timedelta(hours=2), 0.8)]
 
 
 def test_late_data_is_included_after_an_earlier_query(home_with_devices: Repository) -> None:

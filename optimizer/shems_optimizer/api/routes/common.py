@@ -14,8 +14,11 @@ NULLABLE_OBJECT: dict[str, Any] = {"type": ["object", "null"]}
 TIMESTAMP: dict[str, Any] = {"type": ["string", "null"], "format": "date-time"}
 
 
+_IDENTIFIER = vol.Schema(identifier)  # compiled once: this runs on every request with an id
+
+
 def path_id(request: web.Request, name: str) -> str:
-    value: str = validate(vol.Schema(identifier), request.match_info[name], where=name)
+    value: str = validate(_IDENTIFIER, request.match_info[name], where=name)
     return value
 
 

@@ -1,0 +1,157 @@
+"""Energy flows, cost and reports of a small home, with numbers checkable by hand.
+
+Home in Paris, 2 March 2026 (UTC+1), one-minute samples:
+
+* 00:00-01:00 — grid imports 2 kW, heat pump 2 kW                   -> consumption 2 kWh, import 2 kWh
+* 12:00-13:00 — PV 3 kW, grid exports 1 kW, heat pump 2 kW            -> consumption 2 kWh, export 1 kWh
+* 18:00-19:00 — battery discharges 1 kW, grid imports 1 kW, heat pump 2 kW -> consumption 2 kWh, import 1 kWh
+
+Day: consumption 6 kWh, import 3, export 1, PV 3; self-sufficiency 1 - 3/6 = 0.5, self-consumption
+1 - 1/3. Time-of-use 0.15 (22:00-06:00) / 0.30, feed-in 0.10: import cost 2 x 0.15 + 1 x 0.30 = 0.60,
+export revenue 0.10, net 0.50. Peak import: 2 kW in the quarter hour from 00:00.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from shems_optimizer.analytics import (
+    FixedTariff,
+    PriceSeriesTariff,
+    TariffError,
+    TimeOfUsePeriod,
+    TimeOfUseTariff,
+    consumption_points,
+    cost,
+    energy_flows,
+    report,
+)
+from shems_optimizer.store import Device, DeviceType, Granularity, Home, Reading, Repository, StoreError
+
+PARIS = ZoneInfo("Europe/Paris")
+DAY = datetime(2026, 3, 2, tzinfo=PARIS)
+NEXT = datetime(2026, 3, 3, tzinfo=PARIS)
+TOU = TimeOfUseTariff(
+    periods=(TimeOfUsePeriod(time(22), time(6), 0.15),), default_buy=0.30, sell=0.10, timezone="Europe/Paris"
+)
+
+
+def _hour(device: str, local_hour: int, watts: float) -> list[Reading]:
+    start = DAY.replace(hour=local_hour).astimezone(UTC)
+    return [Reading(device, start + timedelta(minutes=m), watts) for m in range(60)]
+
+
+@pytest.fixture
+def home(repo: Repository) -> Repository:
+    repo.upsert_home(Home("h", "Home", "Europe/Paris"))
+    for device_id, kind in (
+        ("grid", DeviceType.GRID),
+        ("pv", DeviceType.PV),
+        ("bat", DeviceType.BATTERY),
+        ("hp", DeviceType.HEAT_PUMP),
+    ):
+        repo.upsert_device(Device(device_id, "h", kind, device_id))
+    repo.write_readings(
+        _hour("grid", 0, 2000)
+        + _hour("hp", 0, 2000)
+        + _hour("pv", 12, -3000)
+        + _hour("grid", 12, -1000)
+        + _hour("hp", 12, 2000)
+        + _hour("bat", 18, -1000)
+        + _hour("grid", 18, 1000)
+        + _hour("hp", 18, 2000)
+    )
+    return repo
+
+
+def test_daily_energy_flows(home: Repository) -> None:
+    (day,) = energy_flows(home, "h", DAY, NEXT, Granularity.DAY)
+    assert day.start == DAY and day.end == NEXT
+    assert (day.consumption_kwh, day.grid_import_kwh, day.grid_export_kwh, day.pv_kwh) == pytest.approx(
+        (6, 3, 1, 3)
+    )
+    assert (day.battery_discharge_kwh, day.battery_charge_kwh) == pytest.approx((1, 0))
+
+
+def test_hourly_cost_with_time_of_use(home: Repository) -> None:
+    hours = cost(home, "h", DAY, NEXT, Granularity.HOUR, TOU)
+    by_hour = {b.start.astimezone(PARIS).hour: b for b in hours}
+    assert set(by_hour) == {0, 12, 18}
+    assert by_hour[0].import_cost == pytest.approx(0.30)  # 2 kWh off-peak
+    assert by_hour[12].export_revenue == pytest.approx(0.10)
+    assert by_hour[18].import_cost == pytest.approx(0.30)  # 1 kWh peak
+    (day,) = cost(home, "h", DAY, NEXT, Granularity.DAY, TOU)
+    assert (day.import_cost, day.export_revenue, day.net_cost) == pytest.approx((0.60, 0.10, 0.50))
+
+
+def test_daily_report(home: Repository) -> None:
+    (day,) = report(home, "h", DAY, NEXT, Granularity.DAY, TOU)
+    assert day.consumption_kwh == pytest.approx(6)
+    assert day.net_cost == pytest.approx(0.50)
+    assert day.peak_import_kw == pytest.approx(2.0)
+    assert day.peak_at == DAY.astimezone(UTC)
+    assert day.self_sufficiency == pytest.approx(0.5)
+    assert day.self_consumption == pytest.approx(2 / 3)
+    (week,) = report(home, "h", DAY, NEXT, Granularity.WEEK, FixedTariff(0.25))
+    assert week.start == DAY  # Monday 2 March
+    assert week.import_cost == pytest.approx(0.75) and week.export_revenue == 0
+
+
+def test_market_prices_and_missing_price(home: Repository) -> None:
+    prices = {DAY.astimezone(UTC) + timedelta(hours=h): 0.1 * (h % 3) for h in range(24)}
+    tariff = PriceSeriesTariff.from_mapping(prices, buy_adder=0.05)
+    (day,) = cost(home, "h", DAY, NEXT, Granularity.DAY, tariff)
+    # hour 0: 2 kWh x (0.0 + 0.05); hour 18: 1 kWh x (0.0 + 0.05) since 18 % 3 == 0
+    assert day.import_cost == pytest.approx(0.15)
+    short = PriceSeriesTariff.from_mapping({DAY.astimezone(UTC): 0.2})
+    with pytest.raises(TariffError, match=r"no buy price for 2026-03-02T11:00:00\+00:00"):
+        cost(home, "h", DAY, NEXT, Granularity.DAY, short)
+
+
+def test_consumption_points_raw_and_bucketed(home: Repository) -> None:
+    raw = consumption_points(home, ["hp"], DAY, DAY + timedelta(hours=1), Granularity.RAW)
+    assert len(raw) == 60 and raw[0].power_w == 2000 and raw[0].energy_kwh is None
+    hourly = consumption_points(home, ["hp"], DAY, NEXT, Granularity.HOUR, timezone="Europe/Paris")
+    assert [(p.start.astimezone(PARIS).hour, round(p.energy_kwh or 0, 9)) for p in hourly] == [
+        (0, 2.0),
+        (12, 2.0),
+        (18, 2.0),
+    ]
+
+
+def test_home_without_grid_meter_sums_its_consumers(repo: Repository) -> None:
+    repo.upsert_home(Home("flat", "Flat", "UTC"))
+    repo.upsert_device(Device("fridge", "flat", DeviceType.APPLIANCE, "fridge"))
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    repo.write_readings([Reading("fridge", start + timedelta(minutes=m), 120.0) for m in range(0, 1440, 5)])
+    (day,) = report(repo, "flat", start, start + timedelta(days=1), Granularity.DAY, FixedTariff(0.2))
+    assert day.consumption_kwh == pytest.approx(2.88)
+    assert day.grid_import_kwh is None and day.self_sufficiency is None
+    assert day.import_cost == pytest.approx(2.88 * 0.2)
+    assert day.peak_import_kw == pytest.approx(0.12)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r: report(r, "h", DAY, NEXT, Granularity.HOUR, TOU), "day, week or month"),
+        (lambda r: report(r, "nobody", DAY, NEXT, Granularity.DAY, TOU), "unknown home 'nobody'"),
+        (lambda r: energy_flows(r, "h", DAY, NEXT, Granularity.RAW), "bucket granularity"),
+    ],
+)
+def test_bad_requests_are_explained(home: Repository, call: object, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        call(home)  # type: ignore[operator]
+
+
+def test_tariff_validation() -> None:
+    with pytest.raises(TariffError, match="zero length"):
+        TimeOfUseTariff((TimeOfUsePeriod(time(6), time(6), 0.1),), 0.2)
+    with pytest.raises(TariffError, match="unknown time zone"):
+        TimeOfUseTariff((), 0.2, timezone="Europe/Atlantis")
+    weekend = TimeOfUseTariff((TimeOfUsePeriod(time(0), time(0, 1), 0.0, frozenset({5, 6})),), 0.2)
+    assert weekend.buy_price(datetime(2026, 3, 7, 0, 0, 30, tzinfo=UTC)) == 0.0  # Saturday
+    assert weekend.buy_price(datetime(2026, 3, 9, 0, 0, 30, tzinfo=UTC)) == 0.2  # Monday
