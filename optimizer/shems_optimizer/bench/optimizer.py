@@ -12,8 +12,9 @@ Cases (one JSON object each, medians over ``--repeats`` runs of build and solve)
 
 ``build_s`` is model building (site -> sparse matrix), ``solve_s`` everything after it (HiGHS,
 extraction, explanations; the baseline simulation is off). ``cpu_s`` is the process CPU time of a
-whole run (median): on a shared machine it barely moves with the load, unlike the wall-clock times. ``peak_rss_mb`` is the process's peak
-resident memory once the case has run (monotonic over the run). ``--pulp`` adds, for case A, the time
+whole run (median): on a shared machine it barely moves with the load, unlike the wall-clock
+times. ``peak_rss_mb`` is the process's peak resident memory once the case has run (monotonic over
+the run). ``--pulp`` adds, for case A, the time
 PuLP takes to build the same matrix as a PuLP model and solve it with PuLP's HiGHS interface (and
 CBC when PuLP has it), so the choice of building the matrix directly stays measured.
 """
