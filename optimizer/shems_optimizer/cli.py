@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shems_optimizer.commands.optimize",
     "shems_optimizer.commands.demo",
     "shems_optimizer.commands.bench",
+    "shems_optimizer.commands.backtest",
     "shems_optimizer.commands.serve",
 )
 

@@ -13,6 +13,7 @@ from .ports import (
     AnalyticsPort,
     CommandPort,
     DevicePort,
+    ExecutionPort,
     HealthPort,
     PlanPort,
     PredictionPort,
@@ -39,6 +40,7 @@ class ApiContext:
     predictions: PredictionPort | None = None
     schedules: SchedulePort | None = None
     health: HealthPort | None = None
+    execution: ExecutionPort | None = None
     web_dir: Path | None = None  # the ingress UI's static files
 
 

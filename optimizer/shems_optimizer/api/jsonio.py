@@ -53,5 +53,14 @@ def dumps(value: Any) -> str:
         return json.dumps(_clean(value), default=_default, allow_nan=False, separators=(",", ":"))
 
 
+class EncodedJson(dict[str, Any]):
+    """A JSON object that also carries its encoding, for answers served many times unchanged."""
+
+    def __init__(self, value: dict[str, Any]) -> None:
+        super().__init__(value)
+        self.text = dumps(value)
+
+
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(text=dumps(value), status=status, content_type="application/json", headers=headers)
+    text = value.text if isinstance(value, EncodedJson) else dumps(value)
+    return web.Response(text=text, status=status, content_type="application/json", headers=headers)

@@ -9,6 +9,7 @@ import time
 from aiohttp import web
 
 from shems_optimizer.service.logs import new_correlation_id, reset_correlation_id, set_correlation_id
+from shems_optimizer.store.models import StoreUnavailableError
 
 from .auth import bearer_token
 from .context import context_of
@@ -44,6 +45,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             )
             if exc.status == 405 and "Allow" in exc.headers:
                 response.headers["Allow"] = exc.headers["Allow"]
+        except StoreUnavailableError as err:
+            _LOGGER.warning("store unavailable", extra={"path": request.path, "error": str(err)})
+            response = json_response(
+                error_body("store_unavailable", f"the database cannot be reached right now: {err}"),
+                status=503,
+                headers={"Retry-After": "10"},
+            )
         except Exception:
             _LOGGER.exception("unhandled error in %s %s", request.method, request.path)
             response = json_response(

@@ -7,7 +7,7 @@ configured is ``None`` in :class:`ApiContext` and its endpoints answer 503 namin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -109,6 +109,12 @@ class SchedulePort(Protocol):
     async def create_schedule(self, schedule: Mapping[str, Any]) -> dict[str, Any]: ...
 
     async def delete_schedule(self, schedule_id: str) -> bool: ...
+
+
+class ExecutionPort(Protocol):
+    def recent(self, limit: int) -> Sequence[dict[str, Any]]:
+        """The executor's latest journal entries, oldest first."""
+        ...
 
 
 class HealthPort(Protocol):

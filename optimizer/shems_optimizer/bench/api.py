@@ -3,8 +3,9 @@
 The service (embedded store, a site, a plan, a device with a day of readings) runs in its own process;
 the load comes from another process: ``--clients`` concurrent keep-alive connections, each sending
 its next request as soon as the previous answer is read, for ``--seconds`` per endpoint after a
-warm-up. The floor is a bare aiohttp handler returning a cached body, measured the same way in the
-same run, so the ratio ``p95_s / floor_p95_s`` says what the service's own work costs.
+warm-up. The floor is a bare aiohttp handler returning, from memory, the same bytes the endpoint
+answered, measured the same way just before it in the same run, so ``p95_s / floor_p95_s`` says what
+the service's own work (auth, rate limit, validation, logging context, the handler) costs.
 """
 
 from __future__ import annotations
@@ -105,16 +106,17 @@ async def _serve_service(data_dir: Path, port: int) -> None:
     await asyncio.Event().wait()
 
 
-async def _serve_floor(port: int) -> None:
+async def _serve_floor(port: int, bodies_dir: Path) -> None:
+    """A bare aiohttp handler per endpoint returning, from memory, the very bytes the service answered."""
     from aiohttp import web
 
-    body = json.dumps({"status": "ok", "value": list(range(100))}).encode()
+    bodies = {path.stem: path.read_bytes() for path in bodies_dir.glob("*.json")}
 
-    async def handler(_request: web.Request) -> web.Response:
-        return web.Response(body=body, content_type="application/json")
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=bodies[request.match_info["name"]], content_type="application/json")
 
     app = web.Application()
-    app.router.add_get("/floor", handler)
+    app.router.add_get("/floor/{name}", handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -198,9 +200,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="shems-bench-api-") as tmp:
         floor_port, service_port = _free_port(), _free_port()
-        floor = subprocess.Popen(
-            [sys.executable, "-m", "shems_optimizer.bench.api", "floor", str(floor_port)], env=_python_env()
-        )
+        floor: subprocess.Popen[bytes] | None = None
         service = subprocess.Popen(
             [sys.executable, "-m", "shems_optimizer.bench.api", "serve", tmp, str(service_port)],
             env=_python_env(),
@@ -208,7 +208,6 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         try:
             base = f"http://127.0.0.1:{service_port}/api/v1"
             _wait_http(f"{base}/health")
-            _wait_http(f"http://127.0.0.1:{floor_port}/floor")
             site = {
                 "timezone": "Europe/Paris",
                 "price": {
@@ -251,15 +250,27 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 "device_status": f"{base}/devices/{DEVICE}/status",
                 "consumption_day": f"{base}/consumption?{query}",
             }
+            bodies = Path(tmp) / "floor-bodies"
+            bodies.mkdir()
+            for name, url in targets.items():
+                req = urllib.request.Request(url, headers={"Authorization": f"Bearer {TOKEN}"})
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    (bodies / f"{name}.json").write_bytes(resp.read())
+            floor = subprocess.Popen(
+                [sys.executable, "-m", "shems_optimizer.bench.api", "floor", str(floor_port), str(bodies)],
+                env=_python_env(),
+            )
+            _wait_http(f"http://127.0.0.1:{floor_port}/floor/plan")
             for name, url in targets.items():
                 # The floor is measured right before each endpoint: the machine is shared and its
                 # load drifts, so only measurements taken side by side are compared.
-                floor_stats = _measure(f"http://127.0.0.1:{floor_port}/floor", args)
+                floor_stats = _measure(f"http://127.0.0.1:{floor_port}/floor/{name}", args)
                 stats = _measure(url, args)
                 rows.append(
                     {
                         "endpoint": name,
                         "clients": args.clients,
+                        "body_bytes": (bodies / f"{name}.json").stat().st_size,
                         **stats,
                         "floor_p50_s": floor_stats["p50_s"],
                         "floor_p95_s": floor_stats["p95_s"],
@@ -270,8 +281,9 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 )
         finally:
             for proc in (service, floor):
-                proc.terminate()
-                proc.wait(timeout=30)
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(timeout=30)
     return rows
 
 
@@ -280,7 +292,7 @@ def _main(argv: list[str]) -> None:
     if mode == "serve":
         asyncio.run(_serve_service(Path(argv[1]), int(argv[2])))
     elif mode == "floor":
-        asyncio.run(_serve_floor(int(argv[1])))
+        asyncio.run(_serve_floor(int(argv[1]), Path(argv[2])))
     elif mode == "load":
         print(json.dumps(asyncio.run(_load(argv[1], int(argv[2]), float(argv[3]), float(argv[4])))))
     else:

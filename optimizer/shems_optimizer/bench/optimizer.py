@@ -11,8 +11,10 @@ Cases (one JSON object each, medians over ``--repeats`` runs of build and solve)
 * ``battery_only_96``: one battery + PV + load, 96 × 15 min: the case a backtest re-plans hourly.
 
 ``build_s`` is model building (site -> sparse matrix), ``solve_s`` everything after it (HiGHS,
-extraction, explanations; the baseline simulation is off). ``peak_rss_mb`` is the process's peak
-resident memory once the case has run (monotonic over the run). ``--pulp`` adds, for case A, the time
+extraction, explanations; the baseline simulation is off). ``cpu_s`` is the process CPU time of a
+whole run (median): on a shared machine it barely moves with the load, unlike the wall-clock
+times. ``peak_rss_mb`` is the process's peak resident memory once the case has run (monotonic over
+the run). ``--pulp`` adds, for case A, the time
 PuLP takes to build the same matrix as a PuLP model and solve it with PuLP's HiGHS interface (and
 CBC when PuLP has it), so the choice of building the matrix directly stays measured.
 """
@@ -78,12 +80,13 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 def measure(case: Case, repeats: int) -> dict[str, Any]:
     scenario = case.scenario()
     options = Options(compute_baseline=False)
-    builds, solves, totals = [], [], []
+    builds, solves, totals, cpus = [], [], [], []
     plan: Plan | None = None
     for _ in range(repeats):
-        began = time.perf_counter()
+        began, began_cpu = time.perf_counter(), time.process_time()
         plan = optimize(scenario.site, scenario.series, options)
         totals.append(time.perf_counter() - began)
+        cpus.append(time.process_time() - began_cpu)
         builds.append(plan.solver.build_s)
         solves.append(plan.solver.solve_s)
     assert plan is not None
@@ -95,6 +98,7 @@ def measure(case: Case, repeats: int) -> dict[str, Any]:
         "build_s": round(statistics.median(builds), 5),
         "solve_s": round(statistics.median(solves), 5),
         "total_s": round(statistics.median(totals), 5),
+        "cpu_s": round(statistics.median(cpus), 5),
         "variables": plan.solver.num_variables,
         "constraints": plan.solver.num_constraints,
         "integers": plan.solver.num_integer,

@@ -17,9 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from shems_optimizer.planner.matrix import IntArray, MatrixModel
+from shems_optimizer.planner.rounding import round_semicontinuous, schedule_with_min_times, steps_needed
 from shems_optimizer.timegrid import FloatArray
 
 TOLERANCE = 1e-6
+REDUCED_COST_WEIGHT = 100.0  # per EUR: a 0.01 EUR cheaper step outweighs a full step of relaxed power
 ALL: IntArray = np.zeros(0, dtype=np.int64)  # "enforce everything"
 
 
@@ -32,8 +34,9 @@ class LazyGroup(Protocol):
         """Add the exact formulation for ``where`` (None: for everything)."""
         ...
 
-    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
-        """Values for this group's integer columns that round ``x`` (a relaxed solution): a start."""
+    def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        """Values for this group's integer columns that round ``x`` (a relaxed solution with column
+        reduced costs ``reduced``, zeros when unknown): a start."""
         ...
 
 
@@ -51,7 +54,7 @@ class SwitchPair:
     def __post_init__(self) -> None:
         self.enforced = np.zeros(len(self.first), dtype=bool)
 
-    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+    def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
         # The side that carries more power wins the step.
         return [
             (cols, (x[self.first[steps]] >= x[self.second[steps]]).astype(np.float64))
@@ -90,11 +93,9 @@ class SemiContinuous:
     def __post_init__(self) -> None:
         self.enforced = np.zeros(len(self.power), dtype=bool)
 
-    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
-        return [
-            (cols, (x[self.power[steps]] >= self.min_kw - TOLERANCE).astype(np.float64))
-            for steps, cols in self.binaries
-        ]
+    def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+        on = round_semicontinuous(x[self.power], self.min_kw, self.max_kw)
+        return [(cols, on[steps].astype(np.float64)) for steps, cols in self.binaries]
 
     def violations(self, x: FloatArray) -> IntArray:
         p = x[self.power]
@@ -151,27 +152,23 @@ class OnOffSchedule:
                 return np.zeros(1, dtype=np.int64)
         return np.zeros(0, dtype=np.int64)
 
-    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+    def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
         if self.on is None:
             return []
-        on = x[self.power] >= self.min_kw - TOLERANCE
-        # Keep only runs that last min_on and start min_off after the previous one.
-        keep = np.zeros(on.size)
-        last_end: int | None = None
-        t = 0
-        while t < on.size:
-            if not on[t]:
-                t += 1
-                continue
-            end = t
-            while end < on.size and on[end]:
-                end += 1
-            length = (self.starts_s[end] if end < on.size else np.inf) - self.starts_s[t]
-            gap = np.inf if last_end is None else self.starts_s[t] - self.starts_s[last_end]
-            if length >= self.min_on_s - 1e-6 and gap >= self.min_off_s - 1e-6:
-                keep[t:end] = 1.0
-                last_end = end
-            t = end
+        power = x[self.power]
+        scale = self.max_kw if self.max_kw > 0 else 1.0
+        # Agree with the relaxation where it is decided; where it hesitates, take the steps whose
+        # extra kW the LP prices cheapest (reduced cost of the power column).
+        on = schedule_with_min_times(
+            power / scale - reduced[self.power] * scale * REDUCED_COST_WEIGHT,
+            self.starts_s,
+            steps_needed(power, self.max_kw),
+            self.min_on_s,
+            self.min_off_s,
+        )
+        if on is None:
+            return []
+        keep = on.astype(np.float64)
         return [(self.on, keep)]
 
     def _lookback(self, span: float) -> tuple[IntArray, IntArray]:
@@ -226,7 +223,7 @@ class ChoiceSet:
             model.set_integer(self.choose)
             self.enforced = True
 
-    def rounded(self, x: FloatArray) -> list[tuple[IntArray, FloatArray]]:
+    def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
         if not self.enforced or self.choose.size == 0:
             return []
         values = np.zeros(self.choose.size)

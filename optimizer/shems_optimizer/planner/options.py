@@ -32,6 +32,11 @@ class Options:
     # "cost": minimise money; "self_consumption": minimise energy bought, whatever it costs.
     objective: Literal["cost", "self_consumption"] = "cost"
     mip_gap: float = 1e-4
+    # Absolute MIP gap in the objective's currency; the solver stops when either gap is reached.
+    # 0.01 cent: irrelevant for a household plan, yet it spares plans that cost next to nothing
+    # (where 1e-4 of the cost is far below a cent) a search for nothing, and keeps a 4 EUR day
+    # within 0.0025 % of its optimum.
+    mip_abs_gap: float = 1e-4
     time_limit_s: float = 30.0
     threads: int = 1
     penalties: Penalties = field(default_factory=Penalties)

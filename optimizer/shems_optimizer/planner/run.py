@@ -13,6 +13,7 @@ from shems_optimizer.plan import Plan, SolverReport
 from shems_optimizer.planner import extract
 from shems_optimizer.planner.baseline import simulate_baseline
 from shems_optimizer.planner.build import BuiltModel, build_model
+from shems_optimizer.planner.dive import first_plan
 from shems_optimizer.planner.explain import explain_unmet
 from shems_optimizer.planner.lazy import SwitchPair
 from shems_optimizer.planner.matrix import CompiledModel
@@ -21,24 +22,43 @@ from shems_optimizer.planner.solve import SolveOutcome, SolverSettings, solve
 from shems_optimizer.timegrid import FloatArray
 
 MAX_LAZY_ROUNDS = 4
+# A first plan within this multiple of the MIP gap of the relaxed bound counts as near-optimal: the
+# MIP then only has to raise its bound (cuts), not search for plans (see SolverSettings).
+NEAR_OPTIMAL_FACTOR = 10.0
 
 
 def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, SolveOutcome, int]:
-    """Solve, add the integer restrictions the solution breaks (see :mod:`.lazy`), solve again."""
+    """Solve, add the integer restrictions the solution breaks (see :mod:`.lazy`), solve again.
+
+    Every relaxed solve (no integer column yet) bounds the final optimum from below. When the
+    rounded relaxation (see :mod:`.dive`) is feasible for every restriction and within the
+    MIP gap of that bound, it is optimal by the same criterion the MIP solver uses, and no MIP is
+    solved at all; otherwise it is the MIP's first incumbent.
+    """
     settings = SolverSettings(
-        mip_gap=options.mip_gap, time_limit_s=options.time_limit_s, threads=options.threads
+        mip_gap=options.mip_gap,
+        mip_abs_gap=options.mip_abs_gap,
+        time_limit_s=options.time_limit_s,
+        threads=options.threads,
     )
     model = built.context.model
-    deadline = time.perf_counter() + options.time_limit_s
+    began = time.perf_counter()
+    deadline = began + options.time_limit_s
     rounds = 0
     start: FloatArray | None = None
+    bound: float | None = None
+    searching = True  # let HiGHS search for plans itself (no near-optimal start yet)
     while True:
         rounds += 1
         compiled = model.compile()
         remaining = max(0.05, deadline - time.perf_counter())
-        outcome = solve(compiled, replace(settings, time_limit_s=remaining), start)
+        outcome = solve(
+            compiled, replace(settings, time_limit_s=remaining, sub_mip_heuristics=searching), start
+        )
         if outcome.x is None:
             return compiled, outcome, rounds
+        if compiled.num_integer == 0 and outcome.objective is not None:
+            bound = outcome.objective  # a relaxation of the final model: a lower bound
         pending = [(group, group.violations(outcome.x)) for group in built.context.lazy]
         pending = [(group, where) for group, where in pending if where.size]
         if not pending:
@@ -52,27 +72,65 @@ def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, So
                     group.enforce(model, None)
         for group, where in pending:
             group.enforce(model, None if rounds >= MAX_LAZY_ROUNDS else where)
-        start = rounded_start(built, model.compile(), outcome.x, settings)
+        compiled = model.compile()
+        rounded = _first_plan(built, compiled, outcome, settings, bound)
+        start = rounded.x if rounded is not None else None
+        searching = not _near(rounded, bound, NEAR_OPTIMAL_FACTOR * settings.mip_gap)
+        if rounded is not None and bound is not None and _proven(built, compiled, rounded, bound, settings):
+            assert rounded.x is not None and rounded.objective is not None
+            gap = (rounded.objective - bound) / max(abs(rounded.objective), 1e-9)
+            return (
+                compiled,
+                SolveOutcome(
+                    status="optimal",
+                    detail="Optimal (rounded relaxation within the MIP gap of the relaxed bound)",
+                    x=rounded.x,
+                    objective=rounded.objective,
+                    mip_gap=max(gap, 0.0),
+                    solve_s=time.perf_counter() - began,
+                ),
+                rounds + 1,
+            )
 
 
-def rounded_start(
-    built: BuiltModel, compiled: CompiledModel, previous: FloatArray, settings: SolverSettings
-) -> FloatArray | None:
-    """A feasible first incumbent for the next MIP: round every integer column from the previous
-    (relaxed) solution, fix them, and let an LP set the rest. Soft goals keep that LP feasible in
-    almost every case; when it is not, HiGHS simply starts without an incumbent."""
-    if not compiled.num_integer:
-        return None
-    x = np.zeros(compiled.num_cols)
-    x[: previous.size] = previous
-    lower, upper = compiled.lower.copy(), compiled.upper.copy()
-    for group in built.context.lazy:
-        for cols, values in group.rounded(x):
-            lower[cols] = values
-            upper[cols] = values
-    fixed = replace(compiled, lower=lower, upper=upper, integer=np.zeros(compiled.num_cols, dtype=bool))
-    outcome = solve(fixed, replace(settings, time_limit_s=min(settings.time_limit_s, 5.0)))
-    return outcome.x if outcome.status == "optimal" else None
+def _first_plan(
+    built: BuiltModel,
+    compiled: CompiledModel,
+    relaxed: SolveOutcome,
+    settings: SolverSettings,
+    bound: float | None,
+) -> SolveOutcome | None:
+    """Round the relaxation into a plan (see :mod:`.dive`), stopping as soon as it is provably
+    optimal."""
+    return first_plan(
+        built.context.lazy,
+        compiled,
+        relaxed,
+        settings,
+        good_enough=lambda plan: bound is not None and _proven(built, compiled, plan, bound, settings),
+    )
+
+
+def _near(plan: SolveOutcome | None, bound: float | None, gap: float) -> bool:
+    if plan is None or plan.objective is None or bound is None:
+        return False
+    return plan.objective - bound <= gap * max(abs(plan.objective), 1e-9)
+
+
+def _proven(
+    built: BuiltModel, compiled: CompiledModel, rounded: SolveOutcome, bound: float, settings: SolverSettings
+) -> bool:
+    """The rounded plan meets every restriction (integral, no pending violation) and its cost is
+    within the gap (relative or absolute, as HiGHS applies them) of the lower bound."""
+    x, objective = rounded.x, rounded.objective
+    if x is None or objective is None:
+        return False
+    integral = x[compiled.integer]
+    if np.any(np.abs(integral - np.round(integral)) > 1e-6):
+        return False
+    if any(group.violations(x).size for group in built.context.lazy):
+        return False
+    return objective - bound <= max(settings.mip_abs_gap, settings.mip_gap * abs(objective)) + 1e-12
 
 
 class PlanningError(RuntimeError):

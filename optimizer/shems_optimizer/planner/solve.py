@@ -24,8 +24,12 @@ from shems_optimizer.timegrid import FloatArray
 @dataclass(frozen=True)
 class SolverSettings:
     mip_gap: float = 1e-4
+    mip_abs_gap: float = 1e-6
     time_limit_s: float = 30.0
     threads: int = 1
+    # HiGHS's sub-MIP heuristics (RINS, RENS, root reduced cost) search for a better plan at the
+    # root; with a near-optimal first plan in hand they mostly cost time (3/4 of a 7-day solve).
+    sub_mip_heuristics: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -36,20 +40,27 @@ class SolveOutcome:
     objective: float | None
     mip_gap: float | None
     solve_s: float
+    reduced_costs: FloatArray | None = None  # column duals of an LP solve (None for a MIP)
 
 
 def solve(model: CompiledModel, settings: SolverSettings, start: FloatArray | None = None) -> SolveOutcome:
     """Solve; ``start`` is a feasible solution handed to HiGHS as its first incumbent."""
     began = time.perf_counter()
-    highs = _new_highs(settings)
-    _pass(highs, model)
+    highs = loaded_highs(model, settings)
     if start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = list(start)
         solution.value_valid = True
         highs.setSolution(solution)
     highs.run()
-    return _outcome(highs, model, began)
+    return highs_outcome(highs, model, began)
+
+
+def loaded_highs(model: CompiledModel, settings: SolverSettings) -> highspy.Highs:
+    """A quiet HiGHS instance holding ``model`` (kept by callers that re-solve after bound changes)."""
+    highs = _new_highs(settings)
+    _pass(highs, model)
+    return highs
 
 
 _first = threading.Lock()
@@ -65,8 +76,12 @@ def _new_highs(settings: SolverSettings) -> highspy.Highs:
     highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", settings.mip_gap)
+    highs.setOptionValue("mip_abs_gap", settings.mip_abs_gap)
     highs.setOptionValue("time_limit", settings.time_limit_s)
     highs.setOptionValue("threads", settings.threads)
+    if not settings.sub_mip_heuristics:
+        for name in ("rins", "rens", "root_reduced_cost"):
+            highs.setOptionValue(f"mip_heuristic_run_{name}", False)
     return highs
 
 
@@ -114,12 +129,18 @@ def _pass(highs: highspy.Highs, model: CompiledModel) -> None:
         raise RuntimeError("HiGHS rejected the model (inconsistent bounds or matrix)")
 
 
-def _outcome(highs: highspy.Highs, model: CompiledModel, began: float) -> SolveOutcome:
+def highs_outcome(highs: highspy.Highs, model: CompiledModel, began: float) -> SolveOutcome:
     status = highs.getModelStatus()
     info = highs.getInfo()
     detail = highs.modelStatusToString(status)
     has_solution = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
-    x = np.asarray(highs.getSolution().col_value, dtype=np.float64) if has_solution else None
+    solution = highs.getSolution()
+    x = np.asarray(solution.col_value, dtype=np.float64) if has_solution else None
+    reduced = (
+        np.asarray(solution.col_dual, dtype=np.float64)
+        if has_solution and not model.num_integer and solution.dual_valid
+        else None
+    )
     gap = float(info.mip_gap) if model.num_integer else 0.0
     if status == highspy.HighsModelStatus.kOptimal:
         kind = "optimal"
@@ -134,4 +155,5 @@ def _outcome(highs: highspy.Highs, model: CompiledModel, began: float) -> SolveO
         objective=float(info.objective_function_value) if has_solution else None,
         mip_gap=gap if has_solution else None,
         solve_s=time.perf_counter() - began,
+        reduced_costs=reduced,
     )

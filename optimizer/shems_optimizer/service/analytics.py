@@ -13,6 +13,7 @@ from collections import OrderedDict, defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shems_optimizer.api.jsonio import EncodedJson
 from shems_optimizer.api.ports import SitePort
 from shems_optimizer.store import ConsumptionQuery, Granularity, Repository, StoreError
 
@@ -61,7 +62,7 @@ class ConsumptionAnalytics:
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         try:
-            answer = await self._query(start, end, device_id, granularity, timezone)
+            answer = EncodedJson(await self._query(start, end, device_id, granularity, timezone))
         except BaseException as err:
             self._cache.pop(key, None)
             future.set_exception(err)

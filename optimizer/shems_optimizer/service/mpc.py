@@ -94,6 +94,9 @@ class MpcLoop:
             _LOGGER.warning(
                 "re-plan failed, keeping the last good plan", extra={"reason": reason, "error": str(err)}
             )
+        except Exception:  # whatever happens, the loop must keep running
+            self.failures += 1
+            _LOGGER.exception("re-plan crashed, keeping the last good plan", extra={"reason": reason})
 
     async def _maybe_retrain(self) -> None:
         if self._retrain is None:

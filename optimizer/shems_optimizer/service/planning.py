@@ -166,7 +166,13 @@ class PlanService:
             state.running = False
         plan.setdefault("correlation_id", cid)
         plan.setdefault("reason", reason)
-        await self._archive.save(plan)
+        try:
+            await self._archive.save(plan)
+        except Exception as err:  # e.g. the database is away: the plan still goes into force
+            _LOGGER.error(
+                "plan not archived; it is in force but will not survive a restart",
+                extra={"plan_id": plan.get("id"), "error": f"{type(err).__name__}: {err}"},
+            )
         self._set_plan(plan)
         state.last_success = now
         state.last_error = None

@@ -26,6 +26,7 @@ from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.dispatch.commands import CommandDispatcher
 from shems_optimizer.dispatch.ha_services import HaServiceCaller
 from shems_optimizer.dispatch.mqtt_link import MqttLink
+from shems_optimizer.dispatch.plan_executor import PlanExecutor
 from shems_optimizer.dispatch.plan_publisher import PlanPublisher
 from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
@@ -40,6 +41,7 @@ from .files import instance_id
 from .ha_states import HaStates
 from .health import HealthBoard
 from .live_inputs import LiveInputs, LiveWatcher
+from .measurements import LiveMeasurements
 from .mpc import MpcLoop
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
@@ -85,6 +87,7 @@ class Service:
         self._blocking: BlockingRunner | None = None
         self._mpc: MpcLoop | None = None
         self._watcher: LiveWatcher | None = None
+        self.executor: PlanExecutor | None = None
         self.live_inputs: LiveInputs | None = None
 
     @property
@@ -204,6 +207,13 @@ class Service:
             )
         if self.telemetry is not None:
             self.health.add("telemetry", self.telemetry.health)
+        executor = self.executor = PlanExecutor(
+            self.site.get,
+            plans.current_plan,
+            LiveMeasurements(devices, live),
+            dispatcher,
+            lambda device_id: devices.route_now(device_id) is not None,
+        )
         context = ApiContext(
             info=ServiceInfo(__version__, self.instance_id, datetime.now(tz=UTC)),
             tokens=self.tokens,
@@ -217,6 +227,7 @@ class Service:
             analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
             schedules=schedules,
             predictions=Forecasts(self.site, plans),
+            execution=executor,
             health=self.health,
         )
         self.app = create_app(context)
@@ -241,6 +252,7 @@ class Service:
         mpc.start()
         if self._watcher is not None:
             self._watcher.start()
+        executor.start()
 
     def _optimizer_health(self) -> tuple[bool, str]:
         status = self.plans.status() if self.plans is not None else {}
@@ -249,6 +261,9 @@ class Service:
         return True, str(status.get("optimizer", "idle"))
 
     async def stop(self) -> None:
+        if self.executor is not None:
+            await self.executor.stop()
+            self.executor = None
         if self._watcher is not None:
             await self._watcher.stop()
             self._watcher = None

@@ -6,9 +6,9 @@ from ..spec import RouteSpec
 
 
 def all_routes() -> list[RouteSpec]:
-    from . import analytics, devices, plan, predictions, schedules, site, stream, system
+    from . import analytics, devices, execution, plan, predictions, schedules, site, stream, system
 
     specs: list[RouteSpec] = []
-    for module in (system, site, plan, devices, analytics, predictions, schedules, stream):
+    for module in (system, site, plan, execution, devices, analytics, predictions, schedules, stream):
         specs.extend(module.routes())
     return specs

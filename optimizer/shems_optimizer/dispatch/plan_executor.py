@@ -1,0 +1,233 @@
+"""The plan executor: applies each battery's mode and targets at step boundaries, and closes the loop.
+
+Execution semantics are exactly the backtest's (:mod:`shems_optimizer.control`): every plan step becomes
+a *mode with targets* (:func:`~shems_optimizer.control.commands_from_plan`), and the
+:class:`~shems_optimizer.control.LocalController` turns that mode, the measured load and PV and the
+battery's SOC into a battery power every tick, absorbing forecast errors inside the plan's SOC
+corridor. At each step boundary the battery device gets ``set_mode`` (the mode and its targets, so a
+device with its own controller can follow it alone); when load, PV and SOC are measured, it also gets
+``set_power`` whenever the controller's answer moves by more than the dead band. Every decision is
+kept in a journal (``GET /api/v1/execution``) and logged.
+
+A battery receives commands when a device with the battery's id is registered (MQTT or a Home
+Assistant entity); without one the executor still computes and journals what it would do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from shems_optimizer.control import BatteryLimits, LocalController, PlanStep, StepCommand, commands_from_plan
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    tick_s: float = 10.0
+    deadband_w: float = 100.0  # re-send set_power only when the answer moves by more than this
+    journal_size: int = 2000
+
+
+class Measurements(Protocol):
+    """What the executor needs measured, ``None`` when unknown."""
+
+    def home_w(self) -> tuple[float, float] | None:
+        """(load W without the battery, PV W) right now."""
+        ...
+
+    def battery_soc(self, battery_id: str) -> float | None: ...
+
+
+class CommandSink(Protocol):
+    async def submit(
+        self, device_id: str, command_type: str, payload: Mapping[str, Any], ttl_s: float | None
+    ) -> dict[str, Any]: ...
+
+
+def limits_for(battery: Mapping[str, Any]) -> BatteryLimits:
+    eff = float(battery.get("efficiency", 0.95))
+    return BatteryLimits(
+        capacity_wh=float(battery["capacity_kwh"]) * 1000,
+        max_charge_w=float(battery["max_charge_w"]),
+        max_discharge_w=float(battery["max_discharge_w"]),
+        soc_min=float(battery.get("min_soc_pct", 10)) / 100,
+        soc_max=float(battery.get("max_soc_pct", 100)) / 100,
+        charge_efficiency=eff,
+        discharge_efficiency=eff,
+    )
+
+
+def plan_steps_for(plan: Mapping[str, Any], battery_id: str) -> list[PlanStep]:
+    """The plan document's steps as the control module's :class:`PlanStep` for one battery."""
+    out: list[PlanStep] = []
+    previous_soc: float | None = None
+    for step in plan.get("steps", []):
+        assets = step.get("assets", {})
+        mine = assets.get(battery_id)
+        if mine is None:
+            return []
+        power = float(mine["power_w"])  # + discharge, - charge
+        soc_end = float(mine["soc_pct"]) / 100
+        ev_w = sum(float(v["power_w"]) for k, v in assets.items() if k != battery_id and "soc_pct" in v)
+        out.append(
+            PlanStep(
+                start=datetime.fromisoformat(step["start"]),
+                end=datetime.fromisoformat(step["end"]),
+                load_w=float(step["load_w"]),
+                pv_w=float(step["pv_w"]),
+                charge_w=max(-power, 0.0),
+                discharge_w=max(power, 0.0),
+                soc_start=previous_soc if previous_soc is not None else soc_end,
+                soc_end=soc_end,
+                grid_import_w=float(step["grid_import_w"]),
+                grid_export_w=float(step["grid_export_w"]),
+                ev_w=ev_w,
+            )
+        )
+        previous_soc = soc_end
+    return out
+
+
+def mode_payload(command: StepCommand) -> dict[str, Any]:
+    mode = command.battery
+    payload: dict[str, Any] = {
+        "mode": type(mode).__name__,
+        "description": mode.describe(),
+        "until": command.end.isoformat(),
+    }
+    for name in ("target_soc", "max_power_w", "soc_floor", "soc_ceiling"):
+        value = getattr(mode, name, None)
+        if value is not None:
+            payload[name] = round(float(value), 4)
+    return payload
+
+
+class PlanExecutor:
+    def __init__(
+        self,
+        site: Callable[[], Mapping[str, Any] | None],
+        plan: Callable[[], Mapping[str, Any] | None],
+        measurements: Measurements,
+        commands: CommandSink,
+        has_device: Callable[[str], bool],
+        settings: ExecutorSettings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+    ) -> None:
+        self._site = site
+        self._plan = plan
+        self._measurements = measurements
+        self._commands = commands
+        self._has_device = has_device
+        self._settings = settings = settings or ExecutorSettings()
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._schedule: dict[str, tuple[str, list[StepCommand], BatteryLimits]] = {}
+        self._current: dict[str, StepCommand] = {}
+        self._last_power: dict[str, float] = {}
+        self.journal: deque[dict[str, Any]] = deque(maxlen=settings.journal_size)
+
+    def _refresh_schedule(self) -> None:
+        plan, site = self._plan(), self._site()
+        if plan is None or site is None:
+            self._schedule = {}
+            return
+        for battery in site.get("batteries", []):
+            known = self._schedule.get(battery["id"])
+            if known is not None and known[0] == plan.get("id"):
+                continue
+            limits = limits_for(battery)
+            steps = plan_steps_for(plan, battery["id"])
+            self._schedule[battery["id"]] = (str(plan.get("id")), commands_from_plan(steps, limits), limits)
+            self._current.pop(battery["id"], None)
+
+    async def tick(self) -> list[dict[str, Any]]:
+        """One control tick for every battery; returns the journal entries it wrote."""
+        self._refresh_schedule()
+        now = self._clock()
+        entries = []
+        home = self._measurements.home_w()
+        for battery_id, (plan_id, commands, limits) in self._schedule.items():
+            command = next((c for c in commands if c.start <= now < c.end), None)
+            if command is None:
+                continue
+            entry: dict[str, Any] = {
+                "time": now.isoformat(),
+                "asset_id": battery_id,
+                "plan_id": plan_id,
+                "mode": type(command.battery).__name__,
+                "step_start": command.start.isoformat(),
+            }
+            if self._current.get(battery_id) != command:
+                self._current[battery_id] = command
+                entry["new_step"] = True
+                entry["mode_payload"] = mode_payload(command)
+                if self._has_device(battery_id):
+                    sent = await self._commands.submit(battery_id, "set_mode", entry["mode_payload"], None)
+                    entry["set_mode_command"] = sent["command_id"]
+                _LOGGER.info(
+                    "battery mode for this step",
+                    extra={"asset_id": battery_id, "mode": command.battery.describe()},
+                )
+            soc = self._measurements.battery_soc(battery_id)
+            if home is not None and soc is not None:
+                load_w, pv_w = home
+                result = LocalController(limits).tick(
+                    command.battery, load_w, pv_w, soc, self._settings.tick_s, ev_w=command.ev_w
+                )
+                entry.update(
+                    soc=round(soc, 4),
+                    load_w=load_w,
+                    pv_w=pv_w,
+                    battery_w=round(result.battery_w, 1),
+                    grid_w=round(result.grid_w, 1),
+                )
+                last = self._last_power.get(battery_id)
+                if (
+                    last is None
+                    or abs(result.battery_w - last) > self._settings.deadband_w
+                    or entry.get("new_step")
+                ):
+                    self._last_power[battery_id] = result.battery_w
+                    if self._has_device(battery_id):
+                        sent = await self._commands.submit(
+                            battery_id,
+                            "set_power",
+                            {"power_w": round(result.battery_w, 1)},
+                            self._settings.tick_s * 3,
+                        )
+                        entry["set_power_command"] = sent["command_id"]
+            else:
+                entry["measured"] = False
+            self.journal.append(entry)
+            entries.append(entry)
+        return entries
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="shems-plan-executor")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                _LOGGER.exception("plan executor tick failed; trying again next tick")
+            await asyncio.sleep(self._settings.tick_s)
+
+    def recent(self, limit: int) -> Sequence[dict[str, Any]]:
+        return list(self.journal)[-limit:]

@@ -1,0 +1,56 @@
+"""The service on TimescaleDB: a database outage answers 503 with a clear message, planning goes on,
+and everything works again once the database is back."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from shems_optimizer.service.config import StorageConfig
+from shems_optimizer.service.testing import running_service
+
+TOKEN = "outage-token"
+SITE = {
+    "timezone": "UTC",
+    "price": {"kind": "fixed", "import_per_kwh": 0.3},
+    "appliances": [{"id": "dw", "name": "Dishwasher", "power_w": 2000, "duration_min": 60}],
+}
+
+
+async def test_database_outage(tmp_path: Path, timescale_dsn: str, services: Any) -> None:
+    async with (
+        running_service(tmp_path, token=TOKEN, storage=StorageConfig("timescaledb", timescale_dsn)) as svc,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+    ):
+        assert svc.service is not None and svc.service.repo is not None
+        assert svc.service.repo.backend != "sqlite"
+        async with http.post(
+            f"{svc.url}/api/v1/devices", json={"device_id": "m", "name": "M", "type": "grid"}
+        ) as r:
+            assert r.status == 201
+        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+            assert resp.status == 200
+        await asyncio.to_thread(services.stop_postgres)
+        try:
+            async with http.get(f"{svc.url}/api/v1/devices/m/commands") as resp:
+                assert resp.status == 503
+                body = await resp.json()
+            assert body["code"] == "store_unavailable" and "database" in body["error"]
+            async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+                assert resp.status == 200  # planning does not need the database
+                plan = await resp.json()
+            async with http.get(f"{svc.url}/api/v1/health") as resp:
+                assert resp.status == 200
+        finally:
+            await asyncio.to_thread(services.start_postgres)
+        async with http.get(f"{svc.url}/api/v1/plan") as resp:
+            assert (await resp.json())["id"] == plan["id"]
+        for _ in range(50):  # the pool reconnects
+            async with http.get(f"{svc.url}/api/v1/devices/m/commands") as resp:
+                if resp.status == 200:
+                    break
+            await asyncio.sleep(0.2)
+        assert resp.status == 200

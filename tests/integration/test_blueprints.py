@@ -1,0 +1,494 @@
+"""The automation blueprints in blueprints/automation/shems, run by Home Assistant's own blueprint machinery.
+
+Each blueprint is loaded from the repository (linked into the test configuration's blueprint folder),
+instantiated as an automation with real SHEMS entities from the running add-on, and triggered the real
+way: a plan from the add-on, or that plan changed where the test needs a particular value, handed to
+the coordinator exactly as a stream message would be. Only the user's own devices (smart plug,
+inverter, wallbox, phone) are stand-ins: input helpers and a captured ``test.notify`` action.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+from awesomeversion import AwesomeVersion
+from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
+from homeassistant.components.blueprint.models import Blueprint
+from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.helpers import device_registry as dr
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from homeassistant.util import yaml as yaml_util
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+    async_mock_service,
+)
+
+from custom_components.shems.const import DOMAIN
+from custom_components.shems.models import parse_plan
+
+from .conftest import optimized, wait_for
+
+BLUEPRINT_DIR = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "shems"
+BLUEPRINT_FILES = sorted(BLUEPRINT_DIR.glob("*.yaml"))
+SOURCE_URL = "https://github.com/shems-project/shems/blob/main/blueprints/automation/shems/{}"
+
+
+# -- every blueprint is valid ------------------------------------------------------------------------
+
+
+def test_the_four_blueprints_are_there() -> None:
+    assert [path.name for path in BLUEPRINT_FILES] == [
+        "appliance_start.yaml",
+        "battery_follow_plan.yaml",
+        "ev_follow_plan.yaml",
+        "plan_notifications.yaml",
+    ]
+
+
+def _selectors(inputs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for spec in inputs.values():
+        if spec and "selector" in spec:
+            yield spec["selector"]
+
+
+@pytest.mark.parametrize("path", BLUEPRINT_FILES, ids=[path.stem for path in BLUEPRINT_FILES])
+def test_blueprint_is_valid(path: Path) -> None:
+    data = yaml_util.load_yaml_dict(path)
+    # The schema Home Assistant applies on import; it also fails on any `!input` without a definition.
+    blueprint = Blueprint(
+        data, path=path.name, expected_domain="automation", schema=AUTOMATION_BLUEPRINT_SCHEMA
+    )
+    assert blueprint.validate() is None
+    meta = blueprint.metadata
+    assert meta["source_url"] == SOURCE_URL.format(path.name)
+    assert AwesomeVersion(meta["homeassistant"]["min_version"]) >= AwesomeVersion("2024.10.0")
+    assert len(meta["description"]) > 200, "the description must say what it does and needs"
+    # Every declared input is used, and every input has a name and a default unless it is required.
+    assert set(blueprint.inputs) == yaml_util.extract_inputs(data)
+    for name, spec in blueprint.inputs.items():
+        assert spec.get("name"), f"input {name} has no name"
+    # Current syntax only.
+    assert {"triggers", "actions"} <= set(data)
+    assert not {"trigger", "condition", "action"} & set(data)
+    # What picks SHEMS things is filtered to the SHEMS integration.
+    shems_filters = [
+        f
+        for selector in _selectors(blueprint.inputs)
+        for kind in ("entity", "device")
+        for f in ((selector.get(kind) or {}).get("filter") or [])
+        if f.get("integration") == DOMAIN
+    ]
+    assert shems_filters, "no input picks a SHEMS entity or device"
+
+
+def test_readme_links_import_every_blueprint() -> None:
+    readme = (BLUEPRINT_DIR.parents[2] / "README.md").read_text(encoding="utf-8")
+    links = re.findall(
+        r"https://my\.home-assistant\.io/redirect/blueprint_import/\?blueprint_url=([^)\s`]+)", readme
+    )
+    raw = "https://raw.githubusercontent.com/shems-project/shems/main/blueprints/automation/shems/"
+    assert {unquote(found) for found in links} == {raw + path.name for path in BLUEPRINT_FILES}
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> None:
+    """The repository's blueprints where Home Assistant looks for them: <config>/blueprints/automation."""
+    config = tmp_path / "config"
+    folder = config / "blueprints" / "automation"
+    folder.mkdir(parents=True)
+    (folder / "shems").symlink_to(BLUEPRINT_DIR, target_is_directory=True)
+    hass.config.config_dir = str(config)
+
+
+async def use_blueprints(hass: HomeAssistant, *automations: tuple[str, dict[str, Any]]) -> None:
+    config = [
+        {
+            "id": f"shems_{i}",
+            "alias": f"{name} {i}",
+            "use_blueprint": {"path": f"shems/{name}.yaml", "input": inputs},
+        }
+        for i, (name, inputs) in enumerate(automations)
+    ]
+    # Always loaded in a real installation (homeassistant.turn_on, system_log.write), not in a bare test one.
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "system_log", {})
+    assert await async_setup_component(hass, "automation", {"automation": config})
+    await hass.async_block_till_done()
+    for i, (name, _) in enumerate(automations):
+        state = hass.states.get(f"automation.{name}_{i}")
+        assert state is not None and state.state == "on", f"automation from {name} did not load"
+
+
+async def helpers(hass: HomeAssistant, domain: str, config: dict[str, Any]) -> None:
+    assert await async_setup_component(hass, domain, {domain: config})
+    await hass.async_block_till_done()
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} does not exist"
+    return state.state
+
+
+def with_asset_power(plan: dict[str, Any], asset_id: str, power_w: float, plan_id: str) -> dict[str, Any]:
+    """The add-on's plan with one asset's power set in every step (so "now" sees it at any time)."""
+    steps = [
+        step | {"assets": step["assets"] | {asset_id: step["assets"][asset_id] | {"power_w": power_w}}}
+        for step in plan["steps"]
+    ]
+    return plan | {"id": plan_id, "steps": steps}
+
+
+async def apply_plan(hass: HomeAssistant, entry: MockConfigEntry, plan: dict[str, Any]) -> None:
+    """Hand a plan document to the coordinator the way a stream message does."""
+    entry.runtime_data.coordinator.async_set_plan(parse_plan(plan))
+    await hass.async_block_till_done()
+
+
+async def plan_then_time(
+    hass: HomeAssistant, entry: MockConfigEntry, plan: dict[str, Any], moment: datetime
+) -> None:
+    """Hand over a plan and move the clock to ``moment`` in one go.
+
+    Nothing may run in between: the add-on shares the test's event loop, and the time jump also wakes
+    its own re-planning, whose fresh plan would replace this one before its timers fire.
+    """
+    entry.runtime_data.coordinator.async_set_plan(parse_plan(plan))
+    async_fire_time_changed(hass, moment)
+    await hass.async_block_till_done()
+
+
+async def addon_gone(hass: HomeAssistant, entry: MockConfigEntry, addon: Any) -> None:
+    await addon.stop()
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+
+
+# -- 1. start an appliance at its planned time --------------------------------------------------------
+
+
+async def test_appliance_starts_at_its_planned_time(
+    hass: HomeAssistant, blueprint_folder: None, loaded_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    await helpers(hass, "input_boolean", {"dishwasher_plug": {"initial": False}})
+    await helpers(hass, "input_button", {"dishwasher_remote_start": {}})
+    dishwasher = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"{loaded_entry.unique_id}_dishwasher1")}
+    )
+    assert dishwasher is not None
+    plan = await optimized(hass, loaded_entry)  # a real plan from the add-on
+    await use_blueprints(
+        hass,
+        (
+            "appliance_start",
+            {
+                "appliance": dishwasher.id,
+                "starter": ["input_boolean.dishwasher_plug", "input_button.dishwasher_remote_start"],
+                "notify_actions": [
+                    {"action": "test.notify", "data": {"title": "{{ title }}", "message": "{{ message }}"}}
+                ],
+            },
+        ),
+    )
+    due = async_capture_events(hass, "shems_appliance_start_due")
+    # The same plan with the dishwasher at a known time, and the water heater (another asset) earlier.
+    now = dt_util.utcnow().replace(microsecond=0)
+    other, start, later = now + timedelta(hours=1), now + timedelta(hours=2), now + timedelta(hours=3)
+    runs = [
+        {"id": "boiler1", "planned_start": other.isoformat(), "planned_end": start.isoformat()},
+        {
+            "id": "dishwasher1",
+            "planned_start": start.isoformat(),
+            "planned_end": (start + timedelta(hours=2)).isoformat(),
+        },
+    ]
+    await plan_then_time(hass, loaded_entry, plan | {"id": "shifted", "appliances": runs}, other)
+    assert [event.data["appliance_id"] for event in due] == ["boiler1"]
+    assert state_of(hass, "input_boolean.dishwasher_plug") == "off", "started by another asset's event"
+    assert state_of(hass, "input_button.dishwasher_remote_start") == "unknown"
+    assert notes == []
+
+    await plan_then_time(hass, loaded_entry, plan | {"id": "dishwasher", "appliances": runs[1:]}, start)
+    assert [event.data["appliance_id"] for event in due] == ["boiler1", "dishwasher1"]
+    assert state_of(hass, "input_boolean.dishwasher_plug") == "on"
+    assert state_of(hass, "input_button.dishwasher_remote_start") != "unknown"  # pressed
+    assert len(notes) == 1
+    local_start = dt_util.as_local(start).strftime("%H:%M")
+    assert notes[0].data == {
+        "title": "Dishwasher started",
+        "message": f"SHEMS started Dishwasher as planned at {local_start}.",
+    }
+
+    # With Smart start off the appliance is left alone when its start is due.
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.dishwasher_plug"}, blocking=True
+    )
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.dishwasher_smart_start"}, blocking=True
+    )
+    runs = [{"id": "dishwasher1", "planned_start": later.isoformat(), "planned_end": None}]
+    await plan_then_time(hass, loaded_entry, plan | {"id": "later", "appliances": runs}, later)
+    assert [event.data["appliance_id"] for event in due] == ["boiler1", "dishwasher1", "dishwasher1"]
+    assert state_of(hass, "input_boolean.dishwasher_plug") == "off"
+    assert len(notes) == 1
+
+
+# -- 2. home battery follows the plan -----------------------------------------------------------------
+
+
+BATTERY_CASES = [
+    # planned W, work mode, charge W, discharge W | limits in kW: charge, discharge
+    (-2000.0, "Force charge", 2000.0, 0.0, 2.0, 0.0),
+    (4500.0, "Self use", 2000.0, 4500.0, 0.0, 3.0),  # the kW limit is capped at its maximum (3 kW)
+    (20.0, "Hold", 2000.0, 4500.0, 0.0, 0.0),  # inside the 50 W dead band
+    (-6500.0, "Force charge", 5000.0, 4500.0, 3.0, 0.0),  # capped at each number's maximum
+]
+
+
+async def test_battery_follows_the_plan(
+    hass: HomeAssistant, blueprint_folder: None, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
+    modes = ["Self use", "Force charge", "Hold", "Backup"]
+    await helpers(hass, "input_select", {"inverter_mode": {"options": modes, "initial": "Backup"}})
+    numbers = {
+        "charge_w": {"min": 0, "max": 5000, "step": 1, "initial": 0},
+        "discharge_w": {"min": 0, "max": 5000, "step": 1, "initial": 0},
+        "charge_limit_kw": {"min": 0, "max": 3, "step": 0.01, "initial": 1},
+        "discharge_limit_kw": {"min": 0, "max": 3, "step": 0.01, "initial": 1},
+    }
+    await helpers(hass, "input_number", numbers)
+    planned = "sensor.garage_battery_planned_power_now"
+    await use_blueprints(
+        hass,
+        (
+            "battery_follow_plan",
+            {
+                "planned_power": planned,
+                "mode_select": "input_select.inverter_mode",
+                "option_fallback": "Backup",
+                "charge_power": "input_number.charge_w",
+                "discharge_power": "input_number.discharge_w",
+            },
+        ),
+        (
+            "battery_follow_plan",
+            {
+                "planned_power": planned,
+                "charge_power": "input_number.charge_limit_kw",
+                "discharge_power": "input_number.discharge_limit_kw",
+                "power_unit": "kW",
+                "zero_unused": True,
+            },
+        ),
+    )
+
+    plan = await optimized(hass, loaded_entry)
+    # The real plan: the work mode matches the sign of what the add-on planned for now.
+    real = float(state_of(hass, planned))
+    expected = "Force charge" if real < -50 else "Self use" if real > 50 else "Hold"
+    assert state_of(hass, "input_select.inverter_mode") == expected
+
+    for i, (power, mode, charge_w, discharge_w, charge_kw, discharge_kw) in enumerate(BATTERY_CASES):
+        # Start from known numbers so each case shows what it wrote.
+        if i == 0:
+            for entity_id, value in (("charge_w", 0), ("discharge_w", 0)):
+                await hass.services.async_call(
+                    "input_number",
+                    "set_value",
+                    {"entity_id": f"input_number.{entity_id}", "value": value},
+                    blocking=True,
+                )
+        await apply_plan(hass, loaded_entry, with_asset_power(plan, "battery1", power, f"battery-{i}"))
+        assert float(state_of(hass, planned)) == power
+        got = (
+            state_of(hass, "input_select.inverter_mode"),
+            float(state_of(hass, "input_number.charge_w")),
+            float(state_of(hass, "input_number.discharge_w")),
+            float(state_of(hass, "input_number.charge_limit_kw")),
+            float(state_of(hass, "input_number.discharge_limit_kw")),
+        )
+        assert got == (mode, charge_w, discharge_w, charge_kw, discharge_kw), f"planned {power} W"
+
+    # No plan (the add-on is gone): the fallback mode; the numbers are left as they are.
+    await addon_gone(hass, loaded_entry, addon)
+    assert state_of(hass, planned) == "unavailable"
+    assert state_of(hass, "input_select.inverter_mode") == "Backup"
+    assert float(state_of(hass, "input_number.charge_limit_kw")) == 3.0
+    await addon.start()
+
+
+async def test_battery_option_missing_from_the_select_is_logged(
+    hass: HomeAssistant,
+    blueprint_folder: None,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await helpers(hass, "input_select", {"inverter_mode": {"options": ["General", "Battery first"]}})
+    await use_blueprints(
+        hass,
+        (
+            "battery_follow_plan",
+            {
+                "planned_power": "sensor.garage_battery_planned_power_now",
+                "mode_select": "input_select.inverter_mode",
+            },
+        ),
+    )
+    plan = await optimized(hass, loaded_entry)
+    await apply_plan(hass, loaded_entry, with_asset_power(plan, "battery1", -1000.0, "charge"))
+    assert state_of(hass, "input_select.inverter_mode") == "General"
+    assert "input_select.inverter_mode has no option 'Force charge' (wanted for 'charge')" in caplog.text
+    assert "it offers: General, Battery first" in caplog.text
+
+
+# -- 3. EV charging follows the plan ------------------------------------------------------------------
+
+
+EV_CASES = [
+    # planned W | 3-phase wallbox in A with a switch: on, A | 1-phase wallbox in kW without a switch
+    (11000.0, "on", 16.0, 7.36),  # 11000/690 = 15.9 -> 16 A; 1 phase: 47.8 A capped at 32 A = 7.36 kW
+    (0.0, "off", 16.0, 0.0),  # stop: the switch turns off; without a switch the number goes to its minimum
+    (4140.0, "on", 6.0, 4.14),  # 6 A exactly; 18 A on one phase
+    (2000.0, "off", 6.0, 2.0),  # 2.9 A < 6 A stops the 3-phase box; 8.7 A is fine on one phase
+]
+
+
+async def test_ev_charging_follows_the_plan(
+    hass: HomeAssistant, blueprint_folder: None, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
+    await helpers(hass, "input_boolean", {"wallbox_charging": {"initial": False}})
+    numbers = {
+        "wallbox_current": {"min": 0, "max": 32, "step": 1, "initial": 10},
+        "wallbox_power_kw": {"min": 0, "max": 22, "step": 0.01, "initial": 5},
+    }
+    await helpers(hass, "input_number", numbers)
+    planned = "sensor.car_planned_charging_power_now"
+    await use_blueprints(
+        hass,
+        (
+            "ev_follow_plan",
+            {
+                "planned_power": planned,
+                "charger_switch": "input_boolean.wallbox_charging",
+                "charger_setting": "input_number.wallbox_current",
+                "without_plan": "full",
+            },
+        ),
+        (
+            "ev_follow_plan",
+            {
+                "planned_power": planned,
+                "charger_setting": "input_number.wallbox_power_kw",
+                "setting_unit": "kW",
+                "phases": 1,
+                "max_current": 32,
+                "without_plan": "stop",
+            },
+        ),
+    )
+    plan = await optimized(hass, loaded_entry)
+    for i, (power, switch, amps, kw) in enumerate(EV_CASES):
+        await apply_plan(hass, loaded_entry, with_asset_power(plan, "ev1", power, f"ev-{i}"))
+        assert float(state_of(hass, planned)) == power
+        got = (
+            state_of(hass, "input_boolean.wallbox_charging"),
+            float(state_of(hass, "input_number.wallbox_current")),
+            float(state_of(hass, "input_number.wallbox_power_kw")),
+        )
+        assert got == (switch, amps, kw), f"planned {power} W"
+
+    # No plan: the first box charges at full current, the second stops.
+    await addon_gone(hass, loaded_entry, addon)
+    assert state_of(hass, planned) == "unavailable"
+    got = (
+        state_of(hass, "input_boolean.wallbox_charging"),
+        float(state_of(hass, "input_number.wallbox_current")),
+        float(state_of(hass, "input_number.wallbox_power_kw")),
+    )
+    assert got == ("on", 16.0, 0.0)
+    await addon.start()
+
+
+# -- 4. plan summary and unmet-goal warnings ----------------------------------------------------------
+
+
+async def test_daily_summary_and_unmet_goal_warnings(
+    hass: HomeAssistant, blueprint_folder: None, loaded_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    summary_at = (dt_util.now() + timedelta(minutes=5)).replace(second=0, microsecond=0)
+    await use_blueprints(
+        hass,
+        (
+            "plan_notifications",
+            {
+                "status_sensor": "sensor.shems_optimizer_status",
+                "summary_time": summary_at.strftime("%H:%M:%S"),
+                "notify_actions": [
+                    {"action": "test.notify", "data": {"title": "{{ title }}", "message": "{{ message }}"}}
+                ],
+            },
+        ),
+    )
+    plan = await optimized(hass, loaded_entry)
+    assert notes == [], "a plan without unmet goals is no news"
+
+    async_fire_time_changed(hass, summary_at)
+    await hass.async_block_till_done()
+    await wait_for(lambda: len(notes) == 1)
+    summary = notes[0].data
+    assert summary["title"] == "SHEMS plan for the next 24 hours"
+    # The cheapest window starts where the integration's own sensor says, at the plan's lowest price.
+    cheapest = hass.states.get("sensor.grid_next_cheapest_window")
+    assert cheapest is not None
+    window_start = dt_util.as_local(dt_util.parse_datetime(cheapest.state)).strftime("%H:%M")
+    assert f"Cheapest: {window_start}–" in summary["message"]
+    assert f"at {cheapest.attributes['price']:.3f} EUR/kWh" in summary["message"]
+    assert f"Expected cost: {plan['cost_next_24h']:.2f} EUR." in summary["message"]
+    if plan["savings"] is not None:
+        assert f"The plan saves {plan['savings']:.2f} EUR compared with no planning." in summary["message"]
+    run = next(a for a in plan["appliances"] if a["id"] == "dishwasher1")
+    run_start = dt_util.as_local(dt_util.parse_datetime(run["planned_start"])).strftime("%H:%M")
+    assert f"Dishwasher starts at {run_start}." in summary["message"]
+
+    # A plan that misses a goal warns once; the same goals in the next plan do not warn again.
+    goal = {"asset_id": "ev1", "goal": "target_soc", "message": "reaches 62 % of 80 % by 07:30"}
+    await apply_plan(hass, loaded_entry, plan | {"id": "unmet-1", "unmet_goals": [goal]})
+    await apply_plan(hass, loaded_entry, plan | {"id": "unmet-2", "unmet_goals": [goal]})
+    assert len(notes) == 2
+    assert notes[1].data["title"] == "SHEMS cannot meet every goal"
+    assert notes[1].data["message"].startswith("reaches 62 % of 80 % by 07:30. Loosen the goal")
+    # Goals met again: no warning; a new miss warns again.
+    await apply_plan(hass, loaded_entry, plan | {"id": "met", "unmet_goals": []})
+    assert len(notes) == 2
+    worse = goal | {"message": "reaches 55 % of 80 % by 07:30"}
+    await apply_plan(hass, loaded_entry, plan | {"id": "unmet-3", "unmet_goals": [worse]})
+    assert [call.data["message"].split(".")[0] for call in notes[2:]] == ["reaches 55 % of 80 % by 07:30"]
+
+
+async def test_summary_goes_to_a_persistent_notification_by_default(
+    hass: HomeAssistant, blueprint_folder: None, loaded_entry: MockConfigEntry
+) -> None:
+    created: list[ServiceCall] = async_mock_service(hass, "persistent_notification", "create")
+    await use_blueprints(
+        hass,
+        ("plan_notifications", {"status_sensor": "sensor.shems_optimizer_status", "send_summary": False}),
+    )
+    plan = await optimized(hass, loaded_entry)
+    goal = {"asset_id": "dishwasher1", "goal": "finish_by", "message": "cannot finish by 07:00"}
+    await apply_plan(hass, loaded_entry, plan | {"id": "unmet", "unmet_goals": [goal]})
+    assert [call.data["notification_id"] for call in created] == ["shems_plan"]
+    assert created[0].data["message"].startswith("cannot finish by 07:00.")
