@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,7 @@ from shems_optimizer.timegrid import TimeGrid
 from .engine_planner import BasicInputs, PlanningInputs
 from .engine_site import LiveValues
 from .ha_states import HaStates
+from .load_forecast import LoadForecast
 from .planning import PlanningError
 from .price_entity import PriceEntityError, PriceInterval, prices_from_state, prices_on_grid
 
@@ -36,16 +37,30 @@ class Snapshot:
     sell: tuple[PriceInterval, ...] = ()
     price_error: str | None = None
     live: LiveValues = field(default_factory=LiveValues)
+    load_history: tuple[tuple[datetime, float], ...] = ()  # (15-min bucket start, mean W)
+
+
+LoadHistory = Callable[[Mapping[str, Any]], Awaitable[list[tuple[datetime, float]]]]
+HISTORY = timedelta(days=28)
 
 
 class LiveInputs(BasicInputs):
-    def __init__(self, ha: HaStates | None) -> None:
+    def __init__(self, ha: HaStates | None, load_history: LoadHistory | None = None) -> None:
         super().__init__()
         self._ha = ha
+        self._load_history = load_history
         self.snapshot = Snapshot()
+        self._forecaster = LoadForecast()
 
     async def refresh(self, site: Mapping[str, Any]) -> Snapshot:
+        history: tuple[tuple[datetime, float], ...] = ()
+        if self._load_history is not None:
+            try:
+                history = tuple(await self._load_history(site))
+            except Exception as err:  # the database may be away: plan without history
+                _LOGGER.warning("load history unavailable", extra={"error": f"{type(err).__name__}: {err}"})
         if self._ha is None:
+            self.snapshot = replace(self.snapshot, load_history=history)
             return self.snapshot
         ha = self._ha
         price = site.get("price", {})
@@ -78,7 +93,12 @@ class LiveInputs(BasicInputs):
             if value is not None:
                 temperature[load["id"]] = value
         self.snapshot = Snapshot(
-            datetime.now(tz=UTC), buy, sell, error, LiveValues(battery_soc, ev_soc, ev_plugged, temperature)
+            datetime.now(tz=UTC),
+            buy,
+            sell,
+            error,
+            LiveValues(battery_soc, ev_soc, ev_plugged, temperature),
+            history,
         )
         return self.snapshot
 
@@ -90,6 +110,15 @@ class LiveInputs(BasicInputs):
         return prices_from_state(entity_id, state)
 
     def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
+        base = self._price_inputs(site, grid, now)
+        load = self._forecaster.forecast(self.snapshot.load_history, grid, str(site.get("timezone", "UTC")))
+        if load is None:
+            return base
+        load_kw, note = load
+        notes = (*(n for n in base.notes if not n.startswith("no load forecast yet")), note)
+        return replace(base, load_kw=load_kw, notes=notes)
+
+    def _price_inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
         price = site.get("price", {})
         if price.get("kind") != "entity":
             return super().inputs(site, grid, now)

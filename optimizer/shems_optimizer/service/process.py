@@ -41,6 +41,7 @@ from .files import instance_id
 from .ha_states import HaStates
 from .health import HealthBoard
 from .live_inputs import LiveInputs, LiveWatcher
+from .load_forecast import consumption_history
 from .measurements import LiveMeasurements
 from .mpc import MpcLoop
 from .plan_archive import StorePlanArchive
@@ -132,7 +133,11 @@ class Service:
         ha_states = (
             HaStates(config.homeassistant, self._http) if config.homeassistant and self._http else None
         )
-        live = self.live_inputs = LiveInputs(ha_states)
+
+        async def load_history(_site: object) -> list[tuple[datetime, float]]:
+            return await consumption_history(repo, blocking, devices.devices())
+
+        live = self.live_inputs = LiveInputs(ha_states, load_history)
         planner = self._planner_override or EnginePlanner(live)
         plans = self.plans = PlanService(
             self.site,

@@ -1,0 +1,49 @@
+"""The planner's load comes from the forecaster trained on the stored consumption history."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+from shems_optimizer.service.testing import running_service
+from shems_optimizer.store import Reading
+
+TOKEN = "load-forecast-token"
+SITE = {"timezone": "UTC", "price": {"kind": "fixed", "import_per_kwh": 0.3}}
+
+
+def power_at(moment: datetime) -> float:
+    # A plain daily pattern: 200 W, and 1,500 W every evening from 18:00 to 22:00 UTC.
+    return 1500.0 if 18 <= moment.hour < 22 else 200.0
+
+
+async def test_plan_load_follows_the_learned_daily_profile(tmp_path: Path) -> None:
+    now = datetime.now(tz=UTC).replace(second=0, microsecond=0)
+    start = (now - timedelta(days=10)).replace(minute=0)
+    readings = []
+    moment = start
+    while moment < now - timedelta(minutes=5):
+        readings.append(Reading("house", moment, power_w=power_at(moment)))
+        moment += timedelta(minutes=5)
+    async with (
+        running_service(tmp_path, token=TOKEN) as svc,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+    ):
+        assert svc.service is not None and svc.service.repo is not None and svc.service.devices is not None
+        await svc.service.devices.register_device({"device_id": "house", "name": "House", "type": "load"})
+        await asyncio.to_thread(svc.service.repo.write_readings, readings)
+        await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, now)
+        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+            assert resp.status == 200
+        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+            assert resp.status == 200, await resp.text()
+            plan = await resp.json()
+    assert "load forecast: gradient_boosting" in plan["message"]
+    evening = [s["load_w"] for s in plan["steps"] if 19 <= datetime.fromisoformat(s["start"]).hour < 21]
+    night = [s["load_w"] for s in plan["steps"] if 2 <= datetime.fromisoformat(s["start"]).hour < 5]
+    assert evening and night
+    assert sum(evening) / len(evening) > 1200  # the evening peak is forecast ...
+    assert sum(night) / len(night) < 400  # ... and the quiet night
