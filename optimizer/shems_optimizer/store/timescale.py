@@ -133,8 +133,9 @@ _UNAVAILABLE = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 
 def _connect_kwargs(config: TimescaleConfig) -> dict[str, Any]:
-    # Sessions in UTC so returned timestamps do not depend on the server's TimeZone setting.
-    return {"connect_timeout": max(1, int(config.connect_timeout_s)), "options": "-c TimeZone=UTC"}
+    # Sessions in UTC so returned timestamps do not depend on the server's TimeZone setting. JIT off:
+    # compiling a roll-up aggregation costs more (hundreds of ms) than running it.
+    return {"connect_timeout": max(1, int(config.connect_timeout_s)), "options": "-c TimeZone=UTC -c jit=off"}
 
 
 class TimescaleRepository(Repository):
@@ -407,7 +408,8 @@ class TimescaleRepository(Repository):
         )
         with self._conn() as conn:
             refresh_pending(conn)
-            rows = conn.execute(sql, params).fetchall()
+            # Binary results: about 3x faster to decode than text for tens of thousands of rows.
+            rows = conn.cursor(binary=True).execute(sql, params).fetchall()
         return [
             AggregateRow(r[0], r[1], int(r[2]), int(r[3]), float(r[4]), float(r[5]), *r[6:]) for r in rows
         ]
@@ -443,7 +445,7 @@ class TimescaleRepository(Repository):
         ).format(inner)
         with self._conn() as conn:
             refresh_pending(conn)
-            rows = conn.execute(sql, params).fetchall()
+            rows = conn.cursor(binary=True).execute(sql, params).fetchall()
         return [
             ConsumptionBucket(
                 device_id=TOTAL,
