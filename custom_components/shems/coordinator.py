@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,6 +64,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         self._plan_listeners: list[Callable[[Plan], None]] = []
         self.stream_connected = False
         self._site_unsent = False
+        # Ids of plans already replaced by a newer one: a stream message carrying one of them is a late
+        # echo (e.g. of the plan the optimize service already returned) and must not undo the newer plan.
+        self._superseded_plan_ids: deque[str] = deque(maxlen=32)
 
     # -- set-up, site push, polling -------------------------------------------------------------
 
@@ -214,6 +218,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
     @callback
     def async_set_plan(self, plan: Plan | None) -> None:
         """A plan arrived outside the poll (stream message or the optimize service)."""
+        previous = self.data.plan if self.data is not None else None
+        if previous is not None and plan is not None and previous.plan_id != plan.plan_id:
+            self._superseded_plan_ids.append(previous.plan_id)
         self._note_plan(plan)
         self.async_set_updated_data(dataclasses.replace(self.data, plan=plan))
 
@@ -227,7 +234,11 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             return
         try:
             if kind == "plan_updated":
-                self.async_set_plan(parse_plan(body))
+                plan = parse_plan(body)
+                if plan is not None and plan.plan_id in self._superseded_plan_ids:
+                    _LOGGER.debug("Ignoring a late stream copy of superseded plan %s", plan.plan_id)
+                    return
+                self.async_set_plan(plan)
             elif kind == "status":
                 self.async_set_updated_data(dataclasses.replace(self.data, status=parse_status(body)))
             elif kind == "device_update" and not self._apply_device_update(body):
