@@ -14,11 +14,18 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+import highspy
 import numpy as np
 
 from shems_optimizer.planner.lazy import ChoiceSet, LazyGroup, OnOffSchedule, SemiContinuous, SwitchPair
 from shems_optimizer.planner.matrix import CompiledModel, IntArray
-from shems_optimizer.planner.solve import SolveOutcome, SolverSettings, highs_outcome, loaded_highs
+from shems_optimizer.planner.solve import (
+    SolveOutcome,
+    SolverSettings,
+    extended_basis,
+    highs_outcome,
+    loaded_highs,
+)
 from shems_optimizer.timegrid import FloatArray
 
 
@@ -36,23 +43,21 @@ def first_plan(
     ordered = sorted(groups, key=_rank)
     x, reduced = _padded(compiled, relaxed)
     fixes = [fix for group in ordered for fix in group.rounded(x, reduced)]
-    at_once = _Session(compiled, settings).fix(*_flatten(fixes)) if fixes else None
+    session = _Session(compiled, settings, relaxed.basis)
+    at_once = session.fix(*_flatten(fixes)) if fixes else None
     if at_once is not None and good_enough(at_once):
         return at_once
-    plans = [p for p in (at_once, _dive(ordered, compiled, settings, x, reduced)) if p is not None]
+    # The dive starts from the rounded LP's basis: its integer columns are released, not rebuilt.
+    session.release(np.flatnonzero(compiled.integer))
+    plans = [p for p in (at_once, _dive(ordered, session, x, reduced)) if p is not None]
     return min(plans, key=_objective, default=None)
 
 
 def _dive(
-    ordered: Sequence[LazyGroup],
-    compiled: CompiledModel,
-    settings: SolverSettings,
-    x: FloatArray,
-    reduced: FloatArray,
+    ordered: Sequence[LazyGroup], session: _Session, x: FloatArray, reduced: FloatArray
 ) -> SolveOutcome | None:
     """Fix the groups' integer columns one group after another, each rounded from the LP that
     followed the previous fix."""
-    session = _Session(compiled, settings)
     plan: SolveOutcome | None = None
     for group in ordered:
         fixes = group.rounded(x, reduced)
@@ -72,12 +77,23 @@ def _objective(plan: SolveOutcome) -> float:
 class _Session:
     """One HiGHS instance holding the LP relaxation; bound changes re-solve from the last basis."""
 
-    def __init__(self, compiled: CompiledModel, settings: SolverSettings) -> None:
+    def __init__(
+        self, compiled: CompiledModel, settings: SolverSettings, basis: highspy.HighsBasis | None = None
+    ) -> None:
         self.began = time.perf_counter()
         self.relaxed = replace(compiled, integer=np.zeros(compiled.num_cols, dtype=bool))
         self.highs = loaded_highs(
             self.relaxed, replace(settings, time_limit_s=min(settings.time_limit_s, 5.0))
         )
+        # Start from the relaxed LP's basis (this model only appends columns and rows to it).
+        start = extended_basis(basis, compiled) if basis is not None else None
+        if start is not None:
+            self.highs.setBasis(start)
+
+    def release(self, cols: IntArray) -> None:
+        """Give ``cols`` their original bounds back (takes effect at the next :meth:`fix`)."""
+        lower, upper = self.relaxed.lower[cols], self.relaxed.upper[cols]
+        self.highs.changeColsBounds(cols.size, cols.astype(np.int32), lower, upper)
 
     def fix(self, cols: IntArray, values: FloatArray) -> SolveOutcome | None:
         """Fix ``cols`` to ``values`` and re-solve."""

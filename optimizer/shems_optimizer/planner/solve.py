@@ -41,6 +41,7 @@ class SolveOutcome:
     mip_gap: float | None
     solve_s: float
     reduced_costs: FloatArray | None = None  # column duals of an LP solve (None for a MIP)
+    basis: highspy.HighsBasis | None = None  # the final simplex basis of an LP solve
 
 
 def solve(model: CompiledModel, settings: SolverSettings, start: FloatArray | None = None) -> SolveOutcome:
@@ -54,6 +55,24 @@ def solve(model: CompiledModel, settings: SolverSettings, start: FloatArray | No
         highs.setSolution(solution)
     highs.run()
     return highs_outcome(highs, model, began)
+
+
+def extended_basis(basis: highspy.HighsBasis, model: CompiledModel) -> highspy.HighsBasis | None:
+    """``basis`` of a model that ``model`` extends by columns and rows appended at the end, made a
+    basis of ``model``: new columns sit at their lower bound, new rows are basic (their slack)."""
+    old_cols, old_rows = len(basis.col_status), len(basis.row_status)
+    if not basis.valid or old_cols > model.num_cols or old_rows > model.num_rows:
+        return None
+    new_lower = model.lower[old_cols:]
+    if np.any(np.isinf(new_lower)):
+        return None
+    extended = highspy.HighsBasis()
+    extended.col_status = list(basis.col_status) + [highspy.HighsBasisStatus.kLower] * new_lower.size
+    extended.row_status = list(basis.row_status) + [highspy.HighsBasisStatus.kBasic] * (
+        model.num_rows - old_rows
+    )
+    extended.valid = True
+    return extended
 
 
 def loaded_highs(model: CompiledModel, settings: SolverSettings) -> highspy.Highs:
@@ -156,4 +175,5 @@ def highs_outcome(highs: highspy.Highs, model: CompiledModel, began: float) -> S
         mip_gap=gap if has_solution else None,
         solve_s=time.perf_counter() - began,
         reduced_costs=reduced,
+        basis=highs.getBasis() if reduced is not None else None,
     )
