@@ -111,7 +111,13 @@ class LiveInputs(BasicInputs):
 
     def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
         base = self._price_inputs(site, grid, now)
-        load = self._forecaster.forecast(self.snapshot.load_history, grid, str(site.get("timezone", "UTC")))
+        try:
+            load = self._forecaster.forecast(
+                self.snapshot.load_history, grid, str(site.get("timezone", "UTC"))
+            )
+        except Exception as err:  # a forecasting problem must not stop planning: keep the flat fallback
+            _LOGGER.exception("load forecast failed; planning with the flat fallback load")
+            return replace(base, notes=(*base.notes, f"load forecast failed ({type(err).__name__}: {err})"))
         if load is None:
             return base
         load_kw, note = load

@@ -67,7 +67,10 @@ class LoadForecast:
             return None
         start = grid.start
         first = min(t for t, _ in history)
-        index = pd.date_range(first, start - STEP, freq=STEP, tz="UTC")
+        # Everything in UTC: the store's times are UTC, the grid's are in the site's time zone.
+        index = pd.date_range(
+            pd.Timestamp(first).tz_convert("UTC"), pd.Timestamp(start - STEP).tz_convert("UTC"), freq=STEP
+        )
         if len(index) < 2:
             return None
         by_time = {pd.Timestamp(t).tz_convert("UTC"): w for t, w in history}

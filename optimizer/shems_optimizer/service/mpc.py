@@ -65,6 +65,14 @@ class MpcLoop:
 
     async def _loop(self) -> None:
         reason = "start-up"
+        # After a restart a plan made less than one interval ago stays in force until it is due.
+        made = (self._plans.current_plan() or {}).get("created_at")
+        if made:
+            due = datetime.fromisoformat(str(made)) + self._interval
+            wait_s = (due - self._clock()).total_seconds()
+            if wait_s > 0:
+                self._plans.set_next_run(due)
+                reason = await self._wait_for_reason(wait_s)
         while True:
             await self._maybe_retrain()
             await self._run_once(reason)

@@ -12,7 +12,7 @@ from shems_optimizer.service.testing import running_service
 from shems_optimizer.store import Reading
 
 TOKEN = "load-forecast-token"
-SITE = {"timezone": "UTC", "price": {"kind": "fixed", "import_per_kwh": 0.3}}
+SITE = {"timezone": "Europe/Paris", "price": {"kind": "fixed", "import_per_kwh": 0.3}}
 
 
 def power_at(moment: datetime) -> float:
@@ -42,8 +42,12 @@ async def test_plan_load_follows_the_learned_daily_profile(tmp_path: Path) -> No
             assert resp.status == 200, await resp.text()
             plan = await resp.json()
     assert "load forecast: gradient_boosting" in plan["message"]
-    evening = [s["load_w"] for s in plan["steps"] if 19 <= datetime.fromisoformat(s["start"]).hour < 21]
-    night = [s["load_w"] for s in plan["steps"] if 2 <= datetime.fromisoformat(s["start"]).hour < 5]
+
+    def utc_hour(step: dict[str, str]) -> int:
+        return datetime.fromisoformat(step["start"]).astimezone(UTC).hour
+
+    evening = [s["load_w"] for s in plan["steps"] if 19 <= utc_hour(s) < 21]
+    night = [s["load_w"] for s in plan["steps"] if 2 <= utc_hour(s) < 5]
     assert evening and night
     assert sum(evening) / len(evening) > 1200  # the evening peak is forecast ...
     assert sum(night) / len(night) < 400  # ... and the quiet night
