@@ -3,6 +3,8 @@
 # export where they are, run the given command, stop both. Everything lives under /tmp (a tmpfs private
 # to this run), so nothing is left in the work tree or in the cached rootfs.
 set -euo pipefail
+# PostgreSQL runs as its own user and must traverse these directories whatever umask the caller has.
+umask 022
 
 RUN=/tmp/shems-services
 mkdir -p "$RUN" /tmp/shems-bin
@@ -63,6 +65,8 @@ mkdir -p "$RUN/mosquitto"
 cat >"$RUN/ctl" <<CTL
 #!/usr/bin/env bash
 set -euo pipefail
+# PostgreSQL runs as its own user and must traverse these directories whatever umask the caller has.
+umask 022
 case "\${1:-}" in
   pg-stop) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -m fast -w stop >/dev/null ;;
   pg-start) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -l $RUN/pglog/pg.log -w -t 60 start >/dev/null ;;
