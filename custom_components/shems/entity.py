@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigSubentry
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from homeassistant.util import dt as dt_util
 
@@ -124,3 +125,28 @@ class ShemsAssetControl(ShemsEntity):
         self.hass.config_entries.async_update_subentry(entry, subentry, data={**subentry.data, **changes})
         await self.coordinator.async_push_site_or_raise()
         self.async_write_ha_state()
+
+
+def add_asset_controls(
+    entry: ConfigEntry[Any],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    subentry_type: str,
+    control: type[ShemsAssetControl],
+    description: EntityDescription,
+) -> None:
+    """Add one ``control`` per subentry of ``subentry_type``, on that asset's device."""
+    coordinator: ShemsCoordinator = entry.runtime_data.coordinator
+    for subentry_id, subentry in entry.subentries.items():
+        if subentry.subentry_type == subentry_type:
+            async_add_entities(
+                [
+                    control(
+                        coordinator,
+                        description,
+                        device=asset_device(entry, subentry),
+                        scope=subentry_id,
+                        subentry=subentry,
+                    )
+                ],
+                config_subentry_id=subentry_id,
+            )

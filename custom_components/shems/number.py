@@ -9,7 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ShemsConfigEntry
 from .const import CONF_TARGET_SOC, SUBENTRY_EV
-from .entity import ShemsAssetControl, asset_device
+from .entity import ShemsAssetControl, add_asset_controls
 
 TARGET_SOC = NumberEntityDescription(
     key="target_soc",
@@ -29,21 +29,7 @@ PARALLEL_UPDATES = 1
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    coordinator = entry.runtime_data.coordinator
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_EV:
-            async_add_entities(
-                [
-                    EvTargetSoc(
-                        coordinator,
-                        TARGET_SOC,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
-            )
+    add_asset_controls(entry, async_add_entities, SUBENTRY_EV, EvTargetSoc, TARGET_SOC)
 
 
 class EvTargetSoc(ShemsAssetControl, NumberEntity):

@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ShemsConfigEntry
 from .const import BATTERY_MODES, CONF_BATTERY_MODE, SUBENTRY_BATTERY
-from .entity import ShemsAssetControl, asset_device
+from .entity import ShemsAssetControl, add_asset_controls
 
 BATTERY_MODE = SelectEntityDescription(
     key="battery_mode", translation_key="battery_mode", options=list(BATTERY_MODES)
@@ -22,21 +22,7 @@ PARALLEL_UPDATES = 1
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    coordinator = entry.runtime_data.coordinator
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_BATTERY:
-            async_add_entities(
-                [
-                    BatteryModeSelect(
-                        coordinator,
-                        BATTERY_MODE,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
-            )
+    add_asset_controls(entry, async_add_entities, SUBENTRY_BATTERY, BatteryModeSelect, BATTERY_MODE)
 
 
 class BatteryModeSelect(ShemsAssetControl, SelectEntity):

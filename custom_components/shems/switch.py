@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ShemsConfigEntry
 from .const import CONF_SMART_START, SUBENTRY_APPLIANCE
-from .entity import ShemsAssetControl, asset_device
+from .entity import ShemsAssetControl, add_asset_controls
 
 SMART_START = SwitchEntityDescription(key="smart_start", translation_key="smart_start")
 
@@ -22,21 +22,7 @@ PARALLEL_UPDATES = 1
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    coordinator = entry.runtime_data.coordinator
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_APPLIANCE:
-            async_add_entities(
-                [
-                    SmartStartSwitch(
-                        coordinator,
-                        SMART_START,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
-            )
+    add_asset_controls(entry, async_add_entities, SUBENTRY_APPLIANCE, SmartStartSwitch, SMART_START)
 
 
 class SmartStartSwitch(ShemsAssetControl, SwitchEntity):

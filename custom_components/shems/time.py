@@ -11,7 +11,7 @@ from homeassistant.util import dt as dt_util
 
 from . import ShemsConfigEntry
 from .const import CONF_DEPARTURE, SUBENTRY_EV
-from .entity import ShemsAssetControl, asset_device
+from .entity import ShemsAssetControl, add_asset_controls
 
 DEPARTURE = TimeEntityDescription(key="departure", translation_key="departure")
 
@@ -23,21 +23,7 @@ PARALLEL_UPDATES = 1
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    coordinator = entry.runtime_data.coordinator
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_EV:
-            async_add_entities(
-                [
-                    EvDeparture(
-                        coordinator,
-                        DEPARTURE,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
-            )
+    add_asset_controls(entry, async_add_entities, SUBENTRY_EV, EvDeparture, DEPARTURE)
 
 
 class EvDeparture(ShemsAssetControl, TimeEntity):
