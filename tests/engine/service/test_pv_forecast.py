@@ -4,6 +4,7 @@ history, and any grid (48 h at 15 min, 7 days hourly, 5-minute steps)."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,14 +80,8 @@ def test_provider_shapes(attributes: dict[str, Any], expected: list[tuple[float,
     ],
 )
 def test_unknown_or_wrong_provider_shapes_are_named(attributes: dict[str, Any], message: str) -> None:
-    with pytest.raises(PvProviderError, match=".*".join(map(_escape, message.split("*")))):
+    with pytest.raises(PvProviderError, match=re.escape(message)):
         pv_from_state("sensor.pv_forecast", {"state": "1", "attributes": attributes})
-
-
-def _escape(text: str) -> str:
-    import re
-
-    return re.escape(text)
 
 
 def utc_hour(moment: datetime) -> float:
