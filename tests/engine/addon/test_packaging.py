@@ -54,8 +54,8 @@ def _dockerfile_instructions() -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) per Dockerfile instruction, continuation lines joined."""
     text = (ADDON / "Dockerfile").read_text().replace("\\\n", " ")
     out = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             word, _, rest = line.partition(" ")
             out.append((word.upper(), rest.strip()))
