@@ -117,6 +117,7 @@ class DeviceRegistry:
             "ha_entity_id": device.attributes.get("ha_entity_id"),
             "firmware": device.firmware,
             "last_seen": device.last_seen,
+            "source": "site" if device.attributes.get("source") == "site" else "registered",
             "status": self._status.get(device.id),
         }
 

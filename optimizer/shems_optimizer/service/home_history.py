@@ -21,8 +21,9 @@ read at slightly different moments) is clamped to 0 W.
 
 **PV history** is the summed production of the PV devices, with the same gap rule.
 
-The store is read at most once per 15-minute bucket (and again when the devices change): the live
-inputs refresh every minute, and a month of readings is not free to aggregate.
+The month of readings is aggregated again only when a 15-minute bucket closes, the devices change or
+older data arrives (a backfill); the live inputs refresh every minute and only look at the newest
+reading per device in between.
 """
 
 from __future__ import annotations
@@ -199,16 +200,6 @@ class HistoryLoader:
         now = self._clock()
         end = now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0)
         devices = self._devices()
-        key = (end, tuple(sorted((d.id, d.type.value, str(sorted(d.attributes.items()))) for d in devices)))
-        async with self._lock:
-            if self._cached is not None and self._cached[0] == key:
-                return self._cached[1]
-            result = await self._read(devices, end)
-            self._cached = (key, result)
-            return result
-
-    async def _read(self, devices: Sequence[Device], end: datetime) -> MeasuredHistory:
-        start = end - timedelta(days=self._days)
         consumers = dedicated_consumers(devices)
         # The site's meters describe the home when there are any; registered devices otherwise (the
         # same grid measured twice would count twice).
@@ -218,6 +209,22 @@ class HistoryLoader:
         ids = tuple(sorted({d.id for d in consumers} | {m.device_id for m in meters}))
         if not ids:
             return MeasuredHistory()
+        async with self._lock:
+            # Read again when a new bucket closes, the devices change, or older data arrived (a
+            # statistics backfill): the newest reading per device, up to the bucket end, says so.
+            latest = await self._blocking(self._repo.latest_readings, ids)
+            marks = tuple(sorted((d, min(r.time, end)) for d, r in latest.items()))
+            key = (end, marks, tuple(sorted((d.id, d.type.value, repr(d.attributes)) for d in devices)))
+            if self._cached is not None and self._cached[0] == key:
+                return self._cached[1]
+            result = await self._read(consumers, meters, ids, end)
+            self._cached = (key, result)
+            return result
+
+    async def _read(
+        self, consumers: Sequence[Device], meters: Sequence[FlowMeter], ids: tuple[str, ...], end: datetime
+    ) -> MeasuredHistory:
+        start = end - timedelta(days=self._days)
         query = ConsumptionQuery(start, end, Granularity.MIN15, device_ids=ids, timezone="UTC")
         rows = await self._blocking(self._repo.consumption, query)
         by_device: dict[str, list[ConsumptionBucket]] = {}

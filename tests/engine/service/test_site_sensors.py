@@ -143,6 +143,7 @@ async def test_site_put_binds_sensors_with_units_and_gaps(
         "site-battery-bat": "battery",
     }
     assert devices["site-grid"]["status"]["power_w"] in (1500.0, 2000.0)
+    assert {d["source"] for d in devices.values()} == {"site"}
     async with http.get(f"{svc.url}/api/v1/health") as resp:
         assert (await resp.json())["components"]["homeassistant_sensors"]["ok"] is True
 
@@ -379,3 +380,15 @@ async def test_database_outage_loses_no_sensor_reading(
 
         # Samples every 0.2 s for over a second of outage, all replayed from the disk spool.
         assert len(await wait_for(outage_samples)) >= 4
+
+
+@pytest.mark.parametrize(
+    ("url", "websocket"),
+    [
+        ("http://supervisor/core", "ws://supervisor/core/websocket"),  # the add-on, via the Supervisor
+        ("http://homeassistant.local:8123/", "ws://homeassistant.local:8123/api/websocket"),
+        ("https://ha.example.org", "wss://ha.example.org/api/websocket"),
+    ],
+)
+def test_websocket_url_follows_the_rest_url(url: str, websocket: str) -> None:
+    assert HomeAssistantConfig(url, "t").websocket_url == websocket
