@@ -11,7 +11,8 @@ Definitions (addon/DOCS.md says the same):
   the plan in force had planned for them, and the breakdown says for how many hours.
 * **prices in force**: a fixed or time-of-use tariff is exact; market prices (a price entity) are
   those of the archived plan that was in force at the start of the day (made after the day-ahead
-  publication, it holds the day's published prices), else the one in force at noon.
+  publication, it holds the day's published prices); quarter hours it does not cover (the service
+  was away) take the plan in force at their time.
 * **savings** = for each elapsed quarter hour, the baseline's cost minus the optimised plan's cost as
   planned by the plan in force (the baseline is the same home without optimisation: appliances at
   their earliest start, the battery in plain self-consumption, the EV at full power on arrival), plus
@@ -82,19 +83,33 @@ class PlansInForce:
         self._steps: dict[datetime, Mapping[str, Any]] = {}
         self._seen: set[str] = set()
 
-    def add(self, plan: Mapping[str, Any] | None) -> None:
+    def add(self, plan: Mapping[str, Any] | None) -> bool:
+        """Add a plan's steps where no earlier-found plan has one; False if it was already added."""
         if plan is None or str(plan.get("id")) in self._seen:
-            return
+            return False
         self._seen.add(str(plan.get("id")))
         for step in plan.get("steps", []):
             start = datetime.fromisoformat(step["start"]).astimezone(UTC)
             self._steps.setdefault(start, step)  # the plan looked up first (in force earlier) wins
+        return True
 
-    def load_in_force(self, at: datetime) -> None:
-        """Add the plan that was in force at ``at`` (made at or before it)."""
-        found = self._repo.list_plans(self._home_id, before=at + timedelta(seconds=1), limit=1)
-        if found:
-            self.add(found[0].document)
+    def load_in_force(self, at: datetime) -> bool:
+        """Add the plan in force just before ``at`` (the newest made before it); False if none is new."""
+        found = self._repo.list_plans(self._home_id, before=at, limit=1)
+        return bool(found) and self.add(found[0].document)
+
+    def cover(self, lo: datetime, hi: datetime) -> None:
+        """Find the plans in force over [lo, hi): the one in force in the first quarter hour (made
+        before the day began, it normally covers the whole day), then, for quarter hours still
+        without a step, the one in force then. Where that finds nothing new, look again an hour
+        later, so a long outage costs one query an hour, not one per quarter hour."""
+        moment = lo
+        next_lookup = lo
+        while moment < hi:
+            if self.step(moment) is None and moment >= next_lookup:
+                found = self.load_in_force(moment + QUARTER)
+                next_lookup = moment + (QUARTER if found else timedelta(hours=1))
+            moment += QUARTER
 
     def step(self, start: datetime) -> Mapping[str, Any] | None:
         return self._steps.get(start.astimezone(UTC))
@@ -113,8 +128,7 @@ def day_figures(
     lo = local_midnight(day, tz)
     hi = min(local_midnight(day + timedelta(days=1), tz), floor_quarter(until))
     plans = PlansInForce(repo, home_id)
-    plans.load_in_force(lo)
-    plans.load_in_force(lo + timedelta(hours=12))
+    plans.cover(lo.astimezone(UTC), hi)
     plans.add(current_plan)
     measured: dict[datetime, tuple[float, float]] = {}
     grid_meter = False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 SEVEN_DAYS = timedelta(days=7)
@@ -35,7 +35,10 @@ class Segment:
         return (self.end - self.start).total_seconds() / 3600
 
     def overlap_hours(self, lo: datetime, hi: datetime) -> float:
-        return max((min(self.end, hi) - max(self.start, lo)).total_seconds(), 0.0) / 3600
+        # In UTC: two datetimes sharing a ZoneInfo subtract in wall-clock time (24 h for a DST day).
+        end = min(self.end, hi).astimezone(UTC)
+        start = max(self.start, lo).astimezone(UTC)
+        return max((end - start).total_seconds(), 0.0) / 3600
 
     @property
     def cost_per_hour(self) -> float:

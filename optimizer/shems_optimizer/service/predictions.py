@@ -142,7 +142,11 @@ class Forecasts:
             if granularity == "hour":
                 covered = covered_h > 0
             else:
-                needed = (hi - max(lo, first)).total_seconds() / 3600 if first is not None else 1.0
+                needed = (
+                    (hi.astimezone(UTC) - max(lo, first).astimezone(UTC)).total_seconds() / 3600
+                    if first is not None
+                    else 1.0
+                )
                 covered = covered_h >= needed - 1e-6
             value: float | None = None
             source = "none"
