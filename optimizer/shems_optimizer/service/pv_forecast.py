@@ -44,7 +44,7 @@ STEP = timedelta(minutes=15)
 RETRAIN_EVERY = timedelta(days=1)
 DERATE = 0.80  # clear-sky fallback: AC output per W of peak at 1,000 W/m² of horizontal irradiance
 NO_LOCATION_NOTE = (
-    "no PV forecast: the site has no location; set location.latitude and location.longitude "
+    "no PV forecast yet: the site has no location; set location.latitude and location.longitude "
     "(decimal degrees, Home Assistant's home location) so solar production can be forecast"
 )
 
