@@ -2,6 +2,9 @@
 
 ``--addon`` reads the Home Assistant add-on options (``/data/options.json``) and the Supervisor's
 MQTT service; otherwise the flags describe the installation (plain container or a developer's host).
+Secrets never go on the command line, where ``ps`` shows them: the TimescaleDB DSN, the MQTT password
+and the Home Assistant token come from ``SHEMS_DSN``, ``SHEMS_MQTT_PASSWORD`` and ``SHEMS_HA_TOKEN``.
+Outside the add-on no peer is trusted without the API token (there is no ingress proxy to trust).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from shems_optimizer.service.config import MqttConfig, ServiceConfig, StorageConfig
+from shems_optimizer.service.config import HomeAssistantConfig, MqttConfig, ServiceConfig, StorageConfig
 from shems_optimizer.service.logs import configure_logging
 
 _LOGGER = logging.getLogger("shems_optimizer.serve")
@@ -36,6 +39,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--mqtt-host", help="MQTT broker host (none: MQTT off)")
     parser.add_argument("--mqtt-port", type=int, default=1883)
     parser.add_argument("--mqtt-username")
+    parser.add_argument("--mqtt-topic-prefix", default="shems", help="command/ack/plan topic prefix")
+    parser.add_argument(
+        "--ha-url", help="Home Assistant's URL, e.g. http://192.168.1.5:8123 (token: SHEMS_HA_TOKEN)"
+    )
+    parser.add_argument(
+        "--rate-limit", type=int, default=1000, help="API requests per minute per client (default 1000)"
+    )
     parser.add_argument("--interval", type=int, default=15, help="re-plan every N minutes (default 15)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.set_defaults(func=_run)
@@ -51,15 +61,25 @@ def _config_from_args(args: argparse.Namespace) -> ServiceConfig:
             host=args.mqtt_host,
             port=args.mqtt_port,
             username=args.mqtt_username,
-            password=os.environ.get("SHEMS_MQTT_PASSWORD"),
+            password=os.environ.get("SHEMS_MQTT_PASSWORD") or None,
+            topic_prefix=args.mqtt_topic_prefix,
         )
+    homeassistant = None
+    if args.ha_url:
+        ha_token = os.environ.get("SHEMS_HA_TOKEN", "")
+        if not ha_token:
+            raise ValueError("--ha-url needs a long-lived access token in SHEMS_HA_TOKEN")
+        homeassistant = HomeAssistantConfig(url=args.ha_url.rstrip("/"), token=ha_token)
     return ServiceConfig(
         data_dir=args.data_dir,
         host=args.host,
         port=8099 if args.port is None else args.port,
         storage=StorageConfig(kind=args.storage, dsn=dsn),
         mqtt=mqtt,
+        homeassistant=homeassistant,
         optimization_interval_min=args.interval,
+        rate_limit_per_min=args.rate_limit,
+        trusted_peers=(),
         log_level=args.log_level,
     )
 

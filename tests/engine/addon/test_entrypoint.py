@@ -163,3 +163,77 @@ async def test_mqtt_broker_comes_from_the_supervisor(
         assert config.mqtt is None
     assert config.homeassistant is not None and config.homeassistant.url == supervisor.url + "/core"
     assert "***" in repr(config.homeassistant) and SUPERVISOR_TOKEN not in repr(config)
+
+
+async def test_plain_container_reads_shems_variables(
+    tmp_path: Path, timescale_dsn: str, mqtt_broker: Any
+) -> None:
+    """The documented `docker run` variables: external TimescaleDB, MQTT, port; no token, no trust."""
+    data_dir = tmp_path / "data"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
+    env.update(
+        SHEMS_DATA_DIR=str(data_dir),
+        SHEMS_PORT=str(port),
+        SHEMS_STORAGE="timescaledb",
+        SHEMS_DSN=timescale_dsn,
+        SHEMS_MQTT_HOST=mqtt_broker.host,
+        SHEMS_MQTT_PORT=str(mqtt_broker.port),
+        SHEMS_MQTT_TOPIC_PREFIX="home1",
+        SHEMS_RATE_LIMIT_PER_MIN="50",
+        SHEMS_LOG_LEVEL="info",
+        PYTHONPATH=f"{REPO / 'optimizer'}:{REPO}",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "sh", str(RUN_SH), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        health: dict[str, Any] | None = None
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/api/v1/health") as resp:
+                        health = await resp.json()
+                    if health["components"].get("mqtt", {}).get("ok"):
+                        break
+                except aiohttp.ClientConnectionError:
+                    pass
+                await asyncio.sleep(0.1)
+            assert health is not None, "the service never answered"
+            assert health["components"]["store"] == {"ok": True, "detail": "timescaledb"}
+            assert health["components"]["mqtt"]["ok"] is True, health
+            async with http.get(f"http://127.0.0.1:{port}/api/v1/site") as resp:
+                assert resp.status == 401  # a plain container trusts no peer without the token
+            token = (data_dir / "api_token").read_text().strip()
+            headers = {"Authorization": f"Bearer {token}"}
+            async with http.get(f"http://127.0.0.1:{port}/api/v1/status", headers=headers) as resp:
+                assert resp.status == 200
+            statuses = []
+            for _ in range(60):  # SHEMS_RATE_LIMIT_PER_MIN=50 allows a burst of 50, then 429
+                async with http.get(f"http://127.0.0.1:{port}/api/v1/status", headers=headers) as resp:
+                    statuses.append(resp.status)
+            assert 429 in statuses and statuses.count(200) <= 50
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(proc.communicate(), timeout=30)
+    assert proc.returncode == 0, stderr.decode()
+    text = stderr.decode()
+    assert token not in text and timescale_dsn not in text  # secrets never reach the log
+
+
+async def test_plain_container_refuses_ha_url_without_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("SUPERVISOR_TOKEN", "SHEMS_HA_TOKEN")}
+    env.update(
+        SHEMS_PLAIN="1",
+        SHEMS_DATA_DIR=str(tmp_path),
+        SHEMS_PORT=str(_free_port()),
+        SHEMS_HA_URL="http://192.0.2.1:8123",
+        PYTHONPATH=f"{REPO / 'optimizer'}:{REPO}",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "sh", str(RUN_SH), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 2
+    (line,) = stderr.decode().splitlines()
+    assert "SHEMS_HA_TOKEN" in json.loads(line)["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 from pathlib import Path
@@ -49,14 +50,120 @@ def test_translations_cover_every_option() -> None:
         assert entry["name"] and entry["description"], key
 
 
-def test_dockerfile_debian_base_and_labels() -> None:
+def _dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) per Dockerfile instruction, continuation lines joined."""
+    text = (ADDON / "Dockerfile").read_text().replace("\\\n", " ")
+    out = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            word, _, rest = line.partition(" ")
+            out.append((word.upper(), rest.strip()))
+    return out
+
+
+def test_dockerfile_base_labels_and_entrypoint() -> None:
+    instructions = _dockerfile_instructions()
+    args = dict(rest.split("=", 1) for word, rest in instructions if word == "ARG" and "=" in rest)
+    # build.yaml is retired: the base comes from the Dockerfile, a multi-arch Debian (glibc: PuLP's
+    # CBC and the numeric wheels need it; an Alpine/musl base cannot run them).
+    assert not (ADDON / "build.yaml").exists()
+    assert args["BUILD_FROM"] == "ghcr.io/home-assistant/base-debian:trixie"
+    assert ("FROM", "${BUILD_FROM}") in instructions
+    assert args["BUILD_VERSION"] == str(_yaml(ADDON / "config.yaml")["version"])
+    labels = " ".join(rest for word, rest in instructions if word == "LABEL")
+    for label, value in [
+        ("io.hass.name", '"SHEMS"'),
+        ("io.hass.type", '"app"'),
+        ("io.hass.version", '"${BUILD_VERSION}"'),
+        ("io.hass.arch", '"${BUILD_ARCH}"'),
+        ("io.hass.description", '"'),
+    ]:
+        assert f"{label}={value}" in labels, label
+    assert ("ENTRYPOINT", '["/run.sh"]') in instructions
+    assert _yaml(ADDON / "config.yaml")["init"] is True  # tini reaps children; run.sh is not an init
+
+
+def test_every_copy_source_is_inside_the_build_context() -> None:
+    """The Supervisor and the release workflow both build with addon/ as the context."""
+    workflow = _workflow()
+    (build_step,) = [s for s in workflow["jobs"]["build"]["steps"] if s.get("name") == "Build image"]
+    assert build_step["with"]["context"] == "addon"
+    copies = [rest.split() for word, rest in _dockerfile_instructions() if word in ("COPY", "ADD")]
+    assert copies, "the Dockerfile copies nothing?"
+    for parts in copies:
+        assert not any(p.startswith("--from") for p in parts), parts  # no other context exists
+        for source in parts[:-1]:
+            assert (ADDON / source).exists(), f"COPY {source}: missing from the build context addon/"
+            assert ADDON in (ADDON / source).resolve().parents or (ADDON / source).resolve() == ADDON
+
+
+def test_engine_wheel_name_agrees_between_workflow_script_and_dockerfile() -> None:
+    version = str(_yaml(ADDON / "config.yaml")["version"])
+    wheel = f"shems_optimizer-{version}-py3-none-any.whl"
     dockerfile = (ADDON / "Dockerfile").read_text()
-    build = _yaml(ADDON / "build.yaml")
-    assert all("base-debian" in image for image in build["build_from"].values())
-    assert set(build["build_from"]) == set(_yaml(ADDON / "config.yaml")["arch"])
-    for label in ("io.hass.name", "io.hass.description", "io.hass.type", "io.hass.version", "io.hass.arch"):
-        assert f"{label}=" in dockerfile
-    assert 'CMD ["/run.sh"]' in dockerfile
+    assert "/tmp/engine/shems_optimizer-${BUILD_VERSION}-py3-none-any.whl" in dockerfile
+    assert ("COPY", "engine/ /tmp/engine/") in _dockerfile_instructions()
+    project = re.search(r'^name = "([^"]+)"', (REPO / "pyproject.toml").read_text(), re.M)
+    assert project is not None and project.group(1).replace("-", "_") == wheel.split("-")[0]
+    init_steps = _workflow()["jobs"]["init"]["steps"]
+    wheel_step = next(s for s in init_steps if "wheel" in s.get("name", "").lower())
+    assert "--wheel-dir addon/engine" in wheel_step["run"]
+    assert "shems_optimizer-${{ steps.version.outputs.version }}-py3-none-any.whl" in wheel_step["run"]
+    assert "--wheel-dir" in (REPO / "scripts" / "addon-context").read_text()
+    assert (ADDON / "engine" / ".gitignore").read_text().strip().endswith("*.whl")
+
+
+def test_wheel_carries_every_engine_data_file() -> None:
+    """The image installs the wheel: files the engine reads at run time must be package data."""
+    pyproject = (REPO / "pyproject.toml").read_text()
+    match = re.search(r"^shems_optimizer = \[(.*)\]$", pyproject, re.M)
+    assert match is not None
+    patterns = re.findall(r'"([^"]+)"', match.group(1))
+    package = REPO / "optimizer" / "shems_optimizer"
+    covered = {path for pattern in patterns for path in package.glob(pattern) if path.is_file()}
+    data_files = {
+        path
+        for path in package.rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts
+    }
+    assert data_files, "no data files found?"
+    assert data_files <= covered, sorted(str(p.relative_to(package)) for p in data_files - covered)
+
+
+def test_versions_agree() -> None:
+    version = str(_yaml(ADDON / "config.yaml")["version"])
+    changelog = re.search(r"^## (\S+)", (ADDON / "CHANGELOG.md").read_text(), re.M)
+    assert changelog is not None
+    assert version == _project_version() == changelog.group(1)
+
+
+def _workflow() -> dict[Any, Any]:
+    data: dict[Any, Any] = yaml.safe_load((REPO / ".github" / "workflows" / "addon.yml").read_text())
+    return data
+
+
+def test_workflow_builds_every_arch_into_the_image_config_names() -> None:
+    workflow = _workflow()
+    config = _yaml(ADDON / "config.yaml")
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["push"]["tags"] == ["v*"] and "pull_request" in triggers
+    env = workflow["env"]
+    assert sorted(json.loads(env["ARCHITECTURES"])) == sorted(config["arch"])
+    assert config["image"] == f"{env['REGISTRY_PREFIX']}/{{arch}}-{env['IMAGE_NAME']}"
+    (matrix_step,) = [s for s in workflow["jobs"]["init"]["steps"] if s.get("id") == "matrix"]
+    assert matrix_step["uses"].startswith("home-assistant/builder/actions/prepare-multi-arch-matrix@")
+    assert matrix_step["with"]["registry-prefix"] == "${{ env.REGISTRY_PREFIX }}"
+    build = workflow["jobs"]["build"]
+    assert build["strategy"]["matrix"] == "${{ fromJSON(needs.init.outputs.matrix) }}"
+    (build_step,) = [s for s in build["steps"] if s.get("name") == "Build image"]
+    assert build_step["uses"].startswith("home-assistant/builder/actions/build-image@")
+    tags = [t.strip() for t in build_step["with"]["image-tags"].splitlines()]
+    assert "${{ needs.init.outputs.version }}" in tags  # the Supervisor pulls <image>:<version>
+    assert workflow["jobs"]["manifest"]["if"] == "needs.init.outputs.publish == 'true'"
+    checks = next(s for s in workflow["jobs"]["init"]["steps"] if s.get("id") == "version")["run"]
+    for word in ("addon/config.yaml", "pyproject.toml", "addon/CHANGELOG.md", "REF_NAME"):
+        assert word in checks
 
 
 def _png_size(path: Path) -> tuple[int, int]:
