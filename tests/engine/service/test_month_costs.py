@@ -76,15 +76,17 @@ async def test_month_starts_at_local_midnight_and_survives_a_restart(
         # May so far: 22:00-22:30 UTC metered (the quarter in progress is not), April left out.
         assert costs["month_import_kwh"] == pytest.approx(0.5)
         assert costs["month_measured_cost"] == pytest.approx(2 * METERED_QUARTER)
+        assert status["cost_today"] == pytest.approx(2 * METERED_QUARTER)
+        assert status["cost_month"] == pytest.approx(2 * METERED_QUARTER)
         # The rest of today, 22:30 UTC to midnight in Paris (22:00 UTC), is the plan's: 23.5 h.
         assert costs["rest_of_today_cost"] == pytest.approx(94 * PLANNED_QUARTER)
         expected = 2 * METERED_QUARTER + 94 * PLANNED_QUARTER
-        assert status["cost_today"] == pytest.approx(expected)
-        assert status["cost_month"] == pytest.approx(expected)
-        # Nothing to shift on this site: the plan is its own baseline, and saves nothing.
-        assert status["savings_today"] == pytest.approx(0.0, abs=1e-6)
-        assert status["savings_month"] == pytest.approx(0.0, abs=1e-6)
-        assert costs["note"] is None
+        assert costs["today_expected_cost"] == pytest.approx(expected)
+        assert costs["month_expected_cost"] == pytest.approx(expected)
+        # No plan was in force during May's first half hour (the first one was made at 22:40 UTC):
+        # nothing to compare with, so savings are unknown, and the note says so.
+        assert status["savings_today"] is None and status["savings_month"] is None
+        assert "savings unknown" in costs["note"]
 
         # Restart three and a half hours later; the meter sent nothing meanwhile.
         await svc.stop()
@@ -98,16 +100,21 @@ async def test_month_starts_at_local_midnight_and_survives_a_restart(
         assert costs["month_estimated_hours"] == pytest.approx(3.25)
         assert costs["month_estimated_cost"] == pytest.approx(13 * PLANNED_QUARTER)
         assert costs["rest_of_today_cost"] == pytest.approx(80 * PLANNED_QUARTER)
-        expected = 3 * METERED_QUARTER + 13 * PLANNED_QUARTER + 80 * PLANNED_QUARTER
-        assert status["cost_month"] == pytest.approx(expected)
-        assert status["cost_today"] == pytest.approx(expected)
+        so_far = 3 * METERED_QUARTER + 13 * PLANNED_QUARTER
+        assert status["cost_month"] == pytest.approx(so_far)
+        assert status["cost_today"] == pytest.approx(so_far)
+        assert costs["today_expected_cost"] == pytest.approx(so_far + 80 * PLANNED_QUARTER)
         assert "without measurements use the plan's cost" in costs["note"]
-        first = status["cost_month"]
+        # 14 quarter hours had a plan in force; nothing to shift on this site, so it saved nothing.
+        assert status["savings_today"] == pytest.approx(0.0, abs=1e-6)
+        assert status["savings_month"] == pytest.approx(0.0, abs=1e-6)
+        first = status["cost_month"], status["savings_month"]
 
         # Once more, same clock: the figures are rebuilt from the store, identical.
         await svc.stop()
         await svc.start()
-        assert (await status_of(svc, http))["cost_month"] == pytest.approx(first)
+        again = await status_of(svc, http)
+        assert (again["cost_month"], again["savings_month"]) == pytest.approx(first)
 
 
 def test_market_prices_come_from_the_plan_in_force_at_the_time(tmp_path: Path) -> None:
