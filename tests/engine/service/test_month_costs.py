@@ -8,9 +8,10 @@ that reads 1,000 W: a metered quarter hour costs 0.25 kWh x 0.25 = 0.0625 EUR, a
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -167,3 +168,27 @@ def test_market_prices_come_from_the_plan_in_force_at_the_time(tmp_path: Path) -
     assert figures.estimated_hours == 0 and figures.unknown_hours == 0
     # The plan's quarter-hour steps each save 0.1 against the baseline: 96 of them.
     assert figures.savings == pytest.approx(9.6)
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [("2026-06-09", 24), ("2026-03-29", 23), ("2026-10-25", 25)],
+    ids=["ordinary", "spring-forward", "fall-back"],
+)
+def test_a_local_day_is_priced_over_its_real_length(tmp_path: Path, day: str, hours: int) -> None:
+    """1 kW all day at a fixed 0.20: the day costs 0.20 per real hour, 23 or 25 of them on DST days."""
+    site = {"timezone": "Europe/Paris", "price": {"kind": "fixed", "import_per_kwh": 0.2}}
+    local_day = date.fromisoformat(day)
+    start = datetime.combine(local_day, time(0), tzinfo=ZoneInfo("Europe/Paris")).astimezone(UTC)
+    with open_store(SqliteConfig(tmp_path / "store.sqlite3")) as repo:
+        repo.upsert_home(Home("home", "Home", "Europe/Paris"))
+        repo.upsert_device(Device("grid", "home", DeviceType.GRID, "Grid"))
+        repo.write_readings(
+            [Reading("grid", start + timedelta(minutes=5 * i), power_w=1000.0) for i in range(12 * 26)]
+        )
+        repo.refresh_aggregates(start, start + timedelta(hours=26))
+        figures = day_figures(repo, "home", site, local_day, start + timedelta(days=2), None)
+    assert figures.measured_hours == pytest.approx(hours)
+    assert figures.import_kwh == pytest.approx(hours)
+    assert figures.measured_cost == pytest.approx(0.2 * hours)
+    assert figures.unknown_hours == 0
