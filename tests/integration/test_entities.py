@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.shems.const import DOMAIN
+from custom_components.shems.models import parse_plan
 
 from .conftest import optimized, wait_for
 
@@ -101,6 +102,24 @@ async def test_plan_entities_show_the_current_step(
     first_lowest = next(s for s in upcoming if s["import_price"] == lowest)
     assert dt_util.parse_datetime(cheapest.state) == dt_util.parse_datetime(first_lowest["start"])
     assert cheapest.attributes["price"] == pytest.approx(lowest)
+
+
+async def test_forecast_cost_next_7_days(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """The add-on's 7-day figure when it has one; unknown (never 0) when its plan is shorter."""
+    plan = await optimized(hass, loaded_entry)
+    week = state(hass, "sensor.shems_forecast_cost_next_7_days")
+    assert week.attributes["device_class"] == "monetary"
+    assert week.attributes["unit_of_measurement"] == "EUR"
+    if plan["cost_next_7d"] is None:
+        assert week.state == "unknown"
+    else:
+        assert float(week.state) == pytest.approx(plan["cost_next_7d"], abs=0.01)
+    # Both shapes of the add-on's plan document, whichever the add-on served above.
+    coordinator = loaded_entry.runtime_data.coordinator
+    for served, expected in ((12.3456, "12.3456"), (None, "unknown")):
+        coordinator.async_set_plan(parse_plan(plan | {"id": f"week-{served}", "cost_next_7d": served}))
+        await hass.async_block_till_done()
+        assert state(hass, "sensor.shems_forecast_cost_next_7_days").state == expected
 
 
 async def test_devices_and_registry_entries(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
