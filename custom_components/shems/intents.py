@@ -6,6 +6,7 @@ agent are in ``sentences/<language>.yaml`` and are attached automatically (``voi
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +45,7 @@ SPEECH: dict[str, dict[str, str]] = {
         "failed": "Das hat leider nicht geklappt: {error}",
     },
 }
-ARTICLES = ("the ", "my ", "den ", "die ", "das ", "meine ", "meinen ")
+ARTICLES = ("the ", "my ", "den ", "die ", "das ", "meinen ", "meine ", "mein ")
 
 
 def say(language: str | None, key: str, **values: Any) -> str:
@@ -58,6 +59,11 @@ def _without_article(spoken: str) -> str:
         if spoken.casefold().startswith(article):
             return spoken[len(article) :].strip()
     return spoken
+
+
+def _comparable(name: str) -> str:
+    """'Dish washer', 'dish-washer' and 'Dishwasher' are the same appliance to a listener."""
+    return re.sub(r"[\W_]+", "", name.casefold())
 
 
 def _decimal(language: str | None, value: float) -> str:
@@ -121,14 +127,14 @@ class ScheduleApplianceIntent(intent.IntentHandler):
         hass = intent_obj.hass
         slots = self.async_validate_slots(intent_obj.slots)
         spoken = _without_article(str(slots["appliance"]["value"]).strip())
-        name = spoken.casefold()
+        name = _comparable(spoken)
         response = intent_obj.create_response()
         entry = _loaded_entry(hass)
         match = next(
             (
                 (sub_id, sub)
                 for sub_id, sub in entry.subentries.items()
-                if sub.subentry_type == SUBENTRY_APPLIANCE and sub.title.casefold() == name
+                if sub.subentry_type == SUBENTRY_APPLIANCE and _comparable(sub.title) == name
             ),
             None,
         )

@@ -104,3 +104,20 @@ def test_readme_lists_exactly_the_services_and_their_fields() -> None:
     for name, fields in documented.items():
         expected = set(services_yaml[name].get("fields", {})) - {"config_entry_id"}
         assert set(re.findall(r"`([a-z_]+)`", fields)) == expected, name
+
+
+def test_install_section_links_to_this_repository_in_hacs_and_the_config_flow() -> None:
+    install = readme_section("Install")
+    repository = yaml.safe_load((ROOT / "repository.yaml").read_text())["url"]
+    owner, name = repository.removeprefix("https://github.com/").split("/")
+    hacs_link = (
+        "https://my.home-assistant.io/redirect/hacs_repository/"
+        f"?owner={owner}&repository={name}&category=integration"
+    )
+    assert hacs_link in install
+    assert f"Custom repositories → `{repository}`, type Integration" in install
+    domain = json.loads((COMPONENT / "manifest.json").read_text())["domain"]
+    assert f"https://my.home-assistant.io/redirect/config_flow_start/?domain={domain}" in install
+    # The minimum Home Assistant version HACS enforces is the one the README states.
+    minimum = json.loads((ROOT / "hacs.json").read_text())["homeassistant"]
+    assert f"Requires Home Assistant **{minimum.removesuffix('.0')}** or newer" in install

@@ -103,5 +103,11 @@ async def test_start_the_dishwasher_at_the_cheapest_time(
     assert response.speech["plain"]["speech"] == (
         f"The Dishwasher will start at {dt_util.as_local(run.planned_start).strftime('%H:%M')}."
     )
+    # However speech recognition spells it, and with or without an article.
+    for spoken in ("my dish washer", "Dish-Washer"):
+        again = await intent.async_handle(
+            hass, "test", INTENT_SCHEDULE, {"appliance": {"value": spoken}}, language="en"
+        )
+        assert again.speech["plain"]["speech"].startswith("The Dishwasher will start at ")
     unknown = await intent.async_handle(hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "toaster"}})
     assert unknown.speech["plain"]["speech"] == "I don't know an appliance called toaster."
