@@ -211,3 +211,28 @@ async def test_llm_agents_get_the_same_intents_as_tools(
     )
     result = await api.async_call_tool(llm.ToolInput(tool_name=INTENT_CHEAPEST, tool_args={}))
     assert result["speech"]["plain"]["speech"].startswith("Electricity is cheapest ")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "answer_starts"),
+    [
+        ("en", "When does power cost the least?", "Electricity is cheapest "),
+        ("en", "what is the cheapest time to use electricity today", "Electricity is cheapest "),
+        ("en", "Run the dishwasher when electricity is cheapest.", "The Dishwasher will start at "),
+        ("en", "Schedule my dishwasher for the cheapest time", "The Dishwasher will start at "),
+        ("de", "Wann kostet der Strom heute am wenigsten?", "Strom ist "),
+        ("de", "Wann ist der Strom am billigsten", "Strom ist "),
+        ("de", "Lass den Dishwasher laufen, wenn der Strom am billigsten ist.", "Dishwasher startet um "),
+        ("de", "Starte den Dishwasher zum günstigsten Zeitpunkt", "Dishwasher startet um "),
+    ],
+)
+async def test_sentence_variants_reach_shems(
+    hass: HomeAssistant,
+    assist: None,
+    loaded_entry: MockConfigEntry,
+    language: str,
+    text: str,
+    answer_starts: str,
+) -> None:
+    await optimized(hass, loaded_entry)
+    assert speech(await speak(hass, text, language)).startswith(answer_starts)
