@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -34,6 +34,34 @@ _LOGGER = logging.getLogger(__name__)
 OUTLOOK_STEP = timedelta(hours=1)
 OUTLOOK_HOURS = 169  # 7 days from the plan's start, from the hour that holds it
 PRICE_REPEATED = "repeat of the same hour a day earlier"
+
+
+QUARTERS_PER_STEP = 4
+
+
+def hourly_inputs(fine: PlanningInputs, per: int) -> PlanningInputs:
+    """Average quarter-hour inputs over each hour (``per`` quarters); a price step counts as
+    published only when all its quarters are."""
+
+    def mean(values: Sequence[float] | None) -> list[float] | None:
+        if values is None:
+            return None
+        if len(values) % per:
+            raise ValueError(f"{len(values)} quarter-hour values do not fill whole hours")
+        return [sum(values[i : i + per]) / per for i in range(0, len(values), per)]
+
+    load, pv = mean(fine.load_kw), mean(fine.pv_kw)
+    assert load is not None and pv is not None
+    return replace(
+        fine,
+        load_kw=load,
+        pv_kw=pv,
+        buy_eur_per_kwh=mean(fine.buy_eur_per_kwh),
+        sell_eur_per_kwh=mean(fine.sell_eur_per_kwh),
+        published_price_steps=None
+        if fine.published_price_steps is None
+        else fine.published_price_steps // per,
+    )
 
 
 def outlook_grid(now: datetime, timezone: str) -> TimeGrid:

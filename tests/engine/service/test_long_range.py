@@ -19,9 +19,11 @@ import aiohttp
 import pytest
 
 from shems_optimizer.api.routes.predictions import PREDICTION_SCHEMA
-from shems_optimizer.service.engine_planner import EnginePlanner
+from shems_optimizer.service.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
+from shems_optimizer.service.outlook import PRICE_REPEATED
 from shems_optimizer.service.planning import PlanningError
 from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.timegrid import TimeGrid
 
 TOKEN = "long-range-token"
 HOURLY_COST = 0.4 * 0.25
@@ -155,3 +157,24 @@ async def test_a_failing_outlook_leaves_the_plan_alone_and_says_so(tmp_path: Pat
         assert values[48:] == [None] * 120
         assert {p["source"] for p in cost["points"][48:]} == {"none"}
         assert "null where nothing covers" in cost["source"]
+
+
+class QuarterPrices(BasicInputs):
+    """Market prices per quarter hour: 0.10, 0.20, 0.30, 0.40 in every hour, published for 26 h."""
+
+    def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
+        n = grid.steps
+        buy = [0.1 * (1 + i % 4) for i in range(n)]
+        return PlanningInputs([0.4] * n, [0.0] * n, buy, [0.0] * n, (), None, published_price_steps=26 * 4)
+
+
+def test_outlook_averages_quarter_hour_prices_and_says_which_are_published() -> None:
+    planner = EnginePlanner(QuarterPrices())
+    market = {"timezone": "UTC", "price": {"kind": "entity", "entity_id": "sensor.spot"}}
+    outlook = planner.make_outlook(market, datetime(2026, 6, 9, 9, 37, tzinfo=UTC), "p1")
+    steps = outlook["steps"]
+    assert len(steps) == 169 and steps[0]["start"] == "2026-06-09T09:00:00+00:00"
+    assert [s["import_price"] for s in steps] == pytest.approx([0.25] * 169)  # the hour's mean
+    assert [s["price_source"] for s in steps] == ["published"] * 26 + [PRICE_REPEATED] * 143
+    assert [s["cost"] for s in steps] == pytest.approx([0.4 * 0.25] * 169)
+    assert outlook["cost_total"] == pytest.approx(169 * 0.1) and outlook["plan_id"] == "p1"
