@@ -266,6 +266,10 @@ class Service:
             from .addon_options import announce
 
             await loop.run_in_executor(None, announce, self.tokens.token, self.port)
+        current = plans.current_plan()
+        if current is not None and self.outlook is not None:
+            # The outlook is not archived: rebuild it for the plan in force, with fresh live inputs.
+            self.outlook.follow(current, prepare=live.refresh)
         mpc.start()
         if self._watcher is not None:
             self._watcher.start()
@@ -292,9 +296,6 @@ class Service:
         plans.add_status(bill.status)
         plans.add_status(lambda: {"outlook": outlook.status()})
         await bill.refresh()
-        current = plans.current_plan()
-        if current is not None:
-            outlook.follow(current)  # the outlook is not archived: rebuild it for the plan in force
 
     def _optimizer_health(self) -> tuple[bool, str]:
         status = self.plans.status() if self.plans is not None else {}

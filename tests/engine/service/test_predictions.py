@@ -12,6 +12,8 @@ import pytest
 
 from shems_optimizer.service.testing import RunningService, running_service
 
+from .test_long_range import wait_for_plan
+
 TOKEN = "predictions-test-token"
 NOW = datetime(2026, 6, 9, 8, 20, tzinfo=UTC)  # the service's clock: mid-hour, mid-quarter-hour
 SITE: dict[str, Any] = {
@@ -34,8 +36,9 @@ async def planned(
     ):
         async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
             assert resp.status == 200
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            plan = await resp.json()
+        # The new site makes the MPC loop plan by itself: use that plan, so no second run replaces it
+        # in the middle of a test.
+        plan = await wait_for_plan(svc, http)
         yield svc, http, plan
 
 
