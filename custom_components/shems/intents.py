@@ -156,7 +156,7 @@ class ScheduleApplianceIntent(intent.IntentHandler):
             response.async_set_speech(say(intent_obj.language, "unknown_appliance", appliance=spoken))
             return response
         sub_id, subentry = match
-        finish_by = _next_finish_by(subentry.data.get(CONF_FINISH_BY))
+        finish_by = next_finish_by(subentry.data.get(CONF_FINISH_BY))
         try:
             result = await entry.runtime_data.coordinator.async_schedule_appliance(sub_id, finish_by)
         except ShemsError as err:
@@ -170,7 +170,7 @@ class ScheduleApplianceIntent(intent.IntentHandler):
         return response
 
 
-def _next_finish_by(raw: Any) -> Any:
+def next_finish_by(raw: Any) -> datetime:
     """The next occurrence of the appliance's usual finish time, or 24 h from now."""
     now = dt_util.now()
     parsed = dt_util.parse_time(str(raw)) if raw else None

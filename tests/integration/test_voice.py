@@ -13,11 +13,12 @@ from typing import Any
 import pytest
 from homeassistant.components import conversation
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import intent
+from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE
 from custom_components.shems.voice import async_attach_sentences
 
 from .conftest import optimized
@@ -191,3 +192,47 @@ async def test_sentences_stay_while_any_holder_is_loaded(
     )
     release_other()
     assert not is_shems_answer(await speak(hass, "when is power cheapest", "en"))
+
+
+async def test_llm_agents_get_the_same_intents_as_tools(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    """A conversation agent using Home Assistant's Assist API (e.g. an LLM) can ask the same question."""
+    await optimized(hass, loaded_entry)
+    context = llm.LLMContext(
+        platform="test", context=Context(), language="en", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    tools = {tool.name: tool for tool in api.tools}
+    assert {INTENT_CHEAPEST, INTENT_SCHEDULE} <= set(tools)
+    assert (
+        tools[INTENT_CHEAPEST].description
+        == "Tells when electricity is cheapest in the next 24 hours, according to SHEMS"
+    )
+    result = await api.async_call_tool(llm.ToolInput(tool_name=INTENT_CHEAPEST, tool_args={}))
+    assert result["speech"]["plain"]["speech"].startswith("Electricity is cheapest ")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "answer_starts"),
+    [
+        ("en", "When does power cost the least?", "Electricity is cheapest "),
+        ("en", "what is the cheapest time to use electricity today", "Electricity is cheapest "),
+        ("en", "Run the dishwasher when electricity is cheapest.", "The Dishwasher will start at "),
+        ("en", "Schedule my dishwasher for the cheapest time", "The Dishwasher will start at "),
+        ("de", "Wann kostet der Strom heute am wenigsten?", "Strom ist "),
+        ("de", "Wann ist der Strom am billigsten", "Strom ist "),
+        ("de", "Lass den Dishwasher laufen, wenn der Strom am billigsten ist.", "Dishwasher startet um "),
+        ("de", "Starte den Dishwasher zum günstigsten Zeitpunkt", "Dishwasher startet um "),
+    ],
+)
+async def test_sentence_variants_reach_shems(
+    hass: HomeAssistant,
+    assist: None,
+    loaded_entry: MockConfigEntry,
+    language: str,
+    text: str,
+    answer_starts: str,
+) -> None:
+    await optimized(hass, loaded_entry)
+    assert speech(await speak(hass, text, language)).startswith(answer_starts)

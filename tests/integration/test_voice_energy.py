@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.energy import async_get_solar_forecast
-from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE, cheapest_phrase
+from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE, cheapest_phrase, next_finish_by
 from custom_components.shems.models import parse_plan
 
 from .conftest import optimized
@@ -144,3 +144,14 @@ async def test_start_the_dishwasher_at_the_cheapest_time(
         assert again.speech["plain"]["speech"].startswith("The Dishwasher will start at ")
     unknown = await intent.async_handle(hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "toaster"}})
     assert unknown.speech["plain"]["speech"] == "I don't know an appliance called toaster."
+
+
+async def test_spoken_schedule_finishes_by_the_usual_time_or_within_a_day(hass: HomeAssistant) -> None:
+    """The next 07:00 at least 30 minutes away; without a usual finish time, 24 hours from now."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    now = dt_util.now()
+    usual = next_finish_by("07:00:00")
+    assert (usual.hour, usual.minute) == (7, 0)
+    assert now + timedelta(minutes=30) < usual <= now + timedelta(days=1, minutes=30)
+    anytime = next_finish_by(None)
+    assert timedelta(hours=23, minutes=59) < anytime - dt_util.utcnow() <= timedelta(hours=24)
