@@ -160,7 +160,9 @@ class Service:
         )
         await plans.load()
         await self._start_long_range(repo, blocking, plans, planner)
-        mpc = self._mpc = MpcLoop(plans, timedelta(minutes=config.optimization_interval_min))
+        mpc = self._mpc = MpcLoop(
+            plans, timedelta(minutes=config.optimization_interval_min), clock=self._clock
+        )
         schedules = self.schedules = ScheduleBook(repo, blocking, HOME_ID, self.site, plans, mpc.trigger)
         await schedules.load()
         live.requests_source = schedules.requests

@@ -8,6 +8,7 @@ hour costing 0.10 EUR, 2.40 EUR a day of 24 hours (2.30 on the 23-hour DST day).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from shems_optimizer.api.routes.predictions import PREDICTION_SCHEMA
 from shems_optimizer.service.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
 from shems_optimizer.service.outlook import PRICE_REPEATED
 from shems_optimizer.service.planning import PlanningError
+from shems_optimizer.service.site_document import validate_site_document
 from shems_optimizer.service.testing import RunningService, running_service
 from shems_optimizer.timegrid import TimeGrid
 
@@ -42,18 +44,22 @@ def fixed_clock(moment: datetime) -> Callable[[], datetime]:
 async def planned_service(
     tmp_path: Path, now: datetime, timezone: str, **options: Any
 ) -> AsyncIterator[tuple[RunningService, aiohttp.ClientSession, dict[str, Any]]]:
+    install_site(tmp_path, site(timezone))
     async with (
         running_service(tmp_path, token=TOKEN, clock=fixed_clock(now), **options) as svc,
         aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
     ):
-        async with http.put(f"{svc.url}/api/v1/site", json=site(timezone)) as resp:
-            assert resp.status == 200, await resp.text()
-        # A new site makes the MPC loop plan by itself (after a short settle delay); use that plan
-        # rather than a second one from POST /optimize, so no run lands in the middle of a test.
         plan = await wait_for_plan(svc, http)
         assert svc.service is not None and svc.service.outlook is not None
         await svc.service.outlook.wait()
         yield svc, http, plan
+
+
+def install_site(data_dir: Path, document: Mapping[str, Any]) -> None:
+    """The site as if set before a restart: the MPC loop's start-up run plans it, and nothing else
+    triggers a run (a site set through the API would trigger a second one, racing the test)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "site.json").write_text(json.dumps(validate_site_document(document)))
 
 
 async def wait_for_plan(svc: RunningService, http: aiohttp.ClientSession) -> dict[str, Any]:
@@ -63,7 +69,7 @@ async def wait_for_plan(svc: RunningService, http: aiohttp.ClientSession) -> dic
                 plan: dict[str, Any] = await resp.json()
                 return plan
         await asyncio.sleep(0.05)
-    raise AssertionError("no plan 30 s after the site was set")
+    raise AssertionError("no plan 30 s after start-up")
 
 
 async def predictions(
