@@ -8,10 +8,12 @@ cheapest window is the off-peak run the plan is in now (or the next one, during 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
@@ -21,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE
 from custom_components.shems.voice import async_attach_sentences
 
-from .conftest import optimized
+from .conftest import optimized, wait_for
 
 CHEAPEST = {
     "en": (
@@ -236,3 +238,23 @@ async def test_sentence_variants_reach_shems(
 ) -> None:
     await optimized(hass, loaded_entry)
     assert speech(await speak(hass, text, language)).startswith(answer_starts)
+
+
+async def test_a_german_appliance_name_with_an_umlaut(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    data = {"name": "Geschirrspüler", "power_w": 1800, "duration_min": 90, "smart_start": True}
+    hass.config_entries.async_add_subentry(
+        loaded_entry,
+        ConfigSubentry(
+            data=MappingProxyType(data), subentry_type="appliance", title="Geschirrspüler", unique_id=None
+        ),
+    )
+    await hass.async_block_till_done()
+    await wait_for(lambda: loaded_entry.state is ConfigEntryState.LOADED)
+    await hass.async_block_till_done()
+    response = await speak(hass, "Starte den Geschirrspüler zur günstigsten Zeit", "de")
+    assert speech(response).startswith("Geschirrspüler startet um ")
+    schedules = (await loaded_entry.runtime_data.client.request("GET", "/schedules"))["schedules"]
+    subentry_id = next(i for i, s in loaded_entry.subentries.items() if s.title == "Geschirrspüler")
+    assert [s["appliance_id"] for s in schedules] == [subentry_id]
