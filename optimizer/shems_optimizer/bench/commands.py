@@ -1,8 +1,11 @@
 """`shems-optimizer bench commands`: latency from ``POST /devices/{id}/commands`` to ``acked``.
 
-The service runs in-process with the embedded store and the MQTT broker given (default: the test
-environment's ``SHEMS_TEST_MQTT_HOST``/``PORT``); a simulated device on its own paho client acks every
-command at once. The clock stops when the stream reports the command ``acked`` — that event is sent
+The service runs with the embedded store and the MQTT broker given (default: the test environment's
+``SHEMS_TEST_MQTT_HOST``/``PORT``); a simulated device on its own paho client acks every command at
+once. By default the service runs in its own process, as it does in the add-on, while the HTTP client
+and the device share the benchmark's process; ``--in-process`` puts the service into that process too
+(one interpreter lock for client, device and service: the method of the earlier figures).
+The clock stops when the stream reports the command ``acked`` — that event is sent
 after the ack has been written to the store. ``--concurrency`` commands are in flight at a time.
 
 The commands are sent in ``--rounds`` consecutive rounds of ``--count`` each against the same running
@@ -15,13 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=1000, help="commands per round (default 1000)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of --count commands (default 3)")
     parser.add_argument("--concurrency", type=int, default=1, help="commands in flight at once (default 1)")
+    parser.add_argument(
+        "--in-process", action="store_true", help="run the service in the benchmark's own process"
+    )
     parser.add_argument("--mqtt-host", default=os.environ.get("SHEMS_TEST_MQTT_HOST", "127.0.0.1"))
     parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("SHEMS_TEST_MQTT_PORT", "1883")))
 
@@ -64,31 +74,23 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
     from shems_optimizer.service.logs import configure_logging
-    from shems_optimizer.service.testing import running_service
 
     configure_logging("warning")
     device = await asyncio.to_thread(_device, args.mqtt_host, args.mqtt_port, "bench-dev")
     rounds: list[list[float]] = []
     statuses: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="shems-bench-cmd-") as tmp:
-        async with running_service(
-            Path(tmp),
-            token=TOKEN,
-            mqtt_host=args.mqtt_host,
-            mqtt_port=args.mqtt_port,
-            rate_limit_per_min=10**9,
-        ) as svc:
-            assert svc.service is not None and svc.service.mqtt is not None
-            await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
+        service = _in_process(Path(tmp), args) if args.in_process else _own_process(Path(tmp), args)
+        async with service as base_url:
             headers = {"Authorization": f"Bearer {TOKEN}"}
             async with aiohttp.ClientSession(headers=headers) as http:
                 async with http.post(
-                    f"{svc.url}/api/v1/devices",
+                    f"{base_url}/api/v1/devices",
                     json={"device_id": "bench-dev", "name": "Bench", "type": "appliance"},
                 ) as r:
                     r.raise_for_status()
                 done: dict[str, asyncio.Future[str]] = {}
-                async with http.ws_connect(f"{svc.url}/api/v1/stream") as ws:
+                async with http.ws_connect(f"{base_url}/api/v1/stream") as ws:
 
                     async def listen() -> None:
                         async for msg in ws:
@@ -112,7 +114,7 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
                         async with semaphore:
                             began = time.perf_counter()
                             async with http.post(
-                                f"{svc.url}/api/v1/devices/bench-dev/commands",
+                                f"{base_url}/api/v1/devices/bench-dev/commands",
                                 json={"command": "set_power", "payload": {"power_w": 1000}},
                             ) as r:
                                 record = await r.json()
@@ -151,6 +153,87 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
     return {"p50_s": pct(0.50), "p95_s": pct(0.95), "p99_s": pct(0.99), "max_s": round(ordered[-1], 5)}
 
 
+@contextlib.asynccontextmanager
+async def _in_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[str]:
+    from shems_optimizer.service.testing import running_service
+
+    async with running_service(
+        data_dir,
+        token=TOKEN,
+        mqtt_host=args.mqtt_host,
+        mqtt_port=args.mqtt_port,
+        rate_limit_per_min=10**9,
+    ) as svc:
+        assert svc.service is not None and svc.service.mqtt is not None
+        await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
+        yield svc.url
+
+
+@contextlib.asynccontextmanager
+async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[str]:
+    import aiohttp
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ)
+    here = Path(__file__).resolve().parents[2]  # .../optimizer
+    env["PYTHONPATH"] = f"{here}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shems_optimizer.bench.commands",
+        str(data_dir),
+        str(port),
+        args.mqtt_host,
+        str(args.mqtt_port),
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(600):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{url}/api/v1/health") as resp:
+                        if (await resp.json())["components"].get("mqtt", {}).get("ok"):
+                            break
+                if proc.returncode is not None:
+                    raise RuntimeError(f"the service process ended with {proc.returncode}")
+                await asyncio.sleep(0.1)
+            else:
+                raise RuntimeError("the service did not connect to the MQTT broker within 60 s")
+        yield url
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        await proc.wait()
+
+
+async def _serve(data_dir: Path, port: int, mqtt_host: str, mqtt_port: int) -> None:
+    """The service alone in this process, until SIGTERM."""
+    from shems_optimizer.service.config import MqttConfig, ServiceConfig
+    from shems_optimizer.service.logs import configure_logging
+    from shems_optimizer.service.process import Service
+
+    configure_logging("warning")
+    service = Service(
+        ServiceConfig(
+            data_dir=data_dir,
+            host="127.0.0.1",
+            port=port,
+            mqtt=MqttConfig(host=mqtt_host, port=mqtt_port),
+            rate_limit_per_min=10**9,
+            fixed_token=TOKEN,
+            optimization_interval_min=1440,
+        )
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await service.start()
+    await stop.wait()
+    await service.stop()
+
+
 def _no_delay(_client: Any, _userdata: Any, sock: Any) -> None:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
@@ -162,3 +245,7 @@ def _stop(client: Any) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     return asyncio.run(_bench(args))
+
+
+if __name__ == "__main__":
+    asyncio.run(_serve(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])))
