@@ -16,6 +16,7 @@ import numpy as np
 
 from shems_optimizer.model.errors import ConfigError
 from shems_optimizer.model.series import Series
+from shems_optimizer.plan import Plan
 from shems_optimizer.planner import Options, optimize
 from shems_optimizer.planner import PlanningError as EnginePlanningError
 from shems_optimizer.timegrid import TimeGrid
@@ -37,6 +38,9 @@ class PlanningInputs:
     sell_eur_per_kwh: Sequence[float] | None
     notes: tuple[str, ...] = ()
     prices_updated_at: datetime | None = None
+    # Steps (from the first) whose prices are published; later ones are filled by the provider's rule
+    # (e.g. the price of the same time a day earlier). None: every price comes from a tariff.
+    published_price_steps: int | None = None
 
 
 class InputsProvider(Protocol):
@@ -94,6 +98,21 @@ class EnginePlanner:
         self, site: Mapping[str, Any], now: datetime, previous: Mapping[str, Any] | None
     ) -> dict[str, Any]:
         grid = horizon(now, str(site.get("timezone", "UTC")))
+        plan, notes, got = self.solve(site, grid, now)
+        return plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)
+
+    def make_outlook(self, site: Mapping[str, Any], now: datetime, plan_id: str | None) -> dict[str, Any]:
+        """The 7-day hourly outlook: same inputs and optimizer as the plan, on an hourly grid."""
+        from .outlook import outlook_document, outlook_grid
+
+        grid = outlook_grid(now, str(site.get("timezone", "UTC")))
+        plan, notes, got = self.solve(site, grid, now, time_limit_s=min(self._options.time_limit_s, 20.0))
+        return outlook_document(plan, site, now, plan_id, [*notes, *got.notes], got)
+
+    def solve(
+        self, site: Mapping[str, Any], grid: TimeGrid, now: datetime, time_limit_s: float | None = None
+    ) -> tuple[Plan, list[str], PlanningInputs]:
+        """Optimize ``site`` on ``grid``; raise :class:`PlanningError` in the document's words."""
         try:
             model, notes = build_site(site, grid.start, self.inputs.live(site), self.inputs.requests(now))
             got = self.inputs.inputs(site, grid, now)
@@ -111,7 +130,7 @@ class EnginePlanner:
             options = Options(
                 objective="self_consumption" if site.get("mode") == "self_consumption" else "cost",
                 mip_gap=self._options.mip_gap,
-                time_limit_s=self._options.time_limit_s,
+                time_limit_s=self._options.time_limit_s if time_limit_s is None else time_limit_s,
                 threads=self._options.threads,
             )
             plan = optimize(model, series, options)
@@ -119,4 +138,4 @@ class EnginePlanner:
             raise PlanningError(f"{document_field(site, err.field)}: {err.problem}") from err
         except EnginePlanningError as err:
             raise PlanningError(str(err)) from err
-        return plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)
+        return plan, notes, got

@@ -145,7 +145,9 @@ class LiveInputs(BasicInputs):
                 f"published prices cover {grid.steps - filled} of {grid.steps} steps; "
                 "later steps repeat the price of the same time a day earlier"
             )
-        return PlanningInputs(base.load_kw, base.pv_kw, buy, sell, tuple(notes), snap.fetched_at)
+        return PlanningInputs(
+            base.load_kw, base.pv_kw, buy, sell, tuple(notes), snap.fetched_at, grid.steps - filled
+        )
 
     def live(self, site: Mapping[str, Any]) -> LiveValues:
         return self.snapshot.live

@@ -34,6 +34,12 @@ def plan_document(
     starts, ends = grid.starts, grid.ends
     power = plan.power
     hours = [float(h) for h in grid.hours]
+    step_cost = [
+        (power.import_kw[i] * power.buy_eur_per_kwh[i] - power.export_kw[i] * power.sell_eur_per_kwh[i])
+        * hours[i]
+        for i in range(len(starts))
+    ]
+    baseline_cost = baseline_step_costs(plan)
     steps: list[dict[str, Any]] = []
     for i, start in enumerate(starts):
         assets: dict[str, dict[str, Any]] = {}
@@ -59,13 +65,11 @@ def plan_document(
                 "grid_import_w": _w(power.import_kw[i]),
                 "grid_export_w": _w(power.export_kw[i]),
                 "assets": assets,
+                # Energy cost of the step as planned, and without optimisation (for savings).
+                "cost": round(step_cost[i], 6),
+                "baseline_cost": None if baseline_cost is None else round(baseline_cost[i], 6),
             }
         )
-    step_cost = [
-        (power.import_kw[i] * power.buy_eur_per_kwh[i] - power.export_kw[i] * power.sell_eur_per_kwh[i])
-        * hours[i]
-        for i in range(len(starts))
-    ]
     horizon_24h = starts[0] + timedelta(hours=24)
     tz = ZoneInfo(str(doc.get("timezone", "UTC")))
     today = created_at.astimezone(tz).date()
@@ -127,6 +131,19 @@ def plan_document(
         },
         "prices_updated_at": prices_updated_at.isoformat() if prices_updated_at else None,
     }
+
+
+def baseline_step_costs(plan: Plan) -> list[float] | None:
+    """Energy cost per step of the no-optimisation baseline (None when the run made no baseline)."""
+    baseline = plan.baseline
+    if baseline is None:
+        return None
+    power, hours = plan.power, plan.grid.hours
+    return [
+        (baseline.import_kw[i] * power.buy_eur_per_kwh[i] - baseline.export_kw[i] * power.sell_eur_per_kwh[i])
+        * float(hours[i])
+        for i in range(plan.grid.steps)
+    ]
 
 
 def _departure_iso(ev_doc: Mapping[str, Any], now: datetime, tz: ZoneInfo) -> str | None:

@@ -80,6 +80,7 @@ class PlanService:
         self._plan_json: str | None = None
         self._listeners = listeners if listeners is not None else []
         self._before_run = before_run
+        self._status_parts: list[Callable[[], Mapping[str, Any]]] = []
 
     async def load(self) -> None:
         """Resume with the plan in force before a restart."""
@@ -91,6 +92,18 @@ class PlanService:
 
     def on_new_plan(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
+
+    def add_status(self, part: Callable[[], Mapping[str, Any]]) -> None:
+        """Merge ``part()`` into every status (e.g. the cost figures kept elsewhere)."""
+        self._status_parts.append(part)
+
+    def annotate(self, plan_id: str, fields: Mapping[str, Any]) -> None:
+        """Add figures computed after the run (the outlook's ``cost_next_7d``) to the plan in force,
+        if it is still ``plan_id``, and tell the stream's clients."""
+        if self._plan is None or self._plan.get("id") != plan_id:
+            return
+        self._set_plan({**self._plan, **fields})
+        self._hub.publish("plan_updated", self._plan)
 
     def set_next_run(self, when: datetime | None) -> None:
         self._state.next_run = when
@@ -105,7 +118,7 @@ class PlanService:
         state = self._state
         plan = self._plan or {}
         optimizer = "running" if state.running else "failed" if state.last_error else "idle"
-        return {
+        status = {
             "optimizer": optimizer,
             "last_run": state.last_run,
             "last_success": state.last_success,
@@ -120,7 +133,11 @@ class PlanService:
             "savings_month": plan.get("savings_month"),
             "currency": plan.get("currency", (self._site.get() or {}).get("currency", "EUR")),
             "prices_updated_at": plan.get("prices_updated_at"),
+            "cost_next_7d": plan.get("cost_next_7d"),
         }
+        for part in self._status_parts:
+            status.update(part())
+        return status
 
     async def optimize_now(self, reason: str) -> dict[str, Any]:
         return await self.run(reason)

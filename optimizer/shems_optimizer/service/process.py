@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
 
 from .analytics import ConsumptionAnalytics
+from .bill import BillService
 from .blocking import BlockingRunner
 from .config import ServiceConfig
 from .devices import DeviceRegistry
@@ -44,6 +45,7 @@ from .live_inputs import LiveInputs, LiveWatcher
 from .load_forecast import consumption_history
 from .measurements import LiveMeasurements
 from .mpc import MpcLoop
+from .outlook import OutlookService
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
 from .predictions import Forecasts
@@ -61,8 +63,14 @@ def check_site_now(document: Mapping[str, Any]) -> None:
 
 
 class Service:
-    def __init__(self, config: ServiceConfig, planner: Planner | None = None) -> None:
+    def __init__(
+        self,
+        config: ServiceConfig,
+        planner: Planner | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.config = config
+        self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz=UTC))
         self.hub = StreamHub()
         self.health = HealthBoard()
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,6 +98,8 @@ class Service:
         self._watcher: LiveWatcher | None = None
         self.executor: PlanExecutor | None = None
         self.live_inputs: LiveInputs | None = None
+        self.outlook: OutlookService | None = None
+        self.bill: BillService | None = None
 
     @property
     def url(self) -> str:
@@ -146,8 +156,10 @@ class Service:
             self.hub,
             self._executor,
             before_run=live.refresh,
+            clock=self._clock,
         )
         await plans.load()
+        await self._start_long_range(repo, blocking, plans, planner)
         mpc = self._mpc = MpcLoop(plans, timedelta(minutes=config.optimization_interval_min))
         schedules = self.schedules = ScheduleBook(repo, blocking, HOME_ID, self.site, plans, mpc.trigger)
         await schedules.load()
@@ -231,7 +243,7 @@ class Service:
             commands=dispatcher,
             analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
             schedules=schedules,
-            predictions=Forecasts(self.site, plans),
+            predictions=Forecasts(self.site, plans, self.outlook.current if self.outlook else None),
             execution=executor,
             health=self.health,
         )
@@ -259,6 +271,31 @@ class Service:
             self._watcher.start()
         executor.start()
 
+    async def _start_long_range(
+        self, repo: Repository, blocking: BlockingRunner, plans: PlanService, planner: Planner
+    ) -> None:
+        """The 7-day outlook and the month's cost figures, both refreshed after each plan."""
+        outlook = self.outlook = OutlookService(
+            planner if isinstance(planner, EnginePlanner) else None, self.site.get, plans.annotate
+        )
+        bill = self.bill = BillService(
+            repo,
+            blocking,
+            HOME_ID,
+            self.site.get,
+            plans.current_plan,
+            self._clock,
+            lambda: self.hub.publish("status", plans.status()),
+        )
+        plans.on_new_plan(outlook.follow)
+        plans.on_new_plan(bill.follow)
+        plans.add_status(bill.status)
+        plans.add_status(lambda: {"outlook": outlook.status()})
+        await bill.refresh()
+        current = plans.current_plan()
+        if current is not None:
+            outlook.follow(current)  # the outlook is not archived: rebuild it for the plan in force
+
     def _optimizer_health(self) -> tuple[bool, str]:
         status = self.plans.status() if self.plans is not None else {}
         if status.get("last_error"):
@@ -278,6 +315,12 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self.outlook is not None:
+            await self.outlook.stop()
+            self.outlook = None
+        if self.bill is not None:
+            await self.bill.stop()
+            self.bill = None
         if self.dispatcher is not None:
             await self.dispatcher.stop()
             self.dispatcher = None

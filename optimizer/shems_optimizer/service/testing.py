@@ -12,9 +12,10 @@ Leaving the block stops everything: no task, timer or thread remains.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +25,12 @@ from .process import Service
 
 
 class RunningService:
-    def __init__(self, config: ServiceConfig, planner: Planner | None) -> None:
+    def __init__(
+        self, config: ServiceConfig, planner: Planner | None, clock: Callable[[], datetime] | None = None
+    ) -> None:
         self._config = config
         self._planner = planner
+        self._clock = clock
         self.service: Service | None = None
         self._port = config.port
 
@@ -52,7 +56,7 @@ class RunningService:
         if self.running:
             return
         config = replace(self._config, port=self._port)
-        self.service = Service(config, planner=self._planner)
+        self.service = Service(config, planner=self._planner, clock=self._clock)
         await self.service.start()
         assert self.service.port is not None
         self._port = self.service.port
@@ -71,6 +75,7 @@ async def running_service(
     mqtt_port: int = 1883,
     mqtt_topic_prefix: str = "shems",
     planner: Planner | None = None,
+    clock: Callable[[], datetime] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[RunningService]:
     config = ServiceConfig(
@@ -83,7 +88,7 @@ async def running_service(
         fixed_token=token,
         **overrides,
     )
-    running = RunningService(config, planner)
+    running = RunningService(config, planner, clock)
     await running.start()
     try:
         yield running

@@ -281,8 +281,12 @@ class Repository(abc.ABC):
     def latest_plan(self, home_id: str) -> StoredPlan | None: ...
 
     @abc.abstractmethod
-    def list_plans(self, home_id: str, since: datetime | None = None, limit: int = 50) -> list[StoredPlan]:
-        """Newest first."""
+    def list_plans(
+        self, home_id: str, since: datetime | None = None, limit: int = 50, before: datetime | None = None
+    ) -> list[StoredPlan]:
+        """Newest first; ``since`` inclusive, ``before`` exclusive (on ``created_at``).
+
+        ``list_plans(home, before=t, limit=1)`` is the plan that was in force at ``t``."""
 
     # -- schedules -----------------------------------------------------------------------------------
     @abc.abstractmethod

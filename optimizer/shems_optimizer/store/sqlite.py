@@ -584,7 +584,9 @@ class SqliteRepository(Repository):
         plans = self.list_plans(home_id, limit=1)
         return plans[0] if plans else None
 
-    def list_plans(self, home_id: str, since: datetime | None = None, limit: int = 50) -> list[StoredPlan]:
+    def list_plans(
+        self, home_id: str, since: datetime | None = None, limit: int = 50, before: datetime | None = None
+    ) -> list[StoredPlan]:
         sql = (
             "SELECT id, home_id, created_at, horizon_start, horizon_end, status, document, objective FROM "
             "plans WHERE home_id = ?"
@@ -593,6 +595,9 @@ class SqliteRepository(Repository):
         if since is not None:
             sql += " AND created_at >= ?"
             params.append(to_us(since))
+        if before is not None:
+            sql += " AND created_at < ?"
+            params.append(to_us(before))
         rows = self._query(sql + " ORDER BY created_at DESC, id DESC LIMIT ?", [*params, limit])
         return [self._plan(r) for r in rows]
 

@@ -697,7 +697,9 @@ class TimescaleRepository(Repository):
         plans = self.list_plans(home_id, limit=1)
         return plans[0] if plans else None
 
-    def list_plans(self, home_id: str, since: datetime | None = None, limit: int = 50) -> list[StoredPlan]:
+    def list_plans(
+        self, home_id: str, since: datetime | None = None, limit: int = 50, before: datetime | None = None
+    ) -> list[StoredPlan]:
         sql = (
             "SELECT id, home_id, created_at, horizon_start, horizon_end, status, document, objective FROM "
             "plans WHERE home_id = %s"
@@ -706,6 +708,9 @@ class TimescaleRepository(Repository):
         if since is not None:
             sql += " AND created_at >= %s"
             params.append(require_aware(since, "since"))
+        if before is not None:
+            sql += " AND created_at < %s"
+            params.append(require_aware(before, "before"))
         sql += " ORDER BY created_at DESC, id DESC LIMIT %s"
         params.append(limit)
         with self._conn() as conn:

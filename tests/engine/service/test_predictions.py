@@ -13,6 +13,7 @@ import pytest
 from shems_optimizer.service.testing import RunningService, running_service
 
 TOKEN = "predictions-test-token"
+NOW = datetime(2026, 6, 9, 8, 20, tzinfo=UTC)  # the service's clock: mid-hour, mid-quarter-hour
 SITE: dict[str, Any] = {
     "timezone": "UTC",
     "price": {
@@ -28,7 +29,7 @@ async def planned(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[RunningService, aiohttp.ClientSession, dict[str, Any]]]:
     async with (
-        running_service(tmp_path, token=TOKEN) as svc,
+        running_service(tmp_path, token=TOKEN, clock=lambda: NOW) as svc,
         aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
     ):
         async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
@@ -62,28 +63,34 @@ async def test_price_prediction_is_exact_from_the_tariff(
             assert point["value"] == pytest.approx(0.20)  # half the day at each price
 
 
-async def test_load_and_cost_follow_the_plan_then_stop(
+async def test_load_and_cost_follow_the_plan_then_the_outlook(
     planned: tuple[RunningService, aiohttp.ClientSession, dict[str, Any]],
 ) -> None:
     svc, http, plan = planned
+    assert svc.service is not None and svc.service.outlook is not None
+    await svc.service.outlook.wait()
     start = plan["horizon_start"]
     params = {"kind": "load", "horizon": "72h", "start": start}
     async with http.get(f"{svc.url}/api/v1/predictions", params=params) as resp:
         load = await resp.json()
     values = [p["value"] for p in load["points"]]
-    assert values[:48] == [400.0] * 48  # the flat fallback load the plan used, in W
-    assert set(values[48:50]) <= {400.0, None}  # the plan's last, partly covered hour
-    assert values[50:] == [None] * 22 and "null" in load["source"]
+    assert plan["horizon_start"] == "2026-06-09T08:15:00+00:00"
+    assert values == [400.0] * 72  # the flat fallback load, in W: the plan's, then the outlook's
+    assert {p["source"] for p in load["points"][:48]} == {"plan"}
+    assert {p["source"] for p in load["points"][49:]} == {"outlook"}
     async with http.get(
         f"{svc.url}/api/v1/predictions", params={**params, "kind": "cost", "horizon": "49h"}
     ) as resp:
         cost = await resp.json()
-    assert sum(p["value"] for p in cost["points"] if p["value"] is not None) == pytest.approx(
-        sum(
-            (s["grid_import_w"] * s["import_price"] - s["grid_export_w"] * s["export_price"]) / 4000
-            for s in plan["steps"]
-        ),
-        abs=1e-3,
+    planned_cost = sum(
+        (s["grid_import_w"] * s["import_price"] - s["grid_export_w"] * s["export_price"]) / 4000
+        for s in plan["steps"]
+    )
+    # The plan starts at 08:15: its last quarter hour shares the 49th hour with 45 minutes of the
+    # outlook's 400 W at that hour's price (0.10 before noon).
+    assert cost["points"][48]["source"] == "plan+outlook"
+    assert sum(p["value"] for p in cost["points"]) == pytest.approx(
+        planned_cost + 0.75 * 0.4 * 0.10, abs=1e-3
     )
 
 
@@ -107,4 +114,4 @@ async def test_horizon_limits_and_recommendations(
     )
     assert "0.100" in window["detail"]
     assert datetime.fromisoformat(window["start"]) >= datetime.fromisoformat(plan["horizon_start"])
-    assert datetime.now(tz=UTC) - datetime.fromisoformat(plan["created_at"]) < timedelta(minutes=5)
+    assert datetime.fromisoformat(plan["created_at"]) == NOW

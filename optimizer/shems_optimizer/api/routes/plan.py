@@ -30,7 +30,16 @@ PLAN_SCHEMA = obj(
     appliances=array_of(OBJECT),
     evs=array_of(OBJECT),
     cost_next_24h=NUMBER_OR_NULL,
-    cost_next_7d=NUMBER_OR_NULL,
+    cost_next_7d={
+        **NUMBER_OR_NULL,
+        "description": "net energy cost of the 7 days from the plan's start: the plan's 48 h, then the "
+        "7-day hourly outlook optimised after the plan (null until that outlook is done; the plan is "
+        "sent again on the stream once it is)",
+    },
+    cost_today={
+        **NUMBER_OR_NULL,
+        "description": "the plan's cost for the rest of today (the status's cost_today is the whole day)",
+    },
     unmet_goals=array_of(OBJECT),
 )
 
@@ -41,10 +50,38 @@ STATUS_SCHEMA = obj(
     last_success=TIMESTAMP,
     next_run=TIMESTAMP,
     last_error={"type": ["string", "null"]},
-    cost_today=NUMBER_OR_NULL,
-    cost_month=NUMBER_OR_NULL,
-    savings_today=NUMBER_OR_NULL,
-    savings_month=NUMBER_OR_NULL,
+    cost_today={
+        **NUMBER_OR_NULL,
+        "description": "today's expected net energy cost: measured grid exchange since local midnight "
+        "at the prices in force then, plus the plan for the rest of today (see costs)",
+    },
+    cost_month={
+        **NUMBER_OR_NULL,
+        "description": "this month's net energy cost: measured since local midnight on the 1st at the "
+        "prices in force then, plus the plan for the rest of today; null only without any "
+        "measurement or plan this month (costs.note says why)",
+    },
+    savings_today={
+        **NUMBER_OR_NULL,
+        "description": "estimated saving today: per elapsed quarter hour the no-optimisation baseline's "
+        "cost minus the plan's, from the plan in force then, plus the current plan's for the rest "
+        "of today",
+    },
+    savings_month={
+        **NUMBER_OR_NULL,
+        "description": "the same estimate summed from local midnight on the 1st",
+    },
+    cost_next_7d={**NUMBER_OR_NULL, "description": "the plan's cost_next_7d"},
+    costs={
+        "type": ["object", "null"],
+        "description": "how the cost figures were made: measured and estimated parts, hours, kWh and "
+        "a note when something was missing",
+    },
+    outlook={
+        "type": ["object", "null"],
+        "description": "the 7-day outlook: when it was computed, for which plan, its cost, how long "
+        "it took and its last error",
+    },
     currency={"type": "string"},
     prices_updated_at=TIMESTAMP,
 )

@@ -16,6 +16,7 @@ from ..validation import aware_datetime
 from .common import OBJECT, array_of, obj
 
 KINDS = ("load", "pv", "price", "cost")
+POINT_SOURCES = ("tariff", "plan", "outlook", "plan+outlook", "calendar", "none")
 HORIZON = re.compile(r"^([1-9][0-9]{0,2})([hd])$")
 MAX_HOURLY_H = 7 * 24  # up to 7 days hourly
 MAX_DAILY_D = 30  # up to 30 days daily
@@ -35,12 +36,23 @@ PREDICTION_SCHEMA = obj(
     kind={"type": "string"},
     granularity={"enum": ["hour", "day"]},
     unit={"type": "string"},
-    source={"type": "string"},
+    source={"type": "string", "description": "where the values come from, in words (sums up the points')"},
+    currency={"type": "string"},
     points=array_of(
         obj(
             ["start", "value"],
-            start={"type": "string"},
+            start={"type": "string", "format": "date-time"},
+            end={"type": "string", "format": "date-time"},
             value={"type": ["number", "null"]},
+            source={
+                "enum": list(POINT_SOURCES),
+                "description": "tariff: fixed or time-of-use price (exact); plan: the 48 h plan in force; "
+                "outlook: the 7-day hourly outlook optimised after each plan; plan+outlook: both; "
+                "calendar: a day beyond the outlook, the mean per hour of the same weekday among the "
+                "covered whole days (of all of them without that weekday) times the day's length; "
+                "none: nothing covers the bucket (value null). Daily buckets: the first day counts "
+                "from the plan's start (the rest of today).",
+            },
             p10={"type": ["number", "null"]},
             p90={"type": ["number", "null"]},
         )

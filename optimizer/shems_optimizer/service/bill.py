@@ -1,0 +1,347 @@
+"""What today and this month cost, and what optimisation saved: the figures of the status.
+
+Definitions (addon/DOCS.md says the same):
+
+* **cost** (today / this month) = the measured grid exchange since local midnight / since local
+  midnight on the 1st, priced at the prices in force at the time, **plus** the plan in force for the
+  rest of today. So ``cost_today`` is what today is expected to cost in total and ``cost_month`` what
+  the month will have cost by tonight. Measured energy comes from the grid meter (import − export, per
+  15 minutes); a home without a grid meter has its metered consumption priced as if all of it were
+  imported. Quarter hours with no measurement at all (the meter or the service was away) count the cost
+  the plan in force had planned for them, and the breakdown says for how many hours.
+* **prices in force**: a fixed or time-of-use tariff is exact; market prices (a price entity) are
+  those of the archived plan that was in force at the start of the day (made after the day-ahead
+  publication, it holds the day's published prices); quarter hours it does not cover (the service
+  was away) take the plan in force at their time.
+* **savings** = for each elapsed quarter hour, the baseline's cost minus the optimised plan's cost as
+  planned by the plan in force (the baseline is the same home without optimisation: appliances at
+  their earliest start, the battery in plain self-consumption, the EV at full power on arrival), plus
+  the same for the rest of today from the current plan. A counterfactual cannot be metered, so this is
+  the planner's estimate, applied only to time that has passed (and the rest of today).
+
+Closed days are computed once and kept; today is recomputed after every plan. Everything is rebuilt
+from the store on start-up, so a restart keeps the figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shems_optimizer.analytics.consumption import energy_flows
+from shems_optimizer.store import Granularity, Repository, StoreError
+
+from .blocking import BlockingRunner
+from .predictions import tariff_at
+
+_LOGGER = logging.getLogger(__name__)
+QUARTER = timedelta(minutes=15)
+CLOSED_MARGIN = timedelta(hours=1)  # readings may arrive late: a day is final an hour after it ended
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One local day (or its elapsed part): measured and estimated cost, savings, what was missing."""
+
+    day: date
+    measured_cost: float
+    measured_hours: float
+    import_kwh: float
+    export_kwh: float
+    estimated_cost: float  # planned cost of quarter hours without any measurement
+    estimated_hours: float
+    unknown_hours: float  # neither measured (and priced) nor planned
+    savings: float
+    savings_hours: float
+    grid_meter: bool
+
+    @property
+    def cost(self) -> float:
+        return self.measured_cost + self.estimated_cost
+
+
+def floor_quarter(moment: datetime) -> datetime:
+    utc = moment.astimezone(UTC)
+    return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz)
+
+
+class PlansInForce:
+    """Steps of the archived plans in force, looked up by quarter-hour start (UTC)."""
+
+    def __init__(self, repo: Repository, home_id: str) -> None:
+        self._repo = repo
+        self._home_id = home_id
+        self._steps: dict[datetime, Mapping[str, Any]] = {}
+        self._seen: set[str] = set()
+
+    def add(self, plan: Mapping[str, Any] | None) -> bool:
+        """Add a plan's steps where no earlier-found plan has one; False if it was already added."""
+        if plan is None or str(plan.get("id")) in self._seen:
+            return False
+        self._seen.add(str(plan.get("id")))
+        for step in plan.get("steps", []):
+            start = datetime.fromisoformat(step["start"]).astimezone(UTC)
+            self._steps.setdefault(start, step)  # the plan looked up first (in force earlier) wins
+        return True
+
+    def load_in_force(self, at: datetime) -> bool:
+        """Add the plan in force just before ``at`` (the newest made before it); False if none is new."""
+        found = self._repo.list_plans(self._home_id, before=at, limit=1)
+        return bool(found) and self.add(found[0].document)
+
+    def cover(self, lo: datetime, hi: datetime) -> None:
+        """Find the plans in force over [lo, hi): the one in force in the first quarter hour (made
+        before the day began, it normally covers the whole day), then, for quarter hours still
+        without a step, the one in force then. Where that finds nothing new, look again an hour
+        later, so a long outage costs one query an hour, not one per quarter hour."""
+        moment = lo
+        next_lookup = lo
+        while moment < hi:
+            if self.step(moment) is None and moment >= next_lookup:
+                found = self.load_in_force(moment + QUARTER)
+                next_lookup = moment + (QUARTER if found else timedelta(hours=1))
+            moment += QUARTER
+
+    def step(self, start: datetime) -> Mapping[str, Any] | None:
+        return self._steps.get(start.astimezone(UTC))
+
+
+def day_figures(
+    repo: Repository,
+    home_id: str,
+    site: Mapping[str, Any],
+    day: date,
+    until: datetime,
+    current_plan: Mapping[str, Any] | None,
+) -> DayFigures:
+    """Figures of the local ``day`` from its start to ``until`` (its end, or now for today)."""
+    tz = ZoneInfo(str(site.get("timezone", "UTC")))
+    lo = local_midnight(day, tz)
+    hi = min(local_midnight(day + timedelta(days=1), tz), floor_quarter(until))
+    plans = PlansInForce(repo, home_id)
+    plans.cover(lo.astimezone(UTC), hi)
+    plans.add(current_plan)
+    measured: dict[datetime, tuple[float, float]] = {}
+    grid_meter = False
+    if hi > lo:
+        try:
+            flows = energy_flows(repo, home_id, lo, hi, Granularity.MIN15)
+        except StoreError as err:
+            _LOGGER.debug("no measurements for %s: %s", day, err)
+            flows = []
+        for flow in flows:
+            grid_meter = grid_meter or flow.grid_import_kwh is not None
+            imported = flow.grid_import_kwh if flow.grid_import_kwh is not None else flow.consumption_kwh
+            measured[flow.start.astimezone(UTC)] = (imported, flow.grid_export_kwh or 0.0)
+    figures = dict.fromkeys(
+        ("measured_cost", "measured_hours", "import_kwh", "export_kwh", "estimated_cost", "estimated_hours"),
+        0.0,
+    )
+    unknown = savings = savings_hours = 0.0
+    quarter_h = QUARTER.total_seconds() / 3600
+    moment = lo.astimezone(UTC)
+    while moment < hi:
+        step = plans.step(moment)
+        energy = measured.get(moment)
+        prices = tariff_at(site, moment, tz)
+        if prices is None and step is not None:
+            prices = (float(step["import_price"]), float(step["export_price"]))
+        if energy is not None and prices is not None:
+            figures["measured_cost"] += energy[0] * prices[0] - energy[1] * prices[1]
+            figures["measured_hours"] += quarter_h
+            figures["import_kwh"] += energy[0]
+            figures["export_kwh"] += energy[1]
+        elif energy is None and step is not None and step.get("cost") is not None:
+            figures["estimated_cost"] += float(step["cost"]) * _share(step, moment)
+            figures["estimated_hours"] += quarter_h
+        else:
+            unknown += quarter_h
+        if step is not None and step.get("baseline_cost") is not None and step.get("cost") is not None:
+            savings += (float(step["baseline_cost"]) - float(step["cost"])) * _share(step, moment)
+            savings_hours += quarter_h
+        moment += QUARTER
+    return DayFigures(
+        day=day,
+        measured_cost=figures["measured_cost"],
+        measured_hours=figures["measured_hours"],
+        import_kwh=figures["import_kwh"],
+        export_kwh=figures["export_kwh"],
+        estimated_cost=figures["estimated_cost"],
+        estimated_hours=figures["estimated_hours"],
+        unknown_hours=unknown,
+        savings=savings,
+        savings_hours=savings_hours,
+        grid_meter=grid_meter,
+    )
+
+
+def _share(step: Mapping[str, Any], moment: datetime) -> float:
+    """The part of a plan step one quarter hour is (steps are 15 minutes; kept general)."""
+    length = datetime.fromisoformat(step["end"]) - datetime.fromisoformat(step["start"])
+    return min(QUARTER / length, 1.0) if length > timedelta(0) else 0.0
+
+
+def rest_of_today(
+    plan: Mapping[str, Any] | None, now: datetime, tz: ZoneInfo
+) -> tuple[float, float | None, float]:
+    """(cost, savings or None, hours) the current plan has for [now's quarter hour, midnight)."""
+    if plan is None:
+        return 0.0, None, 0.0
+    start = floor_quarter(now)
+    end = local_midnight(now.astimezone(tz).date() + timedelta(days=1), tz)
+    cost = hours = 0.0
+    savings: float | None = 0.0
+    for step in plan.get("steps", []):
+        lo = datetime.fromisoformat(step["start"])
+        hi = datetime.fromisoformat(step["end"])
+        if lo < start or lo >= end:
+            continue
+        cost += float(step.get("cost") or 0.0)
+        hours += (hi - lo).total_seconds() / 3600
+        if savings is not None and step.get("baseline_cost") is not None:
+            savings += float(step["baseline_cost"]) - float(step.get("cost") or 0.0)
+        else:
+            savings = None
+    return cost, savings, hours
+
+
+class BillService:
+    """Keeps the status's cost and savings figures, recomputed off the event loop after each plan."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        blocking: BlockingRunner,
+        home_id: str,
+        site: Callable[[], Mapping[str, Any] | None],
+        plan: Callable[[], Mapping[str, Any] | None],
+        clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+        on_update: Callable[[], None] | None = None,
+    ) -> None:
+        self._repo = repo
+        self._blocking = blocking
+        self._home_id = home_id
+        self._site = site
+        self._plan = plan
+        self._clock = clock
+        self._on_update = on_update
+        self._closed: dict[tuple[str, date], DayFigures] = {}
+        self._figures: dict[str, Any] = {"note": "not computed yet"}
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+
+    def status(self) -> dict[str, Any]:
+        return self._figures
+
+    def follow(self, _plan: Mapping[str, Any]) -> None:
+        """Plan listener: refresh in the background (several plans in a row cost one refresh more)."""
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._refresh_loop(), name="shems-bill")
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            self._again = False
+            await self.refresh()
+            if not self._again:
+                return
+
+    async def wait(self) -> None:
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def refresh(self) -> None:
+        site = self._site()
+        if site is None:
+            self._figures = {"note": "no site is configured yet"}
+            return
+        now = self._clock()
+        try:
+            self._figures = await self._blocking(self.compute, dict(site), now, self._plan())
+        except Exception as err:  # the store may be away: keep the last figures, say why
+            _LOGGER.warning("cost figures not updated", extra={"error": f"{type(err).__name__}: {err}"})
+            self._figures = {**self._figures, "note": f"not updated: {type(err).__name__}: {err}"}
+        if self._on_update is not None:
+            self._on_update()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            await asyncio.gather(task, return_exceptions=True)
+
+    def compute(
+        self, site: Mapping[str, Any], now: datetime, plan: Mapping[str, Any] | None
+    ) -> dict[str, Any]:
+        """Blocking: the figures at ``now`` (runs on the store's thread)."""
+        tz = ZoneInfo(str(site.get("timezone", "UTC")))
+        today = now.astimezone(tz).date()
+        first = today.replace(day=1)
+        tariff_key = repr(sorted(site.get("price", {}).items())) + str(tz)
+        days: list[DayFigures] = []
+        day = first
+        while day <= today:
+            key = (tariff_key, day)
+            cached = self._closed.get(key)
+            if cached is None:
+                cached = day_figures(self._repo, self._home_id, site, day, now, plan)
+                day_end = local_midnight(day + timedelta(days=1), tz)
+                if now - day_end >= CLOSED_MARGIN:
+                    self._closed[key] = cached
+            days.append(cached)
+            day += timedelta(days=1)
+        self._closed = {k: v for k, v in self._closed.items() if k[1] >= first}
+        rest_cost, rest_savings, rest_hours = rest_of_today(plan, now, tz)
+        today_figures = days[-1]
+        measured_h = sum(d.measured_hours for d in days)
+        estimated_h = sum(d.estimated_hours for d in days)
+        savings_h = sum(d.savings_hours for d in days)
+        have_cost = measured_h + estimated_h + rest_hours > 0
+        have_savings = savings_h > 0 or (rest_savings is not None and rest_hours > 0)
+        month_cost = sum(d.cost for d in days) + rest_cost
+        day_cost = today_figures.cost + rest_cost
+        month_savings = sum(d.savings for d in days) + (rest_savings or 0.0)
+        day_savings = today_figures.savings + (rest_savings or 0.0)
+        notes = []
+        if not any(d.grid_meter for d in days) and measured_h > 0:
+            notes.append("no grid meter: metered consumption is priced as if all of it were imported")
+        if estimated_h > 0:
+            notes.append(f"{estimated_h:g} h without measurements use the plan's cost for them")
+        unknown_h = sum(d.unknown_hours for d in days)
+        if unknown_h > 0:
+            notes.append(f"{unknown_h:g} h had neither measurements with prices nor a plan: not counted")
+        if not have_cost:
+            notes.append("no measurements and no plan this month yet")
+        if not have_savings:
+            notes.append("no plan with a baseline this month yet: savings unknown")
+        return {
+            "cost_today": round(day_cost, 4) if have_cost else None,
+            "cost_month": round(month_cost, 4) if have_cost else None,
+            "savings_today": round(day_savings, 4) if have_savings else None,
+            "savings_month": round(month_savings, 4) if have_savings else None,
+            "costs": {
+                "computed_at": now.isoformat(),
+                "month_start": local_midnight(first, tz).isoformat(),
+                "today_start": local_midnight(today, tz).isoformat(),
+                "measured_until": floor_quarter(now).astimezone(tz).isoformat(),
+                "month_measured_cost": round(sum(d.measured_cost for d in days), 4),
+                "month_measured_hours": round(measured_h, 2),
+                "month_import_kwh": round(sum(d.import_kwh for d in days), 3),
+                "month_export_kwh": round(sum(d.export_kwh for d in days), 3),
+                "month_estimated_cost": round(sum(d.estimated_cost for d in days), 4),
+                "month_estimated_hours": round(estimated_h, 2),
+                "today_measured_cost": round(today_figures.measured_cost, 4),
+                "rest_of_today_cost": round(rest_cost, 4),
+                "rest_of_today_hours": round(rest_hours, 2),
+                "note": "; ".join(notes) or None,
+            },
+        }
