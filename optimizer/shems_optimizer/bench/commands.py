@@ -89,7 +89,10 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
                     json={"device_id": "bench-dev", "name": "Bench", "type": "appliance"},
                 ) as r:
                     r.raise_for_status()
-                done: dict[str, asyncio.Future[str]] = {}
+                # command id -> (final status, when the stream said so). The final event can arrive
+                # before the POST's answer has been read, so whichever comes first makes the entry.
+                done: dict[str, asyncio.Future[tuple[str, float]]] = {}
+                loop = asyncio.get_running_loop()
                 async with http.ws_connect(f"{base_url}/api/v1/stream") as ws:
 
                     async def listen() -> None:
@@ -98,17 +101,14 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
                             if event["type"] != "command_status":
                                 continue
                             data = event["data"]
-                            future = done.get(data["command_id"])
-                            if (
-                                future is not None
-                                and not future.done()
-                                and data["status"] in ("acked", "failed", "expired")
-                            ):
-                                future.set_result(data["status"])
+                            if data["status"] not in ("acked", "failed", "expired"):
+                                continue
+                            future = done.setdefault(data["command_id"], loop.create_future())
+                            if not future.done():
+                                future.set_result((data["status"], time.perf_counter()))
 
                     listener = asyncio.create_task(listen())
                     semaphore = asyncio.Semaphore(args.concurrency)
-                    loop = asyncio.get_running_loop()
 
                     async def one(latencies: list[float]) -> None:
                         async with semaphore:
@@ -119,8 +119,8 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
                             ) as r:
                                 record = await r.json()
                             future = done.setdefault(record["command_id"], loop.create_future())
-                            status = await asyncio.wait_for(future, timeout=30)
-                            latencies.append(time.perf_counter() - began)
+                            status, finished = await asyncio.wait_for(future, timeout=30)
+                            latencies.append(finished - began)
                             statuses[status] = statuses.get(status, 0) + 1
 
                     for _ in range(max(1, args.rounds)):
