@@ -26,6 +26,7 @@ from .entity import hub_device
 from .intents import async_setup_intents
 from .repairs import async_clear_issues, async_watch_sources
 from .services import async_setup_services
+from .voice import async_attach_sentences
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub_device(entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_create_background_task(hass, coordinator.async_run_stream(), f"{DOMAIN} stream {entry.title}")
+    entry.async_on_unload(await async_attach_sentences(hass, entry.entry_id))
     return True
 
 

@@ -1,18 +1,19 @@
 """Voice: "when is electricity cheapest today?" and "start the dishwasher at the cheapest time".
 
 The intent handlers work with any conversation agent; the sentences that map to them for HA's built-in
-agent are in ``sentences/<language>.yaml`` (copied to ``custom_sentences/<language>/`` as the README says).
+agent are in ``sentences/<language>.yaml`` and are attached automatically (``voice.py``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import intent
 from homeassistant.util import dt as dt_util
@@ -21,6 +22,9 @@ from .api import ShemsError
 from .const import CONF_FINISH_BY, SUBENTRY_APPLIANCE
 from .plan_math import cheapest_window
 from .services import resolve_entry
+
+if TYPE_CHECKING:
+    from . import ShemsConfigEntry
 
 INTENT_CHEAPEST = "ShemsCheapestTime"
 INTENT_SCHEDULE = "ShemsScheduleAppliance"
@@ -31,20 +35,49 @@ SPEECH: dict[str, dict[str, str]] = {
         "no_plan": "I don't have prices for the coming hours yet.",
         "scheduled": "The {appliance} will start at {start}.",
         "unknown_appliance": "I don't know an appliance called {appliance}.",
+        "failed": "Sorry, SHEMS could not do that: {error}",
     },
     "de": {
         "cheapest": "Strom ist von {start} bis {end} am günstigsten, für {price} {unit}.",
         "no_plan": "Für die nächsten Stunden habe ich noch keine Preise.",
         "scheduled": "{appliance} startet um {start}.",
         "unknown_appliance": "Ich kenne kein Gerät namens {appliance}.",
+        "failed": "Das hat leider nicht geklappt: {error}",
     },
 }
-ARTICLES = ("the ", "my ", "den ", "die ", "das ", "meine ", "meinen ")
+ARTICLES = ("the ", "my ", "den ", "die ", "das ", "meinen ", "meine ", "mein ")
 
 
-def _say(language: str | None, key: str, **values: Any) -> str:
+def say(language: str | None, key: str, **values: Any) -> str:
     texts = SPEECH.get((language or "en")[:2], SPEECH["en"])
     return texts[key].format(**values)
+
+
+def _without_article(spoken: str) -> str:
+    """'the Dishwasher' → 'Dishwasher': a wildcard slot may or may not include the article."""
+    for article in ARTICLES:
+        if spoken.casefold().startswith(article):
+            return spoken[len(article) :].strip()
+    return spoken
+
+
+def _comparable(name: str) -> str:
+    """'Dish washer', 'dish-washer' and 'Dishwasher' are the same appliance to a listener."""
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def _decimal(language: str | None, value: float) -> str:
+    """Two decimals, with the decimal comma German speakers expect."""
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if (language or "en")[:2] == "de" else text
+
+
+def _loaded_entry(hass: HomeAssistant) -> ShemsConfigEntry:
+    """The one loaded SHEMS entry; a spoken request cannot name an entry."""
+    try:
+        return resolve_entry(hass, None)
+    except ServiceValidationError as err:
+        raise intent.IntentHandleError(str(err)) from err
 
 
 def _clock(value: Any) -> str:
@@ -60,19 +93,19 @@ class CheapestTimeIntent(intent.IntentHandler):
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         hass = intent_obj.hass
         response = intent_obj.create_response()
-        entry = resolve_entry(hass, None)
+        entry = _loaded_entry(hass)
         plan = entry.runtime_data.coordinator.data.plan
         window = cheapest_window(plan, dt_util.utcnow()) if plan is not None else None
         if window is None:
-            response.async_set_speech(_say(intent_obj.language, "no_plan"))
+            response.async_set_speech(say(intent_obj.language, "no_plan"))
             return response
         response.async_set_speech(
-            _say(
+            say(
                 intent_obj.language,
                 "cheapest",
                 start=_clock(window.start),
                 end=_clock(window.end),
-                price=f"{window.price:.2f}",
+                price=_decimal(intent_obj.language, window.price),
                 unit=f"{hass.config.currency}/{UnitOfEnergy.KILO_WATT_HOUR}",
             )
         )
@@ -93,34 +126,32 @@ class ScheduleApplianceIntent(intent.IntentHandler):
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         hass = intent_obj.hass
         slots = self.async_validate_slots(intent_obj.slots)
-        spoken = str(slots["appliance"]["value"]).strip()
-        name = spoken.casefold()
-        for article in ARTICLES:
-            name = name.removeprefix(article)
+        spoken = _without_article(str(slots["appliance"]["value"]).strip())
+        name = _comparable(spoken)
         response = intent_obj.create_response()
-        entry = resolve_entry(hass, None)
+        entry = _loaded_entry(hass)
         match = next(
             (
                 (sub_id, sub)
                 for sub_id, sub in entry.subentries.items()
-                if sub.subentry_type == SUBENTRY_APPLIANCE and sub.title.casefold() == name
+                if sub.subentry_type == SUBENTRY_APPLIANCE and _comparable(sub.title) == name
             ),
             None,
         )
         if match is None:
-            response.async_set_speech(_say(intent_obj.language, "unknown_appliance", appliance=spoken))
+            response.async_set_speech(say(intent_obj.language, "unknown_appliance", appliance=spoken))
             return response
         sub_id, subentry = match
         finish_by = _next_finish_by(subentry.data.get(CONF_FINISH_BY))
         try:
             result = await entry.runtime_data.coordinator.async_schedule_appliance(sub_id, finish_by)
         except ShemsError as err:
-            raise HomeAssistantError(str(err)) from err
+            raise intent.IntentHandleError(str(err)) from err
         start = dt_util.parse_datetime(str(result.get("planned_start")))
         if start is None:
-            raise HomeAssistantError(f"the add-on returned no planned start for {subentry.title}")
+            raise intent.IntentHandleError(f"the add-on returned no planned start for {subentry.title}")
         response.async_set_speech(
-            _say(intent_obj.language, "scheduled", appliance=subentry.title, start=_clock(start))
+            say(intent_obj.language, "scheduled", appliance=subentry.title, start=_clock(start))
         )
         return response
 

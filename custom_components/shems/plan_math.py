@@ -54,14 +54,26 @@ def energy_kwh(
 
 
 def cheapest_window(plan: Plan, now: datetime, within: timedelta = timedelta(hours=24)) -> Window | None:
-    """The step with the lowest import price that has not ended yet, within ``within`` from now."""
-    best: Window | None = None
-    for step in plan.steps:
-        if step.end <= now or step.start >= now + within or step.import_price is None:
-            continue
-        if best is None or step.import_price < best.price:
-            best = Window(start=step.start, end=step.end, price=step.import_price)
-    return best
+    """The first run of back-to-back steps at the lowest import price that has not ended yet.
+
+    Only steps overlapping the next ``within`` count; an hourly price in 15-minute steps gives one
+    window of an hour, not its first quarter.
+    """
+    upcoming = [
+        step
+        for step in plan.steps
+        if step.end > now and step.start < now + within and step.import_price is not None
+    ]
+    if not upcoming:
+        return None
+    lowest = min(step.import_price for step in upcoming if step.import_price is not None)
+    first = next(i for i, step in enumerate(upcoming) if step.import_price == lowest)
+    end = upcoming[first].end
+    for step in upcoming[first + 1 :]:
+        if step.start != end or step.import_price != lowest:
+            break
+        end = step.end
+    return Window(start=upcoming[first].start, end=end, price=lowest)
 
 
 def last_soc_before(plan: Plan, asset_id: str, moment: datetime) -> float | None:

@@ -109,6 +109,8 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
         "name": hass.config.location_name,
         "timezone": hass.config.time_zone,
         "currency": hass.config.currency,
+        # Where the sun is: the add-on forecasts PV from the home's location.
+        "location": {"latitude": hass.config.latitude, "longitude": hass.config.longitude},
         "mode": entry.options.get(CONF_MODE, MODE_COST),
         "optimization_interval_min": int(entry.options.get(CONF_INTERVAL_MIN, DEFAULT_INTERVAL_MIN)),
         "grid": {

@@ -45,6 +45,7 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
 async def home(hass: HomeAssistant) -> None:
     """The home's own sensors, as the meter and price integrations would publish them."""
     hass.config.currency = "EUR"
+    hass.config.latitude, hass.config.longitude = 48.83, 2.35
     await hass.config.async_set_time_zone("Europe/Berlin")
     for entity_id, value in (
         (GRID_IMPORT, "1520.4"),

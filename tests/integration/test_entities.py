@@ -17,6 +17,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 
 from custom_components.shems.const import DOMAIN
+from custom_components.shems.models import parse_plan
 
 from .conftest import optimized, wait_for
 
@@ -101,6 +102,26 @@ async def test_plan_entities_show_the_current_step(
     first_lowest = next(s for s in upcoming if s["import_price"] == lowest)
     assert dt_util.parse_datetime(cheapest.state) == dt_util.parse_datetime(first_lowest["start"])
     assert cheapest.attributes["price"] == pytest.approx(lowest)
+
+
+async def test_forecast_cost_next_7_days(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """The add-on's 7-day figure, pushed once its outlook (computed after the plan) is known;
+    unknown, never 0, while a plan has none."""
+    await optimized(hass, loaded_entry)
+    entity_id = "sensor.shems_forecast_cost_next_7_days"
+    # The outlook runs after the plan and the add-on streams the plan again with the figure added.
+    await wait_for(lambda: state(hass, entity_id).state != "unknown", limit_s=60)
+    plan = await loaded_entry.runtime_data.client.request("GET", "/plan")
+    assert plan["cost_next_7d"] is not None
+    week = state(hass, entity_id)
+    assert float(week.state) == pytest.approx(plan["cost_next_7d"], abs=0.01)
+    assert week.attributes["device_class"] == "monetary"
+    assert week.attributes["unit_of_measurement"] == "EUR"
+    # A plan document without the figure (before its outlook, or from an older add-on): unknown.
+    coordinator = loaded_entry.runtime_data.coordinator
+    coordinator.async_set_plan(parse_plan(plan | {"id": "no-outlook", "cost_next_7d": None}))
+    await hass.async_block_till_done()
+    assert state(hass, entity_id).state == "unknown"
 
 
 async def test_devices_and_registry_entries(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:

@@ -22,6 +22,8 @@ async def test_setup_pushes_the_site_and_unloads(
     assert [b["id"] for b in site["batteries"]] == ["battery1"]
     assert [a["name"] for a in site["appliances"]] == ["Dishwasher"]
     assert site["evs"][0]["departure"] == "07:30"
+    # HA's home location (set in the `home` fixture), for the add-on's PV forecast.
+    assert site["location"] == {"latitude": 48.83, "longitude": 2.35}
 
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()

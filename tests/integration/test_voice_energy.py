@@ -22,6 +22,7 @@ SENTENCES = Path(__file__).resolve().parents[2] / "custom_components" / "shems" 
 
 
 async def test_when_is_electricity_cheapest(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
+    """The answer spans the whole run of back-to-back steps at the lowest price, not its first step."""
     plan = await optimized(hass, loaded_entry)
     response = await intent.async_handle(hass, "test", INTENT_CHEAPEST, language="en")
     speech = response.speech["plain"]["speech"]
@@ -32,15 +33,20 @@ async def test_when_is_electricity_cheapest(hass: HomeAssistant, loaded_entry: M
         if dt_util.parse_datetime(s["end"]) > now
         and dt_util.parse_datetime(s["start"]) < now + timedelta(hours=24)
     ]
-    cheapest = min(upcoming, key=lambda s: s["import_price"])
-    start = dt_util.as_local(dt_util.parse_datetime(cheapest["start"])).strftime("%H:%M")
-    assert speech == (
-        f"Electricity is cheapest from {start} to "
-        f"{dt_util.as_local(dt_util.parse_datetime(cheapest['end'])).strftime('%H:%M')}, "
-        f"at {cheapest['import_price']:.2f} EUR/kWh."
-    )
+    lowest = min(s["import_price"] for s in upcoming)
+    first = next(i for i, s in enumerate(upcoming) if s["import_price"] == lowest)
+    last = first
+    while last + 1 < len(upcoming) and upcoming[last + 1]["import_price"] == lowest:
+        last += 1
+    assert last > first, "a 15-minute plan of an hourly-or-longer tariff has several cheapest steps"
+    start = dt_util.as_local(dt_util.parse_datetime(upcoming[first]["start"])).strftime("%H:%M")
+    end = dt_util.as_local(dt_util.parse_datetime(upcoming[last]["end"])).strftime("%H:%M")
+    assert speech == f"Electricity is cheapest from {start} to {end}, at {lowest:.2f} EUR/kWh."
     german = await intent.async_handle(hass, "test", INTENT_CHEAPEST, language="de")
-    assert german.speech["plain"]["speech"].startswith(f"Strom ist von {start} bis ")
+    price_de = f"{lowest:.2f}".replace(".", ",")
+    assert german.speech["plain"]["speech"] == (
+        f"Strom ist von {start} bis {end} am günstigsten, für {price_de} EUR/kWh."
+    )
 
 
 async def test_cheapest_without_a_plan(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -97,5 +103,11 @@ async def test_start_the_dishwasher_at_the_cheapest_time(
     assert response.speech["plain"]["speech"] == (
         f"The Dishwasher will start at {dt_util.as_local(run.planned_start).strftime('%H:%M')}."
     )
+    # However speech recognition spells it, and with or without an article.
+    for spoken in ("my dish washer", "Dish-Washer"):
+        again = await intent.async_handle(
+            hass, "test", INTENT_SCHEDULE, {"appliance": {"value": spoken}}, language="en"
+        )
+        assert again.speech["plain"]["speech"].startswith("The Dishwasher will start at ")
     unknown = await intent.async_handle(hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "toaster"}})
     assert unknown.speech["plain"]["speech"] == "I don't know an appliance called toaster."

@@ -3,21 +3,25 @@
 Definitions (addon/DOCS.md says the same):
 
 * **cost** (today / this month) = the measured grid exchange since local midnight / since local
-  midnight on the 1st, priced at the prices in force at the time, **plus** the plan in force for the
-  rest of today. So ``cost_today`` is what today is expected to cost in total and ``cost_month`` what
-  the month will have cost by tonight. Measured energy comes from the grid meter (import − export, per
-  15 minutes); a home without a grid meter has its metered consumption priced as if all of it were
-  imported. Quarter hours with no measurement at all (the meter or the service was away) count the cost
-  the plan in force had planned for them, and the breakdown says for how many hours.
+  midnight on the 1st, up to the last whole quarter hour, priced at the prices in force at the time:
+  what has been spent so far (Home Assistant keeps these as totals that reset at midnight / on the
+  1st). Measured energy comes from the grid meter (import − export, per 15 minutes); a home without a
+  grid meter has its metered consumption priced as if all of it were imported. Quarter hours with no
+  measurement at all (the meter or the service was away) count the cost the plan in force had planned
+  for them, and the breakdown says for how many hours. The breakdown also gives the expected totals:
+  so far plus the current plan for the rest of today (``today_expected_cost``,
+  ``month_expected_cost``).
 * **prices in force**: a fixed or time-of-use tariff is exact; market prices (a price entity) are
   those of the archived plan that was in force at the start of the day (made after the day-ahead
   publication, it holds the day's published prices); quarter hours it does not cover (the service
   was away) take the plan in force at their time.
 * **savings** = for each elapsed quarter hour, the baseline's cost minus the optimised plan's cost as
   planned by the plan in force (the baseline is the same home without optimisation: appliances at
-  their earliest start, the battery in plain self-consumption, the EV at full power on arrival), plus
-  the same for the rest of today from the current plan. A counterfactual cannot be metered, so this is
-  the planner's estimate, applied only to time that has passed (and the rest of today).
+  their earliest start, the battery in plain self-consumption, the EV at full power on arrival). A
+  counterfactual cannot be metered, so this is the planner's estimate, for time that has passed.
+
+Figures are ``null`` only when time has passed and nothing is known about it (no measurement and no
+plan in force); the breakdown's ``note`` says why.
 
 Closed days are computed once and kept; today is recomputed after every plan. Everything is rebuilt
 from the store on start-up, so a restart keeps the figures.
@@ -33,8 +37,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shems_optimizer.analytics.consumption import energy_flows
-from shems_optimizer.store import Granularity, Repository, StoreError
+from shems_optimizer.analytics.consumption import EnergyFlows, flows_from_buckets
+from shems_optimizer.store import ConsumptionQuery, Granularity, Repository, StoreError
 
 from .blocking import BlockingRunner
 from .predictions import tariff_at
@@ -134,7 +138,7 @@ def day_figures(
     grid_meter = False
     if hi > lo:
         try:
-            flows = energy_flows(repo, home_id, lo, hi, Granularity.MIN15)
+            flows = _quarter_flows(repo, home_id, lo, hi)
         except StoreError as err:
             _LOGGER.debug("no measurements for %s: %s", day, err)
             flows = []
@@ -182,6 +186,17 @@ def day_figures(
         savings_hours=savings_hours,
         grid_meter=grid_meter,
     )
+
+
+def _quarter_flows(repo: Repository, home_id: str, lo: datetime, hi: datetime) -> list[EnergyFlows]:
+    """The home's energy flows per real quarter hour. Asked in UTC: 15-minute buckets align the same
+    in every zone of whole-quarter offsets, and UTC keeps the two 02:00-03:00 hours of an autumn DST
+    day apart (local buckets would merge them)."""
+    devices = repo.list_devices(home_id)
+    if not devices:
+        raise StoreError(f"home {home_id!r} has no devices")
+    query = ConsumptionQuery(lo, hi, Granularity.MIN15, tuple(d.id for d in devices), timezone="UTC")
+    return flows_from_buckets(repo.consumption(query), {d.id: d.type for d in devices})
 
 
 def _share(step: Mapping[str, Any], moment: datetime) -> float:
@@ -304,30 +319,38 @@ class BillService:
         today_figures = days[-1]
         measured_h = sum(d.measured_hours for d in days)
         estimated_h = sum(d.estimated_hours for d in days)
+        unknown_h = sum(d.unknown_hours for d in days)
         savings_h = sum(d.savings_hours for d in days)
-        have_cost = measured_h + estimated_h + rest_hours > 0
-        have_savings = savings_h > 0 or (rest_savings is not None and rest_hours > 0)
-        month_cost = sum(d.cost for d in days) + rest_cost
-        day_cost = today_figures.cost + rest_cost
-        month_savings = sum(d.savings for d in days) + (rest_savings or 0.0)
-        day_savings = today_figures.savings + (rest_savings or 0.0)
+        month_cost = sum(d.cost for d in days)
+        month_savings = sum(d.savings for d in days)
+        # Null only when time has passed and nothing at all is known about it; no time yet is 0.
+        cost_known = measured_h + estimated_h > 0 or unknown_h == 0
+        today_known = today_figures.measured_hours + today_figures.estimated_hours > 0
+        today_cost_known = today_known or today_figures.unknown_hours == 0
+        elapsed_today = today_figures.measured_hours + today_figures.estimated_hours
+        elapsed_today += today_figures.unknown_hours
+        savings_known = savings_h > 0 or measured_h + estimated_h + unknown_h == 0
+        today_savings_known = today_figures.savings_hours > 0 or elapsed_today == 0
         notes = []
         if not any(d.grid_meter for d in days) and measured_h > 0:
             notes.append("no grid meter: metered consumption is priced as if all of it were imported")
         if estimated_h > 0:
             notes.append(f"{estimated_h:g} h without measurements use the plan's cost for them")
-        unknown_h = sum(d.unknown_hours for d in days)
         if unknown_h > 0:
             notes.append(f"{unknown_h:g} h had neither measurements with prices nor a plan: not counted")
-        if not have_cost:
-            notes.append("no measurements and no plan this month yet")
-        if not have_savings:
-            notes.append("no plan with a baseline this month yet: savings unknown")
+        if not cost_known:
+            notes.append("no measurements and no plan for the time elapsed this month")
+        if not savings_known:
+            notes.append("no plan with a baseline was in force this month yet: savings unknown")
+
+        def money(value: float, known: bool) -> float | None:
+            return round(value, 4) if known else None
+
         return {
-            "cost_today": round(day_cost, 4) if have_cost else None,
-            "cost_month": round(month_cost, 4) if have_cost else None,
-            "savings_today": round(day_savings, 4) if have_savings else None,
-            "savings_month": round(month_savings, 4) if have_savings else None,
+            "cost_today": money(today_figures.cost, today_cost_known),
+            "cost_month": money(month_cost, cost_known),
+            "savings_today": money(today_figures.savings, today_savings_known),
+            "savings_month": money(month_savings, savings_known),
             "costs": {
                 "computed_at": now.isoformat(),
                 "month_start": local_midnight(first, tz).isoformat(),
@@ -339,9 +362,15 @@ class BillService:
                 "month_export_kwh": round(sum(d.export_kwh for d in days), 3),
                 "month_estimated_cost": round(sum(d.estimated_cost for d in days), 4),
                 "month_estimated_hours": round(estimated_h, 2),
+                "month_unknown_hours": round(unknown_h, 2),
                 "today_measured_cost": round(today_figures.measured_cost, 4),
                 "rest_of_today_cost": round(rest_cost, 4),
                 "rest_of_today_hours": round(rest_hours, 2),
+                "today_expected_cost": money(today_figures.cost + rest_cost, today_cost_known),
+                "month_expected_cost": money(month_cost + rest_cost, cost_known),
+                "today_expected_savings": None
+                if rest_savings is None or not today_savings_known
+                else round(today_figures.savings + rest_savings, 4),
                 "note": "; ".join(notes) or None,
             },
         }

@@ -8,9 +8,10 @@ that reads 1,000 W: a metered quarter hour costs 0.25 kWh x 0.25 = 0.0625 EUR, a
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -76,15 +77,17 @@ async def test_month_starts_at_local_midnight_and_survives_a_restart(
         # May so far: 22:00-22:30 UTC metered (the quarter in progress is not), April left out.
         assert costs["month_import_kwh"] == pytest.approx(0.5)
         assert costs["month_measured_cost"] == pytest.approx(2 * METERED_QUARTER)
+        assert status["cost_today"] == pytest.approx(2 * METERED_QUARTER)
+        assert status["cost_month"] == pytest.approx(2 * METERED_QUARTER)
         # The rest of today, 22:30 UTC to midnight in Paris (22:00 UTC), is the plan's: 23.5 h.
         assert costs["rest_of_today_cost"] == pytest.approx(94 * PLANNED_QUARTER)
         expected = 2 * METERED_QUARTER + 94 * PLANNED_QUARTER
-        assert status["cost_today"] == pytest.approx(expected)
-        assert status["cost_month"] == pytest.approx(expected)
-        # Nothing to shift on this site: the plan is its own baseline, and saves nothing.
-        assert status["savings_today"] == pytest.approx(0.0, abs=1e-6)
-        assert status["savings_month"] == pytest.approx(0.0, abs=1e-6)
-        assert costs["note"] is None
+        assert costs["today_expected_cost"] == pytest.approx(expected)
+        assert costs["month_expected_cost"] == pytest.approx(expected)
+        # No plan was in force during May's first half hour (the first one was made at 22:40 UTC):
+        # nothing to compare with, so savings are unknown, and the note says so.
+        assert status["savings_today"] is None and status["savings_month"] is None
+        assert "savings unknown" in costs["note"]
 
         # Restart three and a half hours later; the meter sent nothing meanwhile.
         await svc.stop()
@@ -98,16 +101,21 @@ async def test_month_starts_at_local_midnight_and_survives_a_restart(
         assert costs["month_estimated_hours"] == pytest.approx(3.25)
         assert costs["month_estimated_cost"] == pytest.approx(13 * PLANNED_QUARTER)
         assert costs["rest_of_today_cost"] == pytest.approx(80 * PLANNED_QUARTER)
-        expected = 3 * METERED_QUARTER + 13 * PLANNED_QUARTER + 80 * PLANNED_QUARTER
-        assert status["cost_month"] == pytest.approx(expected)
-        assert status["cost_today"] == pytest.approx(expected)
+        so_far = 3 * METERED_QUARTER + 13 * PLANNED_QUARTER
+        assert status["cost_month"] == pytest.approx(so_far)
+        assert status["cost_today"] == pytest.approx(so_far)
+        assert costs["today_expected_cost"] == pytest.approx(so_far + 80 * PLANNED_QUARTER)
         assert "without measurements use the plan's cost" in costs["note"]
-        first = status["cost_month"]
+        # 14 quarter hours had a plan in force; nothing to shift on this site, so it saved nothing.
+        assert status["savings_today"] == pytest.approx(0.0, abs=1e-6)
+        assert status["savings_month"] == pytest.approx(0.0, abs=1e-6)
+        first = status["cost_month"], status["savings_month"]
 
         # Once more, same clock: the figures are rebuilt from the store, identical.
         await svc.stop()
         await svc.start()
-        assert (await status_of(svc, http))["cost_month"] == pytest.approx(first)
+        again = await status_of(svc, http)
+        assert (again["cost_month"], again["savings_month"]) == pytest.approx(first)
 
 
 def test_market_prices_come_from_the_plan_in_force_at_the_time(tmp_path: Path) -> None:
@@ -160,3 +168,27 @@ def test_market_prices_come_from_the_plan_in_force_at_the_time(tmp_path: Path) -
     assert figures.estimated_hours == 0 and figures.unknown_hours == 0
     # The plan's quarter-hour steps each save 0.1 against the baseline: 96 of them.
     assert figures.savings == pytest.approx(9.6)
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [("2026-06-09", 24), ("2026-03-29", 23), ("2026-10-25", 25)],
+    ids=["ordinary", "spring-forward", "fall-back"],
+)
+def test_a_local_day_is_priced_over_its_real_length(tmp_path: Path, day: str, hours: int) -> None:
+    """1 kW all day at a fixed 0.20: the day costs 0.20 per real hour, 23 or 25 of them on DST days."""
+    site = {"timezone": "Europe/Paris", "price": {"kind": "fixed", "import_per_kwh": 0.2}}
+    local_day = date.fromisoformat(day)
+    start = datetime.combine(local_day, time(0), tzinfo=ZoneInfo("Europe/Paris")).astimezone(UTC)
+    with open_store(SqliteConfig(tmp_path / "store.sqlite3")) as repo:
+        repo.upsert_home(Home("home", "Home", "Europe/Paris"))
+        repo.upsert_device(Device("grid", "home", DeviceType.GRID, "Grid"))
+        repo.write_readings(
+            [Reading("grid", start + timedelta(minutes=5 * i), power_w=1000.0) for i in range(12 * 26)]
+        )
+        repo.refresh_aggregates(start, start + timedelta(hours=26))
+        figures = day_figures(repo, "home", site, local_day, start + timedelta(days=2), None)
+    assert figures.measured_hours == pytest.approx(hours)
+    assert figures.import_kwh == pytest.approx(hours)
+    assert figures.measured_cost == pytest.approx(0.2 * hours)
+    assert figures.unknown_hours == 0

@@ -229,6 +229,12 @@ def test_plans_newest_first(home_with_devices: Repository) -> None:
     assert repo.latest_plan("home-1") == plans[2]
     assert repo.get_plan("p0") == plans[0]
     assert [p.id for p in repo.list_plans("home-1", since=T0 + timedelta(minutes=15))] == ["p2", "p1"]
+    # The plan in force at a time: the newest made strictly before it.
+    at = T0 + timedelta(minutes=30)
+    assert [p.id for p in repo.list_plans("home-1", before=at, limit=1)] == ["p1"]
+    assert [p.id for p in repo.list_plans("home-1", before=at + timedelta(seconds=1))] == ["p2", "p1", "p0"]
+    assert repo.list_plans("home-1", before=T0) == []
+    assert [p.id for p in repo.list_plans("home-1", since=T0, before=at)] == ["p1", "p0"]
     assert repo.latest_plan("nobody") is None
     with pytest.raises(StoreError, match="already exists"):
         repo.save_plan(plans[0])

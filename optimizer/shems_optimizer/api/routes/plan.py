@@ -52,30 +52,31 @@ STATUS_SCHEMA = obj(
     last_error={"type": ["string", "null"]},
     cost_today={
         **NUMBER_OR_NULL,
-        "description": "today's expected net energy cost: measured grid exchange since local midnight "
-        "at the prices in force then, plus the plan for the rest of today (see costs)",
+        "description": "net energy cost since local midnight, to the last whole quarter hour: the "
+        "measured grid exchange at the prices in force then (the plan in force's cost for quarter "
+        "hours without any measurement); costs.today_expected_cost adds the plan for the rest of today",
     },
     cost_month={
         **NUMBER_OR_NULL,
-        "description": "this month's net energy cost: measured since local midnight on the 1st at the "
-        "prices in force then, plus the plan for the rest of today; null only without any "
-        "measurement or plan this month (costs.note says why)",
+        "description": "the same since local midnight on the 1st; null only when time has passed and "
+        "nothing is known about it (costs.note says why)",
     },
     savings_today={
         **NUMBER_OR_NULL,
-        "description": "estimated saving today: per elapsed quarter hour the no-optimisation baseline's "
-        "cost minus the plan's, from the plan in force then, plus the current plan's for the rest "
-        "of today",
+        "description": "estimated saving since local midnight: per elapsed quarter hour the "
+        "no-optimisation baseline's cost minus the optimised cost, as planned by the plan in force then",
     },
     savings_month={
         **NUMBER_OR_NULL,
-        "description": "the same estimate summed from local midnight on the 1st",
+        "description": "the same estimate since local midnight on the 1st",
     },
     cost_next_7d={**NUMBER_OR_NULL, "description": "the plan's cost_next_7d"},
     costs={
         "type": ["object", "null"],
-        "description": "how the cost figures were made: measured and estimated parts, hours, kWh and "
-        "a note when something was missing",
+        "description": "how the cost figures were made: measured and estimated parts, hours, kWh, the "
+        "expected totals with the plan for the rest of today (today_expected_cost, "
+        "month_expected_cost, today_expected_savings), month_start / today_start (when the totals "
+        "reset) and a note when something was missing or assumed",
     },
     outlook={
         "type": ["object", "null"],

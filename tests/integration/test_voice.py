@@ -1,0 +1,187 @@
+"""Spoken requests through Home Assistant's own conversation agent, with no file copied by the user.
+
+The entry's tariff is hand-checkable: 0.40 EUR/kWh from 17:00 to 21:00 local, 0.20 otherwise. So the
+cheapest window is the off-peak run the plan is in now (or the next one, during the peak), ending at
+17:00 local; the dishwasher (2 h, finish by 07:00) gets an off-peak start before 05:00.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+import pytest
+from homeassistant.components import conversation
+from homeassistant.core import Context, HomeAssistant
+from homeassistant.helpers import intent
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.shems.voice import async_attach_sentences
+
+from .conftest import optimized
+
+CHEAPEST = {
+    "en": (
+        "When is electricity cheapest today?",
+        "Electricity is cheapest from {start} to {end}, at {price} EUR/kWh.",
+    ),
+    "de": (
+        "Wann ist Strom heute am günstigsten?",
+        "Strom ist von {start} bis {end} am günstigsten, für {price} EUR/kWh.",
+    ),
+}
+SCHEDULE = {
+    "en": ("Start the dishwasher at the cheapest time", "The Dishwasher will start at {start}."),
+    "de": ("Starte den Dishwasher zur günstigsten Zeit", "Dishwasher startet um {start}."),
+}
+
+SHEMS_PHRASES = (
+    "Electricity is cheapest",
+    "Strom ist von",
+    "I don't have prices",
+    "Für die nächsten Stunden",
+    "Sorry, SHEMS",
+    "Das hat leider nicht",
+)
+
+
+@pytest.fixture
+async def assist(hass: HomeAssistant) -> None:
+    """Home Assistant's conversation integration, as every default installation has it."""
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
+async def speak(hass: HomeAssistant, text: str, language: str) -> intent.IntentResponse:
+    result = await conversation.async_converse(hass, text, None, Context(), language=language)
+    return result.response
+
+
+def speech(response: intent.IntentResponse) -> str:
+    return str(response.speech["plain"]["speech"])
+
+
+def is_shems_answer(response: intent.IntentResponse) -> bool:
+    """Sentence-trigger answers carry no intent; SHEMS's always start with one of its phrases."""
+    return response.intent is None and speech(response).startswith(SHEMS_PHRASES)
+
+
+def hhmm(moment: datetime) -> str:
+    return dt_util.as_local(moment).strftime("%H:%M")
+
+
+def tariff_window(plan: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The off-peak run (0.20) the plan is in now, or the next one, and its end at 17:00 local."""
+    now = dt_util.utcnow()
+    current = next(s for s in plan["steps"] if dt_util.parse_datetime(s["end"]) > now)
+    start = dt_util.parse_datetime(current["start"])
+    assert start is not None
+    local = dt_util.as_local(start)
+    if time(17) <= local.time() < time(21):
+        start = dt_util.as_utc(local.replace(hour=21, minute=0))
+        local = dt_util.as_local(start)
+    end = local.replace(hour=17, minute=0)
+    if end <= local:
+        end = dt_util.as_local(dt_util.as_utc(end) + timedelta(days=1)).replace(hour=17, minute=0)
+    return start, end
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+async def test_when_is_electricity_cheapest_by_voice(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry, language: str
+) -> None:
+    plan = await optimized(hass, loaded_entry)
+    start, end = tariff_window(plan)
+    # The plan the add-on serves prices the window as the tariff says.
+    in_window = [
+        s
+        for s in plan["steps"]
+        if start <= dt_util.parse_datetime(s["start"]) < end
+        and dt_util.parse_datetime(s["end"]) > dt_util.utcnow()
+    ]
+    assert in_window and {s["import_price"] for s in in_window} == {0.20}
+    question, answer = CHEAPEST[language]
+    response = await speak(hass, question, language)
+    price = "0.20" if language == "en" else "0,20"
+    assert speech(response) == answer.format(start=hhmm(start), end=hhmm(end), price=price)
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+async def test_start_the_dishwasher_at_the_cheapest_time_by_voice(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry, language: str
+) -> None:
+    await optimized(hass, loaded_entry)
+    command, answer = SCHEDULE[language]
+    response = await speak(hass, command, language)
+    # The add-on now holds a schedule for the dishwasher, due by its usual 07:00 (local, next one at
+    # least 30 minutes away), and the spoken start is the one it planned.
+    schedules = (await loaded_entry.runtime_data.client.request("GET", "/schedules"))["schedules"]
+    assert [s["appliance_id"] for s in schedules] == ["dishwasher1"]
+    finish_by = dt_util.as_local(dt_util.parse_datetime(schedules[0]["finish_by"]))
+    assert (finish_by.hour, finish_by.minute) == (7, 0)
+    assert (
+        dt_util.now() + timedelta(minutes=30) < finish_by <= dt_util.now() + timedelta(hours=24, minutes=30)
+    )
+    plan = loaded_entry.runtime_data.coordinator.data.plan
+    assert plan is not None
+    run = plan.appliance("dishwasher1")
+    assert run is not None and run.planned_start is not None and run.planned_end is not None
+    assert speech(response) == answer.format(start=hhmm(run.planned_start))
+    assert run.planned_end <= finish_by
+    # Off-peak only: the two hours never touch 17:00-21:00.
+    for moment in (run.planned_start, run.planned_end - timedelta(minutes=1)):
+        assert not time(17) <= dt_util.as_local(moment).time() < time(21)
+
+
+async def test_an_unknown_appliance_is_named_in_the_answer(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    response = await speak(hass, "start the toaster at the cheapest time", "en")
+    assert speech(response) == "I don't know an appliance called toaster."
+    response = await speak(hass, "starte den Toaster zum günstigsten Zeitpunkt", "de")
+    assert speech(response) == "Ich kenne kein Gerät namens Toaster."
+
+
+async def test_a_failed_request_is_spoken(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry, addon: Any
+) -> None:
+    await addon.stop()
+    try:
+        response = await speak(hass, "start the dishwasher at the cheapest time", "en")
+    finally:
+        await addon.start()
+    assert speech(response).startswith("Sorry, SHEMS could not do that: ")
+
+
+async def test_unloading_the_entry_removes_the_sentences(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    await optimized(hass, loaded_entry)
+    question = CHEAPEST["en"][0]
+    assert is_shems_answer(await speak(hass, question, "en"))
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    for language, (text, _) in CHEAPEST.items():
+        # Whatever Home Assistant's own intents make of it (a fuzzy match may even tell the date), it is
+        # no longer a SHEMS answer.
+        assert not is_shems_answer(await speak(hass, text, language))
+    # Set up again, they are back (the add-on keeps its plan).
+    assert await hass.config_entries.async_setup(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert speech(await speak(hass, question, "en")).startswith("Electricity is cheapest from ")
+
+
+async def test_sentences_stay_while_any_holder_is_loaded(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    """Attached once however many holders; the last release detaches them."""
+    release_other = await async_attach_sentences(hass, "other-entry")
+    assert await hass.config_entries.async_unload(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    # Still attached for the other holder; with no loaded entry the intent explains that it has none.
+    response = await speak(hass, "when is power cheapest", "en")
+    assert speech(response).startswith("Sorry, SHEMS could not do that: ")
+    release_other()
+    assert not is_shems_answer(await speak(hass, "when is power cheapest", "en"))
