@@ -11,7 +11,9 @@ The machine is shared and its load drifts within seconds, so one floor/service p
 50 % either way. Each endpoint is therefore measured in ``--rounds`` rounds, floor and service side by
 side, in alternating order (floor first in odd rounds, service first in even ones, so a steady drift
 does not favour either); a row reports the median over the rounds of each figure and of the per-round
-ratio, and lists the per-round ratios.
+ratio, and lists the per-round ratios. It also gives the CPU time each server process spent per
+answered request (``cpu_us_per_request``, ``floor_cpu_us_per_request``): unlike latencies, that
+figure barely moves with the machine's other load, so it shows what a code change saves.
 """
 
 from __future__ import annotations
@@ -155,6 +157,7 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
 
     latencies: list[float] = []
     errors = 0
+    answered = 0  # with the warm-up: what the server's CPU time is divided by
     statuses: dict[int, int] = {}
     start = time.perf_counter()
     measure_from = start + warmup
@@ -164,7 +167,7 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, answered
             while True:
                 began = time.perf_counter()
                 if began >= stop_at:
@@ -177,6 +180,7 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
                     errors += 1
                     continue
                 ended = time.perf_counter()
+                answered += 1
                 if began >= measure_from:
                     latencies.append(ended - began)
                     statuses[status] = statuses.get(status, 0) + 1
@@ -195,10 +199,20 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
         "p99_s": round(pct(0.99), 5),
         "errors": errors,
         "statuses": statuses,
+        "answered": answered,
     }
 
 
-def _measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(url: str, args: argparse.Namespace, server_pid: int) -> dict[str, Any]:
+    """Latencies seen by the clients, and the server's CPU time per answered request: the CPU figure
+    hardly depends on what else the shared machine runs, the latencies do."""
+    cpu_before = process_cpu_s(server_pid)
     out = subprocess.run(
         [
             sys.executable,
@@ -216,22 +230,30 @@ def _measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         env=_python_env(),
     )
     result: dict[str, Any] = json.loads(out.stdout)
+    cpu = process_cpu_s(server_pid) - cpu_before
+    result["server_cpu_us_per_request"] = round(cpu * 1e6 / max(1, result["answered"]), 1)
     return result
 
 
 def _endpoint_row(
-    name: str, url: str, floor_url: str, body_bytes: int, args: argparse.Namespace
+    name: str,
+    url: str,
+    floor_url: str,
+    body_bytes: int,
+    args: argparse.Namespace,
+    pids: tuple[int, int],
 ) -> dict[str, Any]:
     """Measure floor and service side by side in ``args.rounds`` rounds; medians of each figure."""
+    service_pid, floor_pid = pids
     services: list[dict[str, Any]] = []
     floors: list[dict[str, Any]] = []
     for round_no in range(max(1, args.rounds)):
         if round_no % 2 == 0:
-            floors.append(_measure(floor_url, args))
-            services.append(_measure(url, args))
+            floors.append(_measure(floor_url, args, floor_pid))
+            services.append(_measure(url, args, service_pid))
         else:
-            services.append(_measure(url, args))
-            floors.append(_measure(floor_url, args))
+            services.append(_measure(url, args, service_pid))
+            floors.append(_measure(floor_url, args, floor_pid))
     ratios = [round(s["p95_s"] / f["p95_s"], 3) for s, f in zip(services, floors, strict=True)]
 
     def median(rows: list[dict[str, Any]], key: str) -> float:
@@ -255,6 +277,8 @@ def _endpoint_row(
         "floor_rps": median(floors, "rps"),
         "p95_over_floor": round(statistics.median(ratios), 3),
         "p95_over_floor_rounds": ratios,
+        "cpu_us_per_request": median(services, "server_cpu_us_per_request"),
+        "floor_cpu_us_per_request": median(floors, "server_cpu_us_per_request"),
     }
 
 
@@ -340,6 +364,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                         f"http://127.0.0.1:{floor_port}/floor/{name}",
                         (bodies / f"{name}.json").stat().st_size,
                         args,
+                        (service.pid, floor.pid),
                     )
                 )
         finally:

@@ -7,6 +7,8 @@ and the device share the benchmark's process; ``--in-process`` puts the service 
 (one interpreter lock for client, device and service: the method of the earlier figures).
 The clock stops when the stream reports the command ``acked`` — that event is sent
 after the ack has been written to the store. ``--concurrency`` commands are in flight at a time.
+``cpu_ms_per_command`` is the service process's CPU time per command (with ``--in-process``: the
+whole benchmark process's), a figure the machine's other load hardly moves.
 
 The commands are sent in ``--rounds`` consecutive rounds of ``--count`` each against the same running
 service; the machine is shared and a single round can catch a burst of someone else's work, so the
@@ -31,6 +33,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+from .api import process_cpu_s
 
 TOKEN = "bench-token-0123456789abcdef"
 
@@ -78,10 +82,11 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
     configure_logging("warning")
     device = await asyncio.to_thread(_device, args.mqtt_host, args.mqtt_port, "bench-dev")
     rounds: list[list[float]] = []
+    cpu_ms: list[float] = []  # CPU milliseconds per command, per round
     statuses: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="shems-bench-cmd-") as tmp:
         service = _in_process(Path(tmp), args) if args.in_process else _own_process(Path(tmp), args)
-        async with service as base_url:
+        async with service as (base_url, server_pid):
             headers = {"Authorization": f"Bearer {TOKEN}"}
             async with aiohttp.ClientSession(headers=headers) as http:
                 async with http.post(
@@ -125,7 +130,9 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
 
                     for _ in range(max(1, args.rounds)):
                         latencies: list[float] = []
+                        cpu_before = process_cpu_s(server_pid)
                         await asyncio.gather(*(one(latencies) for _ in range(args.count)))
+                        cpu_ms.append((process_cpu_s(server_pid) - cpu_before) * 1000 / args.count)
                         rounds.append(latencies)
                     listener.cancel()
     await asyncio.to_thread(_stop, device)
@@ -138,6 +145,10 @@ async def _bench(args: argparse.Namespace) -> dict[str, Any]:
         **{key: round(statistics.median(r[key] for r in per_round), 5) for key in PERCENTILES},
         "p95_s_rounds": [r["p95_s"] for r in per_round],
         "all": _percentiles([x for latencies in rounds for x in latencies]),
+        "cpu_ms_per_command": round(statistics.median(cpu_ms), 3),
+        "cpu_of": "the benchmark's whole process (service, client and device)"
+        if args.in_process
+        else "the service process",
     }
 
 
@@ -154,7 +165,7 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
 
 
 @contextlib.asynccontextmanager
-async def _in_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[str]:
+async def _in_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[tuple[str, int]]:
     from shems_optimizer.service.testing import running_service
 
     async with running_service(
@@ -166,11 +177,11 @@ async def _in_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator
     ) as svc:
         assert svc.service is not None and svc.service.mqtt is not None
         await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
-        yield svc.url
+        yield svc.url, os.getpid()
 
 
 @contextlib.asynccontextmanager
-async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[str]:
+async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[tuple[str, int]]:
     import aiohttp
 
     with socket.socket() as probe:
@@ -202,7 +213,7 @@ async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterato
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError("the service did not connect to the MQTT broker within 60 s")
-        yield url
+        yield url, proc.pid
     finally:
         if proc.returncode is None:
             proc.terminate()
