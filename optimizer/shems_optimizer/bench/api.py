@@ -40,9 +40,9 @@ DEVICE = "fridge"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=200, help="concurrent connections (default 200)")
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per endpoint and round")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds first")
-    parser.add_argument("--rounds", type=int, default=3, help="floor/service pairs per endpoint (median)")
+    parser.add_argument("--seconds", type=float, default=2.0, help="measured seconds per endpoint and round")
+    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds first")
+    parser.add_argument("--rounds", type=int, default=7, help="floor/service pairs per endpoint (median)")
 
 
 def _free_port() -> int:
