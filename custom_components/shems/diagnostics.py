@@ -1,4 +1,5 @@
-"""Diagnostics: the entry (token redacted), what the add-on reports, and the current plan's summary."""
+"""Diagnostics: the entry and the site document sent to the add-on (token, URL and location redacted),
+what the add-on reports, and the current plan's summary."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from homeassistant.core import HomeAssistant
 
 from . import ShemsConfigEntry
 from .const import CONF_TOKEN, CONF_URL
+from .site import build_site
 
 TO_REDACT = {CONF_TOKEN, CONF_URL, "token", "latitude", "longitude"}
 
@@ -30,6 +32,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ShemsCo
                 for sub in entry.subentries.values()
             ],
         },
+        # What the add-on is told about the home; the location is personal.
+        "site": async_redact_data(build_site(hass, entry), TO_REDACT),
         "coordinator": {
             "last_update_success": coordinator.last_update_success,
             "stream_connected": coordinator.stream_connected,

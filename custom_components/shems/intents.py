@@ -7,7 +7,7 @@ agent are in ``sentences/<language>.yaml`` and are attached automatically (``voi
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -31,14 +31,18 @@ INTENT_SCHEDULE = "ShemsScheduleAppliance"
 
 SPEECH: dict[str, dict[str, str]] = {
     "en": {
+        "cheapest_now": "Electricity is cheapest now, until {end}, at {price} {unit}.",
         "cheapest": "Electricity is cheapest from {start} to {end}, at {price} {unit}.",
+        "cheapest_tomorrow": "Electricity is cheapest tomorrow from {start} to {end}, at {price} {unit}.",
         "no_plan": "I don't have prices for the coming hours yet.",
         "scheduled": "The {appliance} will start at {start}.",
         "unknown_appliance": "I don't know an appliance called {appliance}.",
         "failed": "Sorry, SHEMS could not do that: {error}",
     },
     "de": {
+        "cheapest_now": "Strom ist jetzt am günstigsten, bis {end}, für {price} {unit}.",
         "cheapest": "Strom ist von {start} bis {end} am günstigsten, für {price} {unit}.",
+        "cheapest_tomorrow": "Strom ist morgen von {start} bis {end} am günstigsten, für {price} {unit}.",
         "no_plan": "Für die nächsten Stunden habe ich noch keine Preise.",
         "scheduled": "{appliance} startet um {start}.",
         "unknown_appliance": "Ich kenne kein Gerät namens {appliance}.",
@@ -84,6 +88,15 @@ def _clock(value: Any) -> str:
     return str(dt_util.as_local(value).strftime("%H:%M"))
 
 
+def cheapest_phrase(start: datetime, now: datetime) -> str:
+    """Say "now" for a window already running and "tomorrow" for one on the next local day."""
+    if start <= now:
+        return "cheapest_now"
+    if dt_util.as_local(start).date() > dt_util.as_local(now).date():
+        return "cheapest_tomorrow"
+    return "cheapest"
+
+
 class CheapestTimeIntent(intent.IntentHandler):
     """Tell when import is cheapest within the next 24 hours."""
 
@@ -95,14 +108,15 @@ class CheapestTimeIntent(intent.IntentHandler):
         response = intent_obj.create_response()
         entry = _loaded_entry(hass)
         plan = entry.runtime_data.coordinator.data.plan
-        window = cheapest_window(plan, dt_util.utcnow()) if plan is not None else None
+        now = dt_util.utcnow()
+        window = cheapest_window(plan, now) if plan is not None else None
         if window is None:
             response.async_set_speech(say(intent_obj.language, "no_plan"))
             return response
         response.async_set_speech(
             say(
                 intent_obj.language,
-                "cheapest",
+                cheapest_phrase(window.start, now),
                 start=_clock(window.start),
                 end=_clock(window.end),
                 price=_decimal(intent_obj.language, window.price),
@@ -142,7 +156,7 @@ class ScheduleApplianceIntent(intent.IntentHandler):
             response.async_set_speech(say(intent_obj.language, "unknown_appliance", appliance=spoken))
             return response
         sub_id, subentry = match
-        finish_by = _next_finish_by(subentry.data.get(CONF_FINISH_BY))
+        finish_by = next_finish_by(subentry.data.get(CONF_FINISH_BY))
         try:
             result = await entry.runtime_data.coordinator.async_schedule_appliance(sub_id, finish_by)
         except ShemsError as err:
@@ -156,7 +170,7 @@ class ScheduleApplianceIntent(intent.IntentHandler):
         return response
 
 
-def _next_finish_by(raw: Any) -> Any:
+def next_finish_by(raw: Any) -> datetime:
     """The next occurrence of the appliance's usual finish time, or 24 h from now."""
     now = dt_util.now()
     parsed = dt_util.parse_time(str(raw)) if raw else None

@@ -104,6 +104,9 @@ async def _async_attach(hass: HomeAssistant) -> CALLBACK_TYPE | None:
     async def answer(run_variables: dict[str, Any], context: Context | None = None) -> ScriptRunResult:
         trigger = run_variables["trigger"]
         sentence_set = by_trigger[trigger["id"]]
+        # The trigger hands over the conversation's context as a dict: keep the speaker's user id.
+        spoken = (trigger.get("user_input") or {}).get("context") or {}
+        context = context or Context(user_id=spoken.get("user_id"), parent_id=spoken.get("id"))
         speech = await async_answer(hass, sentence_set, trigger, context)
         return ScriptRunResult(conversation_response=speech, service_response=None, variables={})
 

@@ -36,6 +36,10 @@ async def test_diagnostics_redact_secrets(
     assert TOKEN not in text
     assert loaded_entry.data["url"] not in text
     assert diagnostics["entry"]["data"]["token"] == "**REDACTED**"
+    # The site document as pushed to the add-on, with the home's location (48.83, 2.35) hidden.
+    assert diagnostics["site"]["location"] == {"latitude": "**REDACTED**", "longitude": "**REDACTED**"}
+    assert "48.83" not in text and "2.35" not in text
+    assert diagnostics["site"]["grid"]["import_energy_entity"] == GRID_IMPORT
     assert diagnostics["entry"]["data"]["grid_import_entity"] == GRID_IMPORT
     assert diagnostics["plan"]["id"] == plan["id"]
     assert diagnostics["plan"]["steps"] == len(plan["steps"])

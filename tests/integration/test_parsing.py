@@ -105,6 +105,8 @@ def test_plan_figures_on_a_dst_day() -> None:
     assert window.start == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
     # Both 0.10 steps are back to back (01:00+01:00 → 04:00+02:00): one window, ending 02:00 UTC.
     assert window.end == datetime(2026, 3, 29, 2, 0, tzinfo=UTC)
+    # Once every step has ended there is no window to name.
+    assert cheapest_window(plan, datetime(2026, 3, 30, 12, 0, tzinfo=UTC)) is None
     assert last_soc_before(plan, "b", datetime(2026, 3, 30, 0, 0, tzinfo=UTC)) == 40
     assert last_soc_before(plan, "b", day_end) is None
     assert energy_kwh(plan, lambda s: s.load_w, day_start, day_end) is None

@@ -8,27 +8,32 @@ cheapest window is the off-peak run the plan is in now (or the next one, during 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 from homeassistant.components import conversation
+from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import Context, HomeAssistant
-from homeassistant.helpers import intent
+from homeassistant.helpers import intent, llm
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE
 from custom_components.shems.voice import async_attach_sentences
 
-from .conftest import optimized
+from .conftest import optimized, wait_for
 
 CHEAPEST = {
     "en": (
         "When is electricity cheapest today?",
+        "Electricity is cheapest now, until {end}, at {price} EUR/kWh.",
         "Electricity is cheapest from {start} to {end}, at {price} EUR/kWh.",
     ),
     "de": (
         "Wann ist Strom heute am günstigsten?",
+        "Strom ist jetzt am günstigsten, bis {end}, für {price} EUR/kWh.",
         "Strom ist von {start} bis {end} am günstigsten, für {price} EUR/kWh.",
     ),
 }
@@ -39,7 +44,7 @@ SCHEDULE = {
 
 SHEMS_PHRASES = (
     "Electricity is cheapest",
-    "Strom ist von",
+    "Strom ist",
     "I don't have prices",
     "Für die nächsten Stunden",
     "Sorry, SHEMS",
@@ -102,7 +107,9 @@ async def test_when_is_electricity_cheapest_by_voice(
         and dt_util.parse_datetime(s["end"]) > dt_util.utcnow()
     ]
     assert in_window and {s["import_price"] for s in in_window} == {0.20}
-    question, answer = CHEAPEST[language]
+    # Off-peak now: the window is running ("now, until 17:00"); during the peak it starts at 21:00 today.
+    question, running, later = CHEAPEST[language]
+    answer = running if start <= dt_util.utcnow() else later
     response = await speak(hass, question, language)
     price = "0.20" if language == "en" else "0,20"
     assert speech(response) == answer.format(start=hhmm(start), end=hhmm(end), price=price)
@@ -163,14 +170,14 @@ async def test_unloading_the_entry_removes_the_sentences(
     assert is_shems_answer(await speak(hass, question, "en"))
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    for language, (text, _) in CHEAPEST.items():
+    for language, (text, *_) in CHEAPEST.items():
         # Whatever Home Assistant's own intents make of it (a fuzzy match may even tell the date), it is
         # no longer a SHEMS answer.
         assert not is_shems_answer(await speak(hass, text, language))
     # Set up again, they are back (the add-on keeps its plan).
     assert await hass.config_entries.async_setup(loaded_entry.entry_id)
     await hass.async_block_till_done()
-    assert speech(await speak(hass, question, "en")).startswith("Electricity is cheapest from ")
+    assert is_shems_answer(await speak(hass, question, "en"))
 
 
 async def test_sentences_stay_while_any_holder_is_loaded(
@@ -182,6 +189,72 @@ async def test_sentences_stay_while_any_holder_is_loaded(
     await hass.async_block_till_done()
     # Still attached for the other holder; with no loaded entry the intent explains that it has none.
     response = await speak(hass, "when is power cheapest", "en")
-    assert speech(response).startswith("Sorry, SHEMS could not do that: ")
+    assert speech(response) == (
+        "Sorry, SHEMS could not do that: Choose which SHEMS instance to use (0 are loaded)"
+    )
     release_other()
     assert not is_shems_answer(await speak(hass, "when is power cheapest", "en"))
+
+
+async def test_llm_agents_get_the_same_intents_as_tools(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    """A conversation agent using Home Assistant's Assist API (e.g. an LLM) can ask the same question."""
+    await optimized(hass, loaded_entry)
+    context = llm.LLMContext(
+        platform="test", context=Context(), language="en", assistant="conversation", device_id=None
+    )
+    api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
+    tools = {tool.name: tool for tool in api.tools}
+    assert {INTENT_CHEAPEST, INTENT_SCHEDULE} <= set(tools)
+    assert (
+        tools[INTENT_CHEAPEST].description
+        == "Tells when electricity is cheapest in the next 24 hours, according to SHEMS"
+    )
+    result = await api.async_call_tool(llm.ToolInput(tool_name=INTENT_CHEAPEST, tool_args={}))
+    assert result["speech"]["plain"]["speech"].startswith("Electricity is cheapest ")
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "answer_starts"),
+    [
+        ("en", "When does power cost the least?", "Electricity is cheapest "),
+        ("en", "what is the cheapest time to use electricity today", "Electricity is cheapest "),
+        ("en", "Run the dishwasher when electricity is cheapest.", "The Dishwasher will start at "),
+        ("en", "Schedule my dishwasher for the cheapest time", "The Dishwasher will start at "),
+        ("de", "Wann kostet der Strom heute am wenigsten?", "Strom ist "),
+        ("de", "Wann ist der Strom am billigsten", "Strom ist "),
+        ("de", "Lass den Dishwasher laufen, wenn der Strom am billigsten ist.", "Dishwasher startet um "),
+        ("de", "Starte den Dishwasher zum günstigsten Zeitpunkt", "Dishwasher startet um "),
+    ],
+)
+async def test_sentence_variants_reach_shems(
+    hass: HomeAssistant,
+    assist: None,
+    loaded_entry: MockConfigEntry,
+    language: str,
+    text: str,
+    answer_starts: str,
+) -> None:
+    await optimized(hass, loaded_entry)
+    assert speech(await speak(hass, text, language)).startswith(answer_starts)
+
+
+async def test_a_german_appliance_name_with_an_umlaut(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    data = {"name": "Geschirrspüler", "power_w": 1800, "duration_min": 90, "smart_start": True}
+    hass.config_entries.async_add_subentry(
+        loaded_entry,
+        ConfigSubentry(
+            data=MappingProxyType(data), subentry_type="appliance", title="Geschirrspüler", unique_id=None
+        ),
+    )
+    await hass.async_block_till_done()
+    await wait_for(lambda: loaded_entry.state is ConfigEntryState.LOADED)
+    await hass.async_block_till_done()
+    response = await speak(hass, "Starte den Geschirrspüler zur günstigsten Zeit", "de")
+    assert speech(response).startswith("Geschirrspüler startet um ")
+    schedules = (await loaded_entry.runtime_data.client.request("GET", "/schedules"))["schedules"]
+    subentry_id = next(i for i, s in loaded_entry.subentries.items() if s.title == "Geschirrspüler")
+    assert [s["appliance_id"] for s in schedules] == [subentry_id]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.energy import async_get_solar_forecast
-from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE
+from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE, cheapest_phrase, next_finish_by
 from custom_components.shems.models import parse_plan
 
 from .conftest import optimized
@@ -39,14 +39,47 @@ async def test_when_is_electricity_cheapest(hass: HomeAssistant, loaded_entry: M
     while last + 1 < len(upcoming) and upcoming[last + 1]["import_price"] == lowest:
         last += 1
     assert last > first, "a 15-minute plan of an hourly-or-longer tariff has several cheapest steps"
-    start = dt_util.as_local(dt_util.parse_datetime(upcoming[first]["start"])).strftime("%H:%M")
+    start_at = dt_util.parse_datetime(upcoming[first]["start"])
+    assert start_at is not None
+    start = dt_util.as_local(start_at).strftime("%H:%M")
     end = dt_util.as_local(dt_util.parse_datetime(upcoming[last]["end"])).strftime("%H:%M")
-    assert speech == f"Electricity is cheapest from {start} to {end}, at {lowest:.2f} EUR/kWh."
-    german = await intent.async_handle(hass, "test", INTENT_CHEAPEST, language="de")
     price_de = f"{lowest:.2f}".replace(".", ",")
-    assert german.speech["plain"]["speech"] == (
-        f"Strom ist von {start} bis {end} am günstigsten, für {price_de} EUR/kWh."
-    )
+    german = await intent.async_handle(hass, "test", INTENT_CHEAPEST, language="de")
+    if start_at <= now:
+        expected = (
+            f"Electricity is cheapest now, until {end}, at {lowest:.2f} EUR/kWh.",
+            f"Strom ist jetzt am günstigsten, bis {end}, für {price_de} EUR/kWh.",
+        )
+    elif dt_util.as_local(start_at).date() > dt_util.as_local(now).date():
+        expected = (
+            f"Electricity is cheapest tomorrow from {start} to {end}, at {lowest:.2f} EUR/kWh.",
+            f"Strom ist morgen von {start} bis {end} am günstigsten, für {price_de} EUR/kWh.",
+        )
+    else:
+        expected = (
+            f"Electricity is cheapest from {start} to {end}, at {lowest:.2f} EUR/kWh.",
+            f"Strom ist von {start} bis {end} am günstigsten, für {price_de} EUR/kWh.",
+        )
+    assert (speech, german.speech["plain"]["speech"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "phrase"),
+    [
+        # now = 10:05 UTC = 11:05 in Berlin (CET, UTC+1)
+        (datetime(2026, 11, 24, 10, 0, tzinfo=UTC), "cheapest_now"),  # already running
+        (datetime(2026, 11, 24, 10, 5, tzinfo=UTC), "cheapest_now"),  # starts this instant
+        (datetime(2026, 11, 24, 20, 0, tzinfo=UTC), "cheapest"),  # 21:00 today
+        (datetime(2026, 11, 24, 22, 45, tzinfo=UTC), "cheapest"),  # 23:45 today
+        (datetime(2026, 11, 24, 23, 0, tzinfo=UTC), "cheapest_tomorrow"),  # 00:00 tomorrow
+        (datetime(2026, 11, 25, 2, 0, tzinfo=UTC), "cheapest_tomorrow"),  # 03:00 tomorrow
+    ],
+)
+async def test_cheapest_phrase_says_now_today_or_tomorrow(
+    hass: HomeAssistant, start: datetime, phrase: str
+) -> None:
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    assert cheapest_phrase(start, datetime(2026, 11, 24, 10, 5, tzinfo=UTC)) == phrase
 
 
 async def test_cheapest_without_a_plan(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -111,3 +144,14 @@ async def test_start_the_dishwasher_at_the_cheapest_time(
         assert again.speech["plain"]["speech"].startswith("The Dishwasher will start at ")
     unknown = await intent.async_handle(hass, "test", INTENT_SCHEDULE, {"appliance": {"value": "toaster"}})
     assert unknown.speech["plain"]["speech"] == "I don't know an appliance called toaster."
+
+
+async def test_spoken_schedule_finishes_by_the_usual_time_or_within_a_day(hass: HomeAssistant) -> None:
+    """The next 07:00 at least 30 minutes away; without a usual finish time, 24 hours from now."""
+    await hass.config.async_set_time_zone("Europe/Berlin")
+    now = dt_util.now()
+    usual = next_finish_by("07:00:00")
+    assert (usual.hour, usual.minute) == (7, 0)
+    assert now + timedelta(minutes=30) < usual <= now + timedelta(days=1, minutes=30)
+    anytime = next_finish_by(None)
+    assert timedelta(hours=23, minutes=59) < anytime - dt_util.utcnow() <= timedelta(hours=24)

@@ -103,19 +103,31 @@ class EnginePlanner:
 
     def make_outlook(self, site: Mapping[str, Any], now: datetime, plan_id: str | None) -> dict[str, Any]:
         """The 7-day hourly outlook: same inputs and optimizer as the plan, on an hourly grid."""
-        from .outlook import outlook_document, outlook_grid
+        from .outlook import QUARTERS_PER_STEP, hourly_inputs, outlook_document, outlook_grid
 
-        grid = outlook_grid(now, str(site.get("timezone", "UTC")))
-        plan, notes, got = self.solve(site, grid, now, time_limit_s=min(self._options.time_limit_s, 20.0))
+        timezone = str(site.get("timezone", "UTC"))
+        grid = outlook_grid(now, timezone)
+        # Inputs at the plan's 15 minutes, averaged per hour: quarter-hour market prices and load
+        # shapes count in full, not only the quarter that starts each hour.
+        fine = TimeGrid.uniform(grid.start, STEP, grid.steps * QUARTERS_PER_STEP, tz=timezone)
+        hourly = hourly_inputs(self.inputs.inputs(site, fine, now), QUARTERS_PER_STEP)
+        limit = min(self._options.time_limit_s, 20.0)
+        plan, notes, got = self.solve(site, grid, now, time_limit_s=limit, inputs=hourly)
         return outlook_document(plan, site, now, plan_id, [*notes, *got.notes], got)
 
     def solve(
-        self, site: Mapping[str, Any], grid: TimeGrid, now: datetime, time_limit_s: float | None = None
+        self,
+        site: Mapping[str, Any],
+        grid: TimeGrid,
+        now: datetime,
+        time_limit_s: float | None = None,
+        inputs: PlanningInputs | None = None,
     ) -> tuple[Plan, list[str], PlanningInputs]:
-        """Optimize ``site`` on ``grid``; raise :class:`PlanningError` in the document's words."""
+        """Optimize ``site`` on ``grid`` (with ``inputs`` when given, else the provider's); raise
+        :class:`PlanningError` in the document's words."""
         try:
             model, notes = build_site(site, grid.start, self.inputs.live(site), self.inputs.requests(now))
-            got = self.inputs.inputs(site, grid, now)
+            got = inputs if inputs is not None else self.inputs.inputs(site, grid, now)
             series = Series.from_arrays(
                 grid,
                 load_kw=np.asarray(got.load_kw, dtype=float),

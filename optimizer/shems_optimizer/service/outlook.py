@@ -17,9 +17,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -34,6 +34,34 @@ _LOGGER = logging.getLogger(__name__)
 OUTLOOK_STEP = timedelta(hours=1)
 OUTLOOK_HOURS = 169  # 7 days from the plan's start, from the hour that holds it
 PRICE_REPEATED = "repeat of the same hour a day earlier"
+
+
+QUARTERS_PER_STEP = 4
+
+
+def hourly_inputs(fine: PlanningInputs, per: int) -> PlanningInputs:
+    """Average quarter-hour inputs over each hour (``per`` quarters); a price step counts as
+    published only when all its quarters are."""
+
+    def mean(values: Sequence[float] | None) -> list[float] | None:
+        if values is None:
+            return None
+        if len(values) % per:
+            raise ValueError(f"{len(values)} quarter-hour values do not fill whole hours")
+        return [sum(values[i : i + per]) / per for i in range(0, len(values), per)]
+
+    load, pv = mean(fine.load_kw), mean(fine.pv_kw)
+    assert load is not None and pv is not None
+    return replace(
+        fine,
+        load_kw=load,
+        pv_kw=pv,
+        buy_eur_per_kwh=mean(fine.buy_eur_per_kwh),
+        sell_eur_per_kwh=mean(fine.sell_eur_per_kwh),
+        published_price_steps=None
+        if fine.published_price_steps is None
+        else fine.published_price_steps // per,
+    )
 
 
 def outlook_grid(now: datetime, timezone: str) -> TimeGrid:
@@ -112,6 +140,9 @@ def outlook_document(
     }
 
 
+Prepare = Callable[[Mapping[str, Any]], Awaitable[Any]]
+
+
 class OutlookMaker(Protocol):
     def make_outlook(self, site: Mapping[str, Any], now: datetime, plan_id: str | None) -> dict[str, Any]: ...
 
@@ -142,7 +173,7 @@ class OutlookService:
         self._annotate = annotate
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shems-outlook")
         self._task: asyncio.Task[None] | None = None
-        self._pending: tuple[Mapping[str, Any], datetime] | None = None
+        self._pending: tuple[Mapping[str, Any], datetime, Prepare | None] | None = None
         self.state = OutlookState()
 
     def current(self) -> dict[str, Any] | None:
@@ -160,11 +191,14 @@ class OutlookService:
             "error": self.state.error,
         }
 
-    def follow(self, plan: Mapping[str, Any]) -> None:
-        """Plan listener: compute the outlook for ``plan`` in the background (latest plan wins)."""
-        if self._maker is None or not hasattr(self._maker, "make_outlook"):
+    def follow(self, plan: Mapping[str, Any], prepare: Prepare | None = None) -> None:
+        """Plan listener: compute the outlook for ``plan`` in the background (latest plan wins).
+
+        ``prepare(site)`` runs first when given: after a restart the live inputs (market prices)
+        have not been read yet, as they are before every plan."""
+        if self._maker is None:
             return
-        self._pending = (plan, datetime.fromisoformat(str(plan["created_at"])))
+        self._pending = (plan, datetime.fromisoformat(str(plan["created_at"])), prepare)
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._drain(), name="shems-outlook")
 
@@ -175,14 +209,19 @@ class OutlookService:
 
     async def _drain(self) -> None:
         while self._pending is not None:
-            plan, now = self._pending
+            plan, now, prepare = self._pending
             self._pending = None
-            await self._compute(plan, now)
+            await self._compute(plan, now, prepare)
 
-    async def _compute(self, plan: Mapping[str, Any], now: datetime) -> None:
+    async def _compute(self, plan: Mapping[str, Any], now: datetime, prepare: Prepare | None) -> None:
         site = self._site()
         if site is None or self._maker is None:
             return
+        if prepare is not None:
+            try:
+                await prepare(site)
+            except Exception:
+                _LOGGER.exception("reading live inputs for the outlook failed; using what is known")
         self.state.running = True
         started = time.perf_counter()
         plan_id = str(plan.get("id")) if plan.get("id") is not None else None

@@ -160,7 +160,9 @@ class Service:
         )
         await plans.load()
         await self._start_long_range(repo, blocking, plans, planner)
-        mpc = self._mpc = MpcLoop(plans, timedelta(minutes=config.optimization_interval_min))
+        mpc = self._mpc = MpcLoop(
+            plans, timedelta(minutes=config.optimization_interval_min), clock=self._clock
+        )
         schedules = self.schedules = ScheduleBook(repo, blocking, HOME_ID, self.site, plans, mpc.trigger)
         await schedules.load()
         live.requests_source = schedules.requests
@@ -266,6 +268,10 @@ class Service:
             from .addon_options import announce
 
             await loop.run_in_executor(None, announce, self.tokens.token, self.port)
+        current = plans.current_plan()
+        if current is not None and self.outlook is not None:
+            # The outlook is not archived: rebuild it for the plan in force, with fresh live inputs.
+            self.outlook.follow(current, prepare=live.refresh)
         mpc.start()
         if self._watcher is not None:
             self._watcher.start()
@@ -292,9 +298,6 @@ class Service:
         plans.add_status(bill.status)
         plans.add_status(lambda: {"outlook": outlook.status()})
         await bill.refresh()
-        current = plans.current_plan()
-        if current is not None:
-            outlook.follow(current)  # the outlook is not archived: rebuild it for the plan in force
 
     def _optimizer_health(self) -> tuple[bool, str]:
         status = self.plans.status() if self.plans is not None else {}

@@ -7,6 +7,8 @@ hour costing 0.10 EUR, 2.40 EUR a day of 24 hours (2.30 on the 23-hour DST day).
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -19,9 +21,12 @@ import aiohttp
 import pytest
 
 from shems_optimizer.api.routes.predictions import PREDICTION_SCHEMA
-from shems_optimizer.service.engine_planner import EnginePlanner
+from shems_optimizer.service.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
+from shems_optimizer.service.outlook import PRICE_REPEATED
 from shems_optimizer.service.planning import PlanningError
+from shems_optimizer.service.site_document import validate_site_document
 from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.timegrid import TimeGrid
 
 TOKEN = "long-range-token"
 HOURLY_COST = 0.4 * 0.25
@@ -39,18 +44,32 @@ def fixed_clock(moment: datetime) -> Callable[[], datetime]:
 async def planned_service(
     tmp_path: Path, now: datetime, timezone: str, **options: Any
 ) -> AsyncIterator[tuple[RunningService, aiohttp.ClientSession, dict[str, Any]]]:
+    install_site(tmp_path, site(timezone))
     async with (
         running_service(tmp_path, token=TOKEN, clock=fixed_clock(now), **options) as svc,
         aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
     ):
-        async with http.put(f"{svc.url}/api/v1/site", json=site(timezone)) as resp:
-            assert resp.status == 200, await resp.text()
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            assert resp.status == 200, await resp.text()
-            plan = await resp.json()
+        plan = await wait_for_plan(svc, http)
         assert svc.service is not None and svc.service.outlook is not None
         await svc.service.outlook.wait()
         yield svc, http, plan
+
+
+def install_site(data_dir: Path, document: Mapping[str, Any]) -> None:
+    """The site as if set before a restart: the MPC loop's start-up run plans it, and nothing else
+    triggers a run (a site set through the API would trigger a second one, racing the test)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "site.json").write_text(json.dumps(validate_site_document(document)))
+
+
+async def wait_for_plan(svc: RunningService, http: aiohttp.ClientSession) -> dict[str, Any]:
+    for _ in range(600):
+        async with http.get(f"{svc.url}/api/v1/plan") as resp:
+            if resp.status == 200:
+                plan: dict[str, Any] = await resp.json()
+                return plan
+        await asyncio.sleep(0.05)
+    raise AssertionError("no plan 30 s after start-up")
 
 
 async def predictions(
@@ -155,3 +174,40 @@ async def test_a_failing_outlook_leaves_the_plan_alone_and_says_so(tmp_path: Pat
         assert values[48:] == [None] * 120
         assert {p["source"] for p in cost["points"][48:]} == {"none"}
         assert "null where nothing covers" in cost["source"]
+
+
+class QuarterPrices(BasicInputs):
+    """Market prices per quarter hour: 0.10, 0.20, 0.30, 0.40 in every hour, published for 26 h."""
+
+    def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
+        n = grid.steps
+        buy = [0.1 * (1 + i % 4) for i in range(n)]
+        return PlanningInputs([0.4] * n, [0.0] * n, buy, [0.0] * n, (), None, published_price_steps=26 * 4)
+
+
+def test_outlook_averages_quarter_hour_prices_and_says_which_are_published() -> None:
+    planner = EnginePlanner(QuarterPrices())
+    market = {"timezone": "UTC", "price": {"kind": "entity", "entity_id": "sensor.spot"}}
+    outlook = planner.make_outlook(market, datetime(2026, 6, 9, 9, 37, tzinfo=UTC), "p1")
+    steps = outlook["steps"]
+    assert len(steps) == 169 and steps[0]["start"] == "2026-06-09T09:00:00+00:00"
+    assert [s["import_price"] for s in steps] == pytest.approx([0.25] * 169)  # the hour's mean
+    assert [s["price_source"] for s in steps] == ["published"] * 26 + [PRICE_REPEATED] * 143
+    assert [s["cost"] for s in steps] == pytest.approx([0.4 * 0.25] * 169)
+    assert outlook["cost_total"] == pytest.approx(169 * 0.1) and outlook["plan_id"] == "p1"
+
+
+async def test_after_a_restart_the_outlook_is_rebuilt_for_the_plan_in_force(tmp_path: Path) -> None:
+    now = datetime(2026, 6, 9, 9, 0, tzinfo=UTC)
+    async with planned_service(tmp_path, now, "UTC") as (svc, http, plan):
+        await svc.stop()
+        await svc.start()  # the plan is 0 minutes old by the clock: it stays in force, no re-plan
+        assert svc.service is not None and svc.service.outlook is not None
+        await svc.service.outlook.wait()
+        async with http.get(f"{svc.url}/api/v1/plan") as resp:
+            current = await resp.json()
+        assert current["id"] == plan["id"]
+        assert current["cost_next_7d"] == pytest.approx(168 * HOURLY_COST)
+        daily = await predictions(svc, http, "cost", "30d", now)
+        expected = [15 * HOURLY_COST] + [24 * HOURLY_COST] * 29  # today from 09:00, then whole days
+        assert [p["value"] for p in daily["points"]] == pytest.approx(expected)

@@ -12,6 +12,8 @@ import pytest
 
 from shems_optimizer.service.testing import RunningService, running_service
 
+from .test_long_range import install_site, wait_for_plan
+
 TOKEN = "predictions-test-token"
 NOW = datetime(2026, 6, 9, 8, 20, tzinfo=UTC)  # the service's clock: mid-hour, mid-quarter-hour
 SITE: dict[str, Any] = {
@@ -28,14 +30,12 @@ SITE: dict[str, Any] = {
 async def planned(
     tmp_path: Path,
 ) -> AsyncIterator[tuple[RunningService, aiohttp.ClientSession, dict[str, Any]]]:
+    install_site(tmp_path, SITE)  # planned by the MPC loop's start-up run, and by nothing else
     async with (
         running_service(tmp_path, token=TOKEN, clock=lambda: NOW) as svc,
         aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
     ):
-        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
-            assert resp.status == 200
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            plan = await resp.json()
+        plan = await wait_for_plan(svc, http)
         yield svc, http, plan
 
 
