@@ -250,7 +250,7 @@ class BillService:
         self._clock = clock
         self._on_update = on_update
         self._closed: dict[tuple[str, date], DayFigures] = {}
-        self._figures: dict[str, Any] = {"note": "not computed yet"}
+        self._figures: dict[str, Any] = {"costs": {"note": "not computed yet"}}
         self._task: asyncio.Task[None] | None = None
         self._again = False
 
@@ -278,14 +278,15 @@ class BillService:
     async def refresh(self) -> None:
         site = self._site()
         if site is None:
-            self._figures = {"note": "no site is configured yet"}
+            self._figures = {"costs": {"note": "no site is configured yet"}}
             return
         now = self._clock()
         try:
             self._figures = await self._blocking(self.compute, dict(site), now, self._plan())
         except Exception as err:  # the store may be away: keep the last figures, say why
             _LOGGER.warning("cost figures not updated", extra={"error": f"{type(err).__name__}: {err}"})
-            self._figures = {**self._figures, "note": f"not updated: {type(err).__name__}: {err}"}
+            costs = {**self._figures.get("costs", {}), "note": f"not updated: {type(err).__name__}: {err}"}
+            self._figures = {**self._figures, "costs": costs}
         if self._on_update is not None:
             self._on_update()
 

@@ -44,6 +44,11 @@ async def test_database_outage(tmp_path: Path, timescale_dsn: str, services: Any
                 plan = await resp.json()
             async with http.get(f"{svc.url}/api/v1/health") as resp:
                 assert resp.status == 200
+            assert svc.service.bill is not None
+            await svc.service.bill.wait()
+            async with http.get(f"{svc.url}/api/v1/status") as resp:
+                assert resp.status == 200  # the cost figures are kept, and say why they are old
+                assert (await resp.json())["costs"]["note"].startswith("not updated: ")
         finally:
             await asyncio.to_thread(services.start_postgres)
         async with http.get(f"{svc.url}/api/v1/plan") as resp:
@@ -54,3 +59,6 @@ async def test_database_outage(tmp_path: Path, timescale_dsn: str, services: Any
                     break
             await asyncio.sleep(0.2)
         assert resp.status == 200
+        await svc.service.bill.refresh()
+        async with http.get(f"{svc.url}/api/v1/status") as resp:
+            assert "not updated" not in ((await resp.json())["costs"]["note"] or "")
