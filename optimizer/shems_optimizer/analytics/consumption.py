@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shems_optimizer.store.models import ConsumptionBucket, DeviceType, Granularity, StoreError
 from shems_optimizer.store.repository import ConsumptionQuery, Repository
@@ -89,10 +89,15 @@ def flows_from_buckets(
     buckets: Sequence[ConsumptionBucket], roles: dict[str, DeviceType]
 ) -> list[EnergyFlows]:
     has_grid = DeviceType.GRID in roles.values()
+    # Keyed by UTC instants: same-zone aware datetimes compare by wall clock, which would merge the
+    # two local 02:00 quarters of an autumn DST night.
     sums: dict[tuple[datetime, datetime], dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    local: dict[datetime, tuple[datetime, datetime]] = {}
     for b in buckets:
         role = roles.get(b.device_id, DeviceType.LOAD)
-        acc = sums[(b.start, b.end)]
+        key = (b.start.astimezone(UTC), b.end.astimezone(UTC))
+        local.setdefault(key[0], (b.start, b.end))
+        acc = sums[key]
         if role is DeviceType.GRID:
             acc["import"] += b.import_kwh
             acc["export"] += b.export_kwh
@@ -104,7 +109,8 @@ def flows_from_buckets(
         else:
             acc["loads"] += b.import_kwh
     flows = []
-    for (start, end), acc in sorted(sums.items()):
+    for key, acc in sorted(sums.items()):
+        start, end = local[key[0]]
         if has_grid:
             consumption = acc["import"] - acc["export"] + acc["pv"] + acc["discharge"] - acc["charge"]
         else:

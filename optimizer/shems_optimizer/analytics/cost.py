@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from shems_optimizer.analytics.consumption import EnergyFlows, energy_flows
@@ -56,21 +56,24 @@ def priced_flows(flows: list[EnergyFlows], tariff: Tariff) -> list[CostBucket]:
 
 
 def regroup(buckets: list[CostBucket], granularity: Granularity, tz: ZoneInfo) -> list[CostBucket]:
-    groups: dict[datetime, list[CostBucket]] = defaultdict(list)
+    groups: dict[datetime, list[CostBucket]] = defaultdict(list)  # UTC keys: DST-safe (see rebucket)
     for b in buckets:
-        groups[local_bucket_start(b.start, granularity, tz)].append(b)
-    return [
-        CostBucket(
-            start=start,
-            end=bucket_end(start, granularity, tz),
-            import_kwh=sum(m.import_kwh for m in members),
-            export_kwh=sum(m.export_kwh for m in members),
-            import_cost=sum(m.import_cost for m in members),
-            export_revenue=sum(m.export_revenue for m in members),
-            currency=members[0].currency,
+        groups[local_bucket_start(b.start, granularity, tz).astimezone(UTC)].append(b)
+    out = []
+    for utc_start, members in sorted(groups.items()):
+        start = utc_start.astimezone(tz)
+        out.append(
+            CostBucket(
+                start=start,
+                end=bucket_end(start, granularity, tz),
+                import_kwh=sum(m.import_kwh for m in members),
+                export_kwh=sum(m.export_kwh for m in members),
+                import_cost=sum(m.import_cost for m in members),
+                export_revenue=sum(m.export_revenue for m in members),
+                currency=members[0].currency,
+            )
         )
-        for start, members in sorted(groups.items())
-    ]
+    return out
 
 
 def cost(

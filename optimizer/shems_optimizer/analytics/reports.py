@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from shems_optimizer.analytics.consumption import EnergyFlows, energy_flows
 from shems_optimizer.analytics.cost import CostBucket, priced_flows
@@ -55,9 +55,10 @@ def report(
     priced = priced_flows(quarters, tariff)
     groups: dict[datetime, list[int]] = defaultdict(list)
     for index, q in enumerate(quarters):
-        groups[local_bucket_start(q.start, period, tz)].append(index)
+        groups[local_bucket_start(q.start, period, tz).astimezone(UTC)].append(index)  # DST-safe keys
     reports = []
-    for period_start, members in sorted(groups.items()):
+    for utc_start, members in sorted(groups.items()):
+        period_start = utc_start.astimezone(tz)
         flows = [quarters[i] for i in members]
         costs = [priced[i] for i in members]
         reports.append(

@@ -93,15 +93,18 @@ class ConsumptionAnalytics:
             lambda: {"energy_kwh": 0.0, "peak_power_w": None}
         )
         for bucket in buckets:
-            point = merged[bucket.start]
+            # Keyed by UTC instant: local starts of the two 02:00 hours of an autumn DST night are equal.
+            point = merged[bucket.start.astimezone(UTC)]
+            point["start"] = bucket.start
             point["end"] = bucket.end
             point["energy_kwh"] += bucket.import_kwh
             if bucket.max_power_w is not None:
                 point["peak_power_w"] = max(point["peak_power_w"] or 0.0, bucket.max_power_w)
         series = []
-        for bucket_start in sorted(merged):
-            point = merged[bucket_start]
-            hours = (point["end"] - bucket_start).total_seconds() / 3600
+        for key in sorted(merged):
+            point = merged[key]
+            bucket_start = point["start"]
+            hours = (point["end"].astimezone(UTC) - bucket_start.astimezone(UTC)).total_seconds() / 3600
             series.append(
                 {
                     "start": bucket_start.isoformat(),  # encoded once here, not per request

@@ -105,9 +105,11 @@ def has_whole_hour_offsets(tz: ZoneInfo, start: datetime, end: datetime) -> bool
 
 def rebucket(rows: Iterable[AggregateRow], granularity: Granularity, tz: ZoneInfo) -> list[AggregateRow]:
     """Group finer aggregate rows into ``granularity`` buckets of local time (used by SQLite)."""
+    # Keys are UTC instants: aware datetimes sharing a zone compare by wall clock, so the two local
+    # 02:00 hours of an autumn DST day would otherwise fall into one bucket.
     groups: dict[tuple[str, datetime], list[AggregateRow]] = {}
     for row in rows:
-        key = (row.device_id, local_bucket_start(row.start, granularity, tz))
+        key = (row.device_id, local_bucket_start(row.start, granularity, tz).astimezone(UTC))
         groups.setdefault(key, []).append(row)
     merged: list[AggregateRow] = []
     for (device_id, start), members in groups.items():
@@ -121,7 +123,7 @@ def rebucket(rows: Iterable[AggregateRow], granularity: Granularity, tz: ZoneInf
         merged.append(
             AggregateRow(
                 device_id=device_id,
-                start=start.astimezone(UTC),
+                start=start,
                 samples=sum(m.samples for m in members),
                 power_samples=power_samples,
                 import_kwh=sum(m.import_kwh for m in members),
@@ -183,11 +185,12 @@ TOTAL = "*"  # device_id of a summed series (ConsumptionQuery.total)
 
 def sum_buckets(buckets: Sequence[ConsumptionBucket]) -> list[ConsumptionBucket]:
     """One bucket per start time, summing every device's bucket (see ``ConsumptionQuery.total``)."""
-    groups: dict[datetime, list[ConsumptionBucket]] = {}
+    groups: dict[datetime, list[ConsumptionBucket]] = {}  # keyed by UTC instant (see rebucket)
     for b in buckets:
-        groups.setdefault(b.start, []).append(b)
+        groups.setdefault(b.start.astimezone(UTC), []).append(b)
     totals = []
-    for start, members in sorted(groups.items(), key=lambda item: item[0].astimezone(UTC)):
+    for _, members in sorted(groups.items()):
+        start = members[0].start
         powers = [m.avg_power_w for m in members if m.avg_power_w is not None]
         totals.append(
             ConsumptionBucket(

@@ -122,6 +122,32 @@ def test_consumption_points_raw_and_bucketed(home: Repository) -> None:
     ]
 
 
+@pytest.mark.parametrize("granularity", [Granularity.MIN15, Granularity.HOUR])
+def test_autumn_dst_night_keeps_both_two_oclock_hours(repo: Repository, granularity: Granularity) -> None:
+    """25 October 2026: Paris goes 02:00 CEST -> 02:00 CET; four real hours from 01:00 to 04:00."""
+    repo.upsert_home(Home("h", "Home", "Europe/Paris"))
+    repo.upsert_device(Device("grid", "h", DeviceType.GRID, "grid"))
+    start = datetime(2026, 10, 24, 23, tzinfo=UTC)  # 01:00 CEST
+    # 1, 2, 3 and 4 kW in the four successive real hours.
+    repo.write_readings(
+        [Reading("grid", start + timedelta(minutes=m), 1000.0 * (1 + m // 60)) for m in range(240)]
+    )
+    flows = energy_flows(repo, "h", start, start + timedelta(hours=4), granularity)
+    per_hour = [0.0] * 4
+    for flow in flows:
+        per_hour[int((flow.start.astimezone(UTC) - start) / timedelta(hours=1))] += flow.grid_import_kwh or 0
+    assert per_hour == pytest.approx([1.0, 2.0, 3.0, 4.0])
+    assert len(flows) == (16 if granularity is Granularity.MIN15 else 4)
+    hours = cost(repo, "h", start, start + timedelta(hours=4), Granularity.HOUR, FixedTariff(0.5, 0.0))
+    assert [h.start.astimezone(PARIS).strftime("%H%z") for h in hours] == [
+        "01+0200",
+        "02+0200",
+        "02+0100",
+        "03+0100",
+    ]
+    assert [h.import_cost for h in hours] == pytest.approx([0.5, 1.0, 1.5, 2.0])
+
+
 def test_home_without_grid_meter_sums_its_consumers(repo: Repository) -> None:
     repo.upsert_home(Home("flat", "Flat", "UTC"))
     repo.upsert_device(Device("fridge", "flat", DeviceType.APPLIANCE, "fridge"))

@@ -138,3 +138,38 @@ async def test_consumption_range_limits(svc: RunningService, http: aiohttp.Clien
         assert (await _json(resp, 400))["field"] == "end"
     async with http.get(f"{svc.url}/api/v1/consumption", params={**params, "end": params["start"]}) as resp:
         assert "after" in (await _json(resp, 400))["error"]
+
+
+async def test_consumption_of_an_autumn_dst_night_in_the_site_time_zone(
+    svc: RunningService, http: aiohttp.ClientSession
+) -> None:
+    """Paris, 25 October 2026: 01:00 to 04:00 local is four real hours with two local 02:00 hours."""
+    async with http.put(f"{svc.url}/api/v1/site", json={**SITE, "timezone": "Europe/Paris"}) as resp:
+        await _json(resp, 200)
+    body = {"device_id": "heater", "name": "Heater", "type": "load", "mqtt": {"state_topic": "home/heater"}}
+    async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
+        await _json(resp, 201)
+    start = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)  # 01:00 CEST
+    # 1, 2, 3 and 4 kW in the four real hours.
+    readings = [
+        Reading("heater", start + timedelta(minutes=m), power_w=1000.0 * (1 + m // 60)) for m in range(240)
+    ]
+    assert svc.service is not None and svc.service.repo is not None
+    await asyncio.to_thread(svc.service.repo.write_readings, readings)
+    await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, start + timedelta(hours=4))
+    params = {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=4)).isoformat(),
+        "granularity": "hour",
+    }
+    async with http.get(f"{svc.url}/api/v1/consumption", params=params) as resp:
+        home = await _json(resp, 200)
+    assert [p["start"] for p in home["series"]] == [
+        "2026-10-25T01:00:00+02:00",
+        "2026-10-25T02:00:00+02:00",
+        "2026-10-25T02:00:00+01:00",
+        "2026-10-25T03:00:00+01:00",
+    ]
+    assert [p["energy_kwh"] for p in home["series"]] == pytest.approx([1.0, 2.0, 3.0, 4.0], rel=0.02)
+    assert [p["avg_power_w"] for p in home["series"]] == pytest.approx([1000, 2000, 3000, 4000], rel=0.02)
+    assert home["total_kwh"] == pytest.approx(10.0, rel=0.02)

@@ -85,6 +85,31 @@ def test_dst_spring_forward_day_has_23_hours(home_with_devices: Repository) -> N
     assert buckets[0].samples == 92
 
 
+@pytest.mark.parametrize(
+    ("granularity", "count", "kwh_each"), [(Granularity.MIN15, 16, 0.25), (Granularity.HOUR, 4, 1.0)]
+)
+@pytest.mark.parametrize("total", [False, True])
+def test_dst_fall_back_keeps_both_local_two_oclock_hours(
+    home_with_devices: Repository, granularity: Granularity, count: int, kwh_each: float, total: bool
+) -> None:
+    """On 2026-10-25 Paris shows 02:00-03:00 twice; each is its own bucket, nothing is merged."""
+    repo = home_with_devices
+    start = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)  # 01:00 CEST
+    end = start + timedelta(hours=4)  # 04:00 CET: 01, 02 (CEST), 02 (CET), 03
+    repo.write_readings(_steady("hp", start, 4, 1000.0, every_s=300))
+    buckets = repo.consumption(
+        ConsumptionQuery(start, end, granularity, ("hp",), timezone="Europe/Paris", total=total)
+    )
+    assert len(buckets) == count
+    assert [b.import_kwh for b in buckets] == pytest.approx([kwh_each] * count)
+    starts = [b.start.astimezone(UTC) for b in buckets]
+    step = (end - start) / count
+    assert starts == [start + step * i for i in range(count)]
+    assert all(b.end.astimezone(UTC) - b.start.astimezone(UTC) == step for b in buckets)
+    local_hours = [b.start.astimezone(PARIS).strftime("%H:%M%z") for b in buckets][:: count // 4]
+    assert local_hours == ["01:00+0200", "02:00+0200", "02:00+0100", "03:00+0100"]
+
+
 def test_weeks_start_on_monday_and_months_on_the_first(home_with_devices: Repository) -> None:
     repo = home_with_devices
     sunday = datetime(2026, 3, 1, 12, tzinfo=PARIS)  # Sunday: week of Mon 23 Feb; month of March
