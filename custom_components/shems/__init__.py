@@ -7,11 +7,13 @@ only over the add-on's HTTP/WebSocket API.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
@@ -82,6 +84,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     entry.async_on_unload(coordinator.cancel_timers)
     entry.async_on_unload(async_watch_sources(hass, entry))
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _home_config_listener(entry)))
     # The hub device first: every other device hangs off it (via_device).
     dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub_device(entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -95,6 +98,20 @@ async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> 
     if entry.runtime_data.structure != entry_structure(entry):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    await _async_push_site(entry)
+
+
+def _home_config_listener(entry: ShemsConfigEntry) -> Callable[[Event], Coroutine[Any, Any, None]]:
+    """HA's own location, time zone, currency or name is part of the site: re-send it when it changes."""
+
+    async def home_changed(event: Event) -> None:
+        await _async_push_site(entry)
+
+    return home_changed
+
+
+async def _async_push_site(entry: ShemsConfigEntry) -> None:
+    """Send the site now; if the add-on cannot take it, the next successful poll sends it."""
     coordinator = entry.runtime_data.coordinator
     try:
         await coordinator.async_push_site()

@@ -24,6 +24,13 @@ async def test_setup_pushes_the_site_and_unloads(
     assert site["evs"][0]["departure"] == "07:30"
     # HA's home location (set in the `home` fixture), for the add-on's PV forecast.
     assert site["location"] == {"latitude": 48.83, "longitude": 2.35}
+    # Moving the home in HA's settings re-sends the site, without a reload.
+    await hass.config.async_update(latitude=52.52, longitude=13.405, time_zone="Europe/Paris")
+    await hass.async_block_till_done()
+    site = await loaded_entry.runtime_data.client.request("GET", "/site")
+    assert site["location"] == {"latitude": 52.52, "longitude": 13.405}
+    assert site["timezone"] == "Europe/Paris"
+    assert loaded_entry.state is ConfigEntryState.LOADED
 
     assert await hass.config_entries.async_unload(loaded_entry.entry_id)
     await hass.async_block_till_done()

@@ -137,9 +137,10 @@ async def test_start_the_dishwasher_at_the_cheapest_time_by_voice(
     assert run is not None and run.planned_start is not None and run.planned_end is not None
     assert speech(response) == answer.format(start=hhmm(run.planned_start))
     assert run.planned_end <= finish_by
-    # Off-peak only: the two hours never touch 17:00-21:00.
-    for moment in (run.planned_start, run.planned_end - timedelta(minutes=1)):
-        assert not time(17) <= dt_util.as_local(moment).time() < time(21)
+    # Cheapest: every step of the run is off-peak (0.20), unless the sun covers it.
+    during = [s for s in plan.steps if run.planned_start <= s.start < run.planned_end]
+    assert len(during) == 8  # 2 hours of 15-minute steps
+    assert all(s.import_price == 0.20 or (s.pv_w or 0) > 0 for s in during)
 
 
 async def test_an_unknown_appliance_is_named_in_the_answer(

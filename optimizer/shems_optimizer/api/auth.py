@@ -70,7 +70,10 @@ class TokenStore:
             return self._token
 
     def matches(self, presented: str) -> bool:
-        return hmac.compare_digest(presented.encode(), self._token.encode())
+        token = self._token
+        if len(presented) != len(token):  # lengths are not secret (token_urlsafe(32) is 43 chars)
+            return False
+        return hmac.compare_digest(presented.encode(), token.encode())
 
 
 @dataclass(frozen=True)

@@ -79,12 +79,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         reset_correlation_id(token)
 
 
-def client_key(request: web.Request) -> str:
+def client_key(request: web.Request, trusted: bool | None = None) -> str:
     """Who a request counts against: the ingress user, or the peer address."""
-    ctx = context_of(request)
-    if ctx.peers.is_trusted(request.remote):
+    remote = request.remote
+    if trusted is None:
+        trusted = context_of(request).peers.is_trusted(remote)
+    if trusted:
         return "ingress:" + request.headers.get("X-Remote-User-Id", "")
-    return "peer:" + (request.remote or "?")
+    return "peer:" + (remote or "?")
 
 
 @web.middleware
@@ -93,8 +95,9 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not request.path.startswith("/api/"):
         return await handler(request)  # the UI's static files hold no data
     ctx = context_of(request)
+    trusted = ctx.peers.is_trusted(request.remote)  # once per request: the limit and auth both ask
     if ctx.limiter is not None:
-        wait = ctx.limiter.check(client_key(request))
+        wait = ctx.limiter.check(client_key(request, trusted))
         if wait is not None:
             raise ApiError(
                 429,
@@ -106,7 +109,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     spec = getattr(route.handler, SPEC, None)
     if spec is not None and spec.public:
         return await handler(request)
-    if ctx.peers.is_trusted(request.remote):
+    if trusted:
         return await handler(request)
     presented = bearer_token(request.headers.get("Authorization"))
     if presented is None and request.path == STREAM_PATH:

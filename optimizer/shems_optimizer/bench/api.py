@@ -4,8 +4,16 @@ The service (embedded store, a site, a plan, a device with a day of readings) ru
 the load comes from another process: ``--clients`` concurrent keep-alive connections, each sending
 its next request as soon as the previous answer is read, for ``--seconds`` per endpoint after a
 warm-up. The floor is a bare aiohttp handler returning, from memory, the same bytes the endpoint
-answered, measured the same way just before it in the same run, so ``p95_s / floor_p95_s`` says what
+answered, measured the same way right beside it in the same run, so ``p95_s / floor_p95_s`` says what
 the service's own work (auth, rate limit, validation, logging context, the handler) costs.
+
+The machine is shared and its load drifts within seconds, so one floor/service pair can be off by
+50 % either way. Each endpoint is therefore measured in ``--rounds`` rounds, floor and service side by
+side, in alternating order (floor first in odd rounds, service first in even ones, so a steady drift
+does not favour either); a row reports the median over the rounds of each figure and of the per-round
+ratio, and lists the per-round ratios. It also gives the CPU time each server process spent per
+answered request (``cpu_us_per_request``, ``floor_cpu_us_per_request``): unlike latencies, that
+figure barely moves with the machine's other load, so it shows what a code change saves.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import asyncio
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,8 +40,9 @@ DEVICE = "fridge"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", type=int, default=200, help="concurrent connections (default 200)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per endpoint")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
+    parser.add_argument("--seconds", type=float, default=2.0, help="measured seconds per endpoint and round")
+    parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds first")
+    parser.add_argument("--rounds", type=int, default=7, help="floor/service pairs per endpoint (median)")
 
 
 def _free_port() -> int:
@@ -58,6 +68,21 @@ def _wait_http(url: str, timeout_s: float = 60.0) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout_s:g} s")
+
+
+def _wait_idle(base: str, timeout_s: float = 300.0) -> None:
+    """Wait until the work that follows a plan (the 7-day outlook, in a worker thread) is done: the
+    benchmark measures answering requests, not requests competing with an optimisation."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = _request("GET", f"{base}/status")
+        outlook = status.get("outlook") or {}
+        busy = status.get("optimizer") == "running" or outlook.get("running")
+        outlook_done = not outlook or outlook.get("created_at") or outlook.get("error")
+        if not busy and outlook_done:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the service was still optimising after {timeout_s:g} s")
 
 
 def _request(method: str, url: str, body: Any = None) -> Any:
@@ -132,6 +157,7 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
 
     latencies: list[float] = []
     errors = 0
+    answered = 0  # with the warm-up: what the server's CPU time is divided by
     statuses: dict[int, int] = {}
     start = time.perf_counter()
     measure_from = start + warmup
@@ -141,7 +167,7 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, answered
             while True:
                 began = time.perf_counter()
                 if began >= stop_at:
@@ -154,6 +180,7 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
                     errors += 1
                     continue
                 ended = time.perf_counter()
+                answered += 1
                 if began >= measure_from:
                     latencies.append(ended - began)
                     statuses[status] = statuses.get(status, 0) + 1
@@ -172,10 +199,20 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
         "p99_s": round(pct(0.99), 5),
         "errors": errors,
         "statuses": statuses,
+        "answered": answered,
     }
 
 
-def _measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(url: str, args: argparse.Namespace, server_pid: int) -> dict[str, Any]:
+    """Latencies seen by the clients, and the server's CPU time per answered request: the CPU figure
+    hardly depends on what else the shared machine runs, the latencies do."""
+    cpu_before = process_cpu_s(server_pid)
     out = subprocess.run(
         [
             sys.executable,
@@ -193,7 +230,64 @@ def _measure(url: str, args: argparse.Namespace) -> dict[str, Any]:
         env=_python_env(),
     )
     result: dict[str, Any] = json.loads(out.stdout)
+    cpu = process_cpu_s(server_pid) - cpu_before
+    result["server_cpu_us_per_request"] = round(cpu * 1e6 / max(1, result["answered"]), 1)
     return result
+
+
+def _endpoint_row(
+    name: str,
+    url: str,
+    floor_url: str,
+    body_bytes: int,
+    args: argparse.Namespace,
+    pids: tuple[int, int],
+) -> dict[str, Any]:
+    """Measure floor and service side by side in ``args.rounds`` rounds; medians of each figure."""
+    service_pid, floor_pid = pids
+    services: list[dict[str, Any]] = []
+    floors: list[dict[str, Any]] = []
+    for round_no in range(max(1, args.rounds)):
+        if round_no % 2 == 0:
+            floors.append(_measure(floor_url, args, floor_pid))
+            services.append(_measure(url, args, service_pid))
+        else:
+            services.append(_measure(url, args, service_pid))
+            floors.append(_measure(floor_url, args, floor_pid))
+    ratios = [round(s["p95_s"] / f["p95_s"], 3) for s, f in zip(services, floors, strict=True)]
+
+    def median(rows: list[dict[str, Any]], key: str) -> float:
+        return round(float(statistics.median(float(row[key]) for row in rows)), 5)
+
+    return {
+        "endpoint": name,
+        "clients": args.clients,
+        "body_bytes": body_bytes,
+        "rounds": len(services),
+        "requests": sum(row["requests"] for row in services),
+        "rps": median(services, "rps"),
+        "p50_s": median(services, "p50_s"),
+        "p95_s": median(services, "p95_s"),
+        "p99_s": median(services, "p99_s"),
+        "errors": sum(row["errors"] for row in services),
+        "statuses": _merged_statuses(services),
+        "floor_p50_s": median(floors, "p50_s"),
+        "floor_p95_s": median(floors, "p95_s"),
+        "floor_p99_s": median(floors, "p99_s"),
+        "floor_rps": median(floors, "rps"),
+        "p95_over_floor": round(statistics.median(ratios), 3),
+        "p95_over_floor_rounds": ratios,
+        "cpu_us_per_request": median(services, "server_cpu_us_per_request"),
+        "floor_cpu_us_per_request": median(floors, "server_cpu_us_per_request"),
+    }
+
+
+def _merged_statuses(rows: list[dict[str, Any]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for row in rows:
+        for status, count in row["statuses"].items():
+            merged[str(status)] = merged.get(str(status), 0) + count
+    return merged
 
 
 def run(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -231,6 +325,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             }
             _request("PUT", f"{base}/site", site)
             _request("POST", f"{base}/optimize")
+            _wait_idle(base)
             for _ in range(100):  # the device and its readings are added by the server after start-up
                 devices = _request("GET", f"{base}/devices")["devices"]
                 if devices and devices[0]["status"] is not None:
@@ -262,22 +357,15 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             )
             _wait_http(f"http://127.0.0.1:{floor_port}/floor/plan")
             for name, url in targets.items():
-                # The floor is measured right before each endpoint: the machine is shared and its
-                # load drifts, so only measurements taken side by side are compared.
-                floor_stats = _measure(f"http://127.0.0.1:{floor_port}/floor/{name}", args)
-                stats = _measure(url, args)
                 rows.append(
-                    {
-                        "endpoint": name,
-                        "clients": args.clients,
-                        "body_bytes": (bodies / f"{name}.json").stat().st_size,
-                        **stats,
-                        "floor_p50_s": floor_stats["p50_s"],
-                        "floor_p95_s": floor_stats["p95_s"],
-                        "floor_p99_s": floor_stats["p99_s"],
-                        "floor_rps": floor_stats["rps"],
-                        "p95_over_floor": round(stats["p95_s"] / floor_stats["p95_s"], 3),
-                    }
+                    _endpoint_row(
+                        name,
+                        url,
+                        f"http://127.0.0.1:{floor_port}/floor/{name}",
+                        (bodies / f"{name}.json").stat().st_size,
+                        args,
+                        (service.pid, floor.pid),
+                    )
                 )
         finally:
             for proc in (service, floor):

@@ -24,6 +24,7 @@ from shems_optimizer.service.blocking import BlockingRunner
 from shems_optimizer.service.config import CommandSettings
 from shems_optimizer.service.logs import current_correlation_id, new_correlation_id
 from shems_optimizer.store.models import CommandStatus, DeviceCommand, StoreError
+from shems_optimizer.store.repository import new_id
 
 from .ha_services import HaCallRefused, HaServiceCaller
 from .mqtt_link import MqttLink
@@ -164,17 +165,67 @@ class CommandDispatcher:
             )
         now = self._clock()
         cid = current_correlation_id() or new_correlation_id()
-        command = await self._blocking(
-            self._store.create_command, device_id, command_type, dict(payload), now, cid
-        )
+        expires_at = now + timedelta(seconds=ttl_s if ttl_s is not None else self._settings.default_ttl_s)
+        command_id = new_id()
+        self._acks[command_id] = asyncio.get_running_loop().create_future()  # before anything is sent
+        send_now = isinstance(route, MqttRoute) and self._mqtt is not None and self._mqtt.connected.is_set()
+        try:
+            created, sent = await self._blocking(
+                self._create_and_send,
+                device_id,
+                command_type,
+                dict(payload),
+                now,
+                cid,
+                command_id,
+                route if send_now and isinstance(route, MqttRoute) else None,
+                expires_at,
+            )
+        except BaseException:
+            self._acks.pop(command_id, None)
+            raise
         _LOGGER.info(
             "command accepted",
-            extra={"command_id": command.id, "device_id": device_id, "command": command_type},
+            extra={"command_id": command_id, "device_id": device_id, "command": command_type},
         )
-        self._publish_status(command)
-        expires_at = now + timedelta(seconds=ttl_s if ttl_s is not None else self._settings.default_ttl_s)
-        self._spawn(command, route, expires_at)
-        return command_record(command)
+        self._publish_status(created)
+        if sent is not None:
+            self._publish_status(sent)
+        self._spawn(sent or created, route, expires_at, first_attempt_sent=sent is not None)
+        return command_record(sent or created)
+
+    def _create_and_send(
+        self,
+        device_id: str,
+        command_type: str,
+        payload: dict[str, Any],
+        now: datetime,
+        correlation_id: str,
+        command_id: str,
+        route: MqttRoute | None,
+        expires_at: datetime,
+    ) -> tuple[DeviceCommand, DeviceCommand | None]:
+        """In the store's thread: record the command ``pending`` (committed), then - with the broker
+        connected - publish the first attempt and record it ``sent``, in one hand-off to the thread."""
+        created = self._store.create_command(
+            device_id, command_type, payload, now, correlation_id, command_id
+        )
+        if route is None:
+            return created, None
+        return created, self._send_attempt(created, route, 1, now, expires_at)
+
+    def _send_attempt(
+        self, command: DeviceCommand, route: MqttRoute, attempt: int, now: datetime, expires_at: datetime
+    ) -> DeviceCommand:
+        """In the store's thread: publish one attempt (QoS 1), then record it ``sent``.
+
+        Publishing from here keeps paho's lock and socket wake-up off the event loop."""
+        assert self._mqtt is not None
+        message = command_message(
+            command.id, command.correlation_id, command.type, command.payload, attempt, now, expires_at
+        )
+        self._mqtt.publish(route.command_topic, message, qos=1)
+        return self._store.update_command_status(command.id, CommandStatus.SENT, now)
 
     async def get_command(self, command_id: str) -> dict[str, Any] | None:
         command = await self._blocking(self._store.get_command, command_id)
@@ -186,16 +237,27 @@ class CommandDispatcher:
 
     # -- driving one command --------------------------------------------------------------------------
 
-    def _spawn(self, command: DeviceCommand, route: CommandRoute, expires_at: datetime) -> None:
-        self._acks[command.id] = asyncio.get_running_loop().create_future()
-        task = asyncio.create_task(self._drive(command, route, expires_at), name=f"command-{command.id}")
+    def _spawn(
+        self,
+        command: DeviceCommand,
+        route: CommandRoute,
+        expires_at: datetime,
+        first_attempt_sent: bool = False,
+    ) -> None:
+        if command.id not in self._acks:
+            self._acks[command.id] = asyncio.get_running_loop().create_future()
+        task = asyncio.create_task(
+            self._drive(command, route, expires_at, first_attempt_sent), name=f"command-{command.id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _drive(self, command: DeviceCommand, route: CommandRoute, expires_at: datetime) -> None:
+    async def _drive(
+        self, command: DeviceCommand, route: CommandRoute, expires_at: datetime, first_attempt_sent: bool
+    ) -> None:
         try:
             if isinstance(route, MqttRoute):
-                await self._drive_mqtt(command, route, expires_at)
+                await self._drive_mqtt(command, route, expires_at, first_attempt_sent)
             else:
                 await self._drive_ha(command, route, expires_at)
         except asyncio.CancelledError:
@@ -221,27 +283,24 @@ class CommandDispatcher:
             return False
         return True
 
-    async def _drive_mqtt(self, command: DeviceCommand, route: MqttRoute, expires_at: datetime) -> None:
+    async def _drive_mqtt(
+        self, command: DeviceCommand, route: MqttRoute, expires_at: datetime, first_attempt_sent: bool
+    ) -> None:
         assert self._mqtt is not None
         future = self._acks[command.id]
         for attempt, wait_s in enumerate(self._waits(), start=1):
-            if not await self._wait_connected(expires_at):
-                await self._finish(
-                    command, CommandStatus.EXPIRED, "the MQTT broker was unreachable until expiry"
-                )
-                return
-            now = self._clock()
-            if now >= expires_at:
-                await self._finish(command, CommandStatus.EXPIRED, "expired before it could be sent")
-                return
-            message = command_message(
-                command.id, command.correlation_id, command.type, command.payload, attempt, now, expires_at
-            )
-            self._mqtt.publish(route.command_topic, message, qos=1)
-            command = await self._blocking(
-                self._store.update_command_status, command.id, CommandStatus.SENT, now
-            )
-            self._publish_status(command)
+            if not (attempt == 1 and first_attempt_sent):
+                if not await self._wait_connected(expires_at):
+                    await self._finish(
+                        command, CommandStatus.EXPIRED, "the MQTT broker was unreachable until expiry"
+                    )
+                    return
+                now = self._clock()
+                if now >= expires_at:
+                    await self._finish(command, CommandStatus.EXPIRED, "expired before it could be sent")
+                    return
+                command = await self._blocking(self._send_attempt, command, route, attempt, now, expires_at)
+                self._publish_status(command)
             timeout = min(wait_s, max(0.0, (expires_at - self._clock()).total_seconds()))
             try:
                 ack = await asyncio.wait_for(asyncio.shield(future), timeout=timeout)

@@ -2,7 +2,10 @@
 
 Identical consumption questions asked at the same time (a dashboard open in several places, a burst of
 clients) share one database query, and answers are kept briefly: 60 s for periods that ended more
-than 15 minutes ago (late readings are rare there), 5 s for periods that reach the present.
+than 15 minutes ago (late readings are rare there), 5 s for periods that reach the present. When a
+kept answer expires, the next question starts one refresh and, while it runs, callers still get the
+expired answer (for at most one more keeping time), so a busy endpoint never stalls all its clients
+on the database at once; a refresh that fails drops the answer and the next question sees the error.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +30,14 @@ OPEN_TTL_S = 5.0
 CACHE_SIZE = 256
 
 
+@dataclass
+class _Kept:
+    fresh_until: float
+    stale_until: float  # after this an expired answer is never served, even while refreshing
+    answer: asyncio.Future[dict[str, Any]]
+    refreshing: bool = False
+
+
 class ConsumptionAnalytics:
     """Implements the API's analytics port."""
 
@@ -35,15 +48,16 @@ class ConsumptionAnalytics:
         home_id: str,
         devices: DeviceRegistry,
         site: SitePort,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._repo = repo
+        self._clock = clock
+        self._refreshes: set[asyncio.Task[None]] = set()
         self._blocking = blocking
         self._home_id = home_id
         self._devices = devices
         self._site = site
-        self._cache: OrderedDict[tuple[Any, ...], tuple[float, asyncio.Future[dict[str, Any]]]] = (
-            OrderedDict()
-        )
+        self._cache: OrderedDict[tuple[Any, ...], _Kept] = OrderedDict()
 
     async def consumption(
         self, start: datetime, end: datetime, device_id: str | None, granularity: str
@@ -51,14 +65,37 @@ class ConsumptionAnalytics:
         timezone = str((self._site.get() or {}).get("timezone", "UTC"))
         devices = tuple(sorted(d.id for d in self._devices.devices()))
         key = (device_id, start, end, granularity, timezone, devices)
-        now = time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now:
+        now = self._clock()
+        kept = self._cache.get(key)
+        if kept is not None:
             self._cache.move_to_end(key)
-            return await asyncio.shield(hit[1])
+            if now < kept.fresh_until or not kept.answer.done():
+                return await asyncio.shield(kept.answer)
+            if now < kept.stale_until and kept.answer.exception() is None:
+                if not kept.refreshing:
+                    kept.refreshing = True
+                    task = asyncio.create_task(self._refresh(key, kept, start, end, device_id, granularity))
+                    self._refreshes.add(task)
+                    task.add_done_callback(self._refreshes.discard)
+                return kept.answer.result()
+        return await self._compute(key, start, end, device_id, granularity, timezone)
+
+    def _ttl(self, end: datetime) -> float:
         closed = end < datetime.now(tz=UTC) - timedelta(minutes=15)
+        return CLOSED_TTL_S if closed else OPEN_TTL_S
+
+    async def _compute(
+        self,
+        key: tuple[Any, ...],
+        start: datetime,
+        end: datetime,
+        device_id: str | None,
+        granularity: str,
+        timezone: str,
+    ) -> dict[str, Any]:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._cache[key] = (now + (CLOSED_TTL_S if closed else OPEN_TTL_S), future)
+        now, ttl = self._clock(), self._ttl(end)
+        self._cache[key] = _Kept(now + ttl, now + 2 * ttl, future)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         try:
@@ -70,6 +107,30 @@ class ConsumptionAnalytics:
             raise
         future.set_result(answer)
         return answer
+
+    async def _refresh(
+        self,
+        key: tuple[Any, ...],
+        kept: _Kept,
+        start: datetime,
+        end: datetime,
+        device_id: str | None,
+        granularity: str,
+    ) -> None:
+        """Replace an expired answer; until then (and at most until ``stale_until``) it is served."""
+        timezone = key[4]
+        try:
+            answer = EncodedJson(await self._query(start, end, device_id, granularity, timezone))
+        except Exception:
+            if self._cache.get(key) is kept:
+                del self._cache[key]  # the next question asks the store and sees what is wrong
+            return
+        if self._cache.get(key) is not kept:
+            return  # dropped or replaced meanwhile
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        future.set_result(answer)
+        now, ttl = self._clock(), self._ttl(end)
+        self._cache[key] = _Kept(now + ttl, now + 2 * ttl, future)
 
     async def _query(
         self, start: datetime, end: datetime, device_id: str | None, granularity: str, timezone: str

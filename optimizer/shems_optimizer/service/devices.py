@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from shems_optimizer.api.jsonio import EncodedJson
 from shems_optimizer.api.ports import Conflict
 from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.dispatch.routes import CommandRoute, HomeAssistantRoute, MqttRoute, default_mqtt_route
@@ -50,6 +51,8 @@ class DeviceRegistry:
         self._hub = hub
         self._devices: dict[str, Device] = {}
         self._status: dict[str, dict[str, Any]] = {}
+        # The status answer per device, encoded once and served until the device's state changes.
+        self._status_answers: dict[str, EncodedJson] = {}
         self._listeners: list[Callable[[Device | None], None]] = []
 
     async def load(self) -> None:
@@ -57,6 +60,7 @@ class DeviceRegistry:
         self._devices = {d.id: d for d in devices}
         latest = await self._blocking(self._repo.latest_readings, list(self._devices))
         self._status = {device_id: reading_status(r) for device_id, r in latest.items()}
+        self._status_answers.clear()
 
     def on_change(self, listener: Callable[[Device | None], None]) -> None:
         """``listener(device)`` after a registration, ``listener(None)`` after a removal."""
@@ -94,6 +98,7 @@ class DeviceRegistry:
                 continue
             status = reading_status(reading)
             self._status[reading.device_id] = status
+            self._status_answers.pop(reading.device_id, None)
             if self._hub is not None:
                 self._hub.publish("device_update", {"device_id": reading.device_id, "status": status})
 
@@ -149,6 +154,7 @@ class DeviceRegistry:
         )
         await self._blocking(self._repo.upsert_device, record)
         self._devices[device_id] = record
+        self._status_answers.pop(device_id, None)
         _LOGGER.info("device registered", extra={"device_id": device_id, "device_type": record.type.value})
         for listener in self._listeners:
             listener(record)
@@ -160,6 +166,7 @@ class DeviceRegistry:
         await self._blocking(self._repo.delete_device, device_id)
         del self._devices[device_id]
         self._status.pop(device_id, None)
+        self._status_answers.pop(device_id, None)
         _LOGGER.info("device removed", extra={"device_id": device_id})
         for listener in self._listeners:
             listener(None)
@@ -195,10 +202,18 @@ class DeviceRegistry:
         return accepted
 
     def latest_status(self, device_id: str) -> dict[str, Any] | None:
+        """The device's latest state; the same encoded answer until a reading or registration changes it
+        (treat it as read-only)."""
         if device_id not in self._devices:
             return None
-        status = self._status.get(device_id)
-        return {"device_id": device_id, "state": status, "time": status["updated_at"] if status else None}
+        answer = self._status_answers.get(device_id)
+        if answer is None:
+            status = self._status.get(device_id)
+            answer = EncodedJson(
+                {"device_id": device_id, "state": status, "time": status["updated_at"] if status else None}
+            )
+            self._status_answers[device_id] = answer
+        return answer
 
     def last_seen(self) -> dict[str, datetime]:
         return {d: datetime.fromisoformat(s["updated_at"]) for d, s in self._status.items()}

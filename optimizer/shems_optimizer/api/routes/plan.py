@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ..context import plan_port
 from ..errors import ApiError
-from ..jsonio import json_response
+from ..jsonio import json_bytes_response, json_response
 from ..ports import OptimizationFailed, SiteMissing
 from ..spec import Response, RouteSpec, query_of
 from .common import OBJECT, TIMESTAMP, array_of, obj
@@ -92,11 +92,29 @@ OPTIMIZE_QUERY = vol.Schema(
 )
 
 
+class _EncodedPlan:
+    """The plan's UTF-8 bytes, encoded once per plan: the planner hands out the same string object
+    until it makes a new plan, so an identity check tells when to encode again. The text and its
+    bytes are kept as one tuple, replaced in one step."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, bytes] = ("", b"")
+
+    def body(self, text: str) -> bytes:
+        last = self._last
+        if last[0] is not text:
+            last = self._last = (text, text.encode())
+        return last[1]
+
+
+_PLAN_BODY = _EncodedPlan()
+
+
 async def get_plan(request: web.Request) -> web.Response:
-    body = plan_port(request).current_plan_json()
-    if body is None:
+    text = plan_port(request).current_plan_json()
+    if text is None:
         raise ApiError(404, "no_plan", "no plan yet: configure the site, then optimize")
-    return web.Response(text=body, content_type="application/json")
+    return json_bytes_response(_PLAN_BODY.body(text))
 
 
 async def get_status(request: web.Request) -> web.Response:
