@@ -129,6 +129,7 @@ class HomeAssistantIngester:
         delay = 1.0
         self._started_at = datetime.now(UTC)
         sampler = asyncio.create_task(self._sample_forever())
+        failing = False  # an outage is logged once, not at every retry
         try:
             async with aiohttp.ClientSession() as session:
                 while True:
@@ -138,7 +139,10 @@ class HomeAssistantIngester:
                     except HomeAssistantAuthError:
                         raise
                     except (aiohttp.ClientError, HomeAssistantError, OSError, TimeoutError) as err:
-                        _LOG.warning("Home Assistant connection lost (%s); retrying in %.0f s", err, delay)
+                        connected_before = self.connected.is_set()
+                        log = _LOG.debug if failing and not connected_before else _LOG.warning
+                        log("Home Assistant connection lost (%s); retrying in %.0f s", err, delay)
+                        failing = True
                     self.connected.clear()
                     self._fail_pending()
                     await asyncio.sleep(delay)

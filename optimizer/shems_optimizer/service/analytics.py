@@ -140,7 +140,12 @@ class ConsumptionAnalytics:
                 start, end, Granularity(granularity), device_ids=(device_id,), timezone=timezone
             )
         else:
-            ids = tuple(d.id for d in self._devices.devices() if d.type.value not in ("grid", "pv"))
+            # Grid and PV are not consumption; neither is a battery's discharge counter.
+            ids = tuple(
+                d.id
+                for d in self._devices.devices()
+                if d.type.value not in ("grid", "pv") and not d.attributes.get("outward_counter")
+            )
             if not ids:
                 return _answer(device_id, granularity, start, end, [])
             query = ConsumptionQuery(start, end, Granularity(granularity), device_ids=ids, timezone=timezone)

@@ -52,6 +52,17 @@ class HomeAssistantConfig:
     def __repr__(self) -> str:
         return f"HomeAssistantConfig(url={self.url!r}, token=***)"
 
+    @property
+    def websocket_url(self) -> str:
+        """HA's WebSocket API: the Supervisor proxies it at ``/core/websocket``; HA itself serves it at
+        ``/api/websocket``."""
+        base = self.url.rstrip("/")
+        if base.startswith("https://"):
+            base = "wss://" + base[len("https://") :]
+        elif base.startswith("http://"):
+            base = "ws://" + base[len("http://") :]
+        return base + ("/websocket" if base.endswith("/core") else "/api/websocket")
+
 
 @dataclass(frozen=True)
 class CommandSettings:
@@ -77,6 +88,7 @@ class ServiceConfig:
     commands: CommandSettings = field(default_factory=CommandSettings)
     fixed_token: str | None = None  # tests only: use this token instead of the stored one
     announce_discovery: bool = False  # tell Home Assistant where the API is (inside the add-on)
+    ha_sample_interval_s: float = 10.0  # how often the held Home Assistant sensor values are stored
 
     def __post_init__(self) -> None:
         if not 1 <= self.optimization_interval_min <= 1440:
@@ -85,5 +97,9 @@ class ServiceConfig:
             )
         if self.rate_limit_per_min < 1:
             raise ValueError(f"rate_limit_per_min must be at least 1, got {self.rate_limit_per_min}")
+        if not 0.1 <= self.ha_sample_interval_s <= 3600:
+            raise ValueError(
+                f"ha_sample_interval_s must be 0.1-3600 seconds, got {self.ha_sample_interval_s}"
+            )
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, got {self.port}")

@@ -8,7 +8,7 @@ entity), and the stream hears of every state update.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,8 +70,8 @@ class DeviceRegistry:
 
     def route_now(self, device_id: str) -> CommandRoute | None:
         device = self._devices.get(device_id)
-        if device is None:
-            return None
+        if device is None or device.attributes.get("source") == "site":
+            return None  # the site's meters only measure
         entity = device.attributes.get("ha_entity_id")
         if isinstance(entity, str) and entity:
             return HomeAssistantRoute(entity)
@@ -122,6 +122,7 @@ class DeviceRegistry:
             "ha_entity_id": device.attributes.get("ha_entity_id"),
             "firmware": device.firmware,
             "last_seen": device.last_seen,
+            "source": "site" if device.attributes.get("source") == "site" else "registered",
             "status": self._status.get(device.id),
         }
 
@@ -170,6 +171,35 @@ class DeviceRegistry:
         for listener in self._listeners:
             listener(None)
         return True
+
+    async def sync_site_devices(self, wanted: Sequence[Device]) -> set[str]:
+        """Make the site's meter devices exactly ``wanted``: new or changed ones are stored, ones the site
+        no longer names are removed (their readings stay). They have no MQTT topics or commands, so the
+        registration listeners (MQTT subscriptions) are not told. Returns the ids now in place."""
+        by_id = {d.id: d for d in wanted}
+        accepted: set[str] = set()
+        for device in wanted:
+            current = self._devices.get(device.id)
+            if current is not None and current.attributes.get("source") != "site":
+                _LOGGER.warning(
+                    "a registered device already uses a site meter's id; its readings are not stored",
+                    extra={"device_id": device.id},
+                )
+                continue
+            if current is None or (current.type, current.name, current.attributes) != (
+                device.type,
+                device.name,
+                device.attributes,
+            ):
+                await self._blocking(self._repo.upsert_device, device)
+                self._devices[device.id] = device
+            accepted.add(device.id)
+        for device_id, device in list(self._devices.items()):
+            if device.attributes.get("source") == "site" and device_id not in by_id:
+                await self._blocking(self._repo.delete_device, device_id)
+                del self._devices[device_id]
+                self._status.pop(device_id, None)
+        return accepted
 
     def latest_status(self, device_id: str) -> dict[str, Any] | None:
         """The device's latest state; the same encoded answer until a reading or registration changes it

@@ -25,6 +25,8 @@ from .ha_states import HaStates
 from .load_forecast import LoadForecast
 from .planning import PlanningError
 from .price_entity import PriceEntityError, PriceInterval, prices_from_state, prices_on_grid
+from .pv_forecast import PvForecast
+from .pv_provider import PvInterval, PvProviderError, pv_from_state
 
 _LOGGER = logging.getLogger(__name__)
 SOC_DRIFT = 0.10  # re-plan when the measured SOC is this far from the plan's
@@ -38,6 +40,9 @@ class Snapshot:
     price_error: str | None = None
     live: LiveValues = field(default_factory=LiveValues)
     load_history: tuple[tuple[datetime, float], ...] = ()  # (15-min bucket start, mean W)
+    pv_history: tuple[tuple[datetime, float], ...] = ()  # (15-min bucket start, mean W produced)
+    pv_provider: tuple[PvInterval, ...] = ()  # the solar[].forecast_entity forecasts, summed
+    pv_provider_error: str | None = None
 
 
 LoadHistory = Callable[[Mapping[str, Any]], Awaitable[list[tuple[datetime, float]]]]
@@ -45,22 +50,43 @@ HISTORY = timedelta(days=28)
 
 
 class LiveInputs(BasicInputs):
-    def __init__(self, ha: HaStates | None, load_history: LoadHistory | None = None) -> None:
+    def __init__(
+        self,
+        ha: HaStates | None,
+        load_history: LoadHistory | None = None,
+        pv_history: LoadHistory | None = None,
+    ) -> None:
         super().__init__()
         self._ha = ha
         self._load_history = load_history
+        self._pv_history = pv_history
         self.snapshot = Snapshot()
         self._forecaster = LoadForecast()
+        self._pv_forecaster = PvForecast()
+        self._history_warned = False
+
+    async def _history(
+        self, source: LoadHistory | None, site: Mapping[str, Any]
+    ) -> tuple[tuple[datetime, float], ...]:
+        if source is None:
+            return ()
+        try:
+            history = tuple(await source(site))
+        except Exception as err:  # the database may be away: plan without history (said once)
+            if not self._history_warned:
+                _LOGGER.warning(
+                    "measured history unavailable", extra={"error": f"{type(err).__name__}: {err}"}
+                )
+                self._history_warned = True
+            return ()
+        self._history_warned = False
+        return history
 
     async def refresh(self, site: Mapping[str, Any]) -> Snapshot:
-        history: tuple[tuple[datetime, float], ...] = ()
-        if self._load_history is not None:
-            try:
-                history = tuple(await self._load_history(site))
-            except Exception as err:  # the database may be away: plan without history
-                _LOGGER.warning("load history unavailable", extra={"error": f"{type(err).__name__}: {err}"})
+        history = await self._history(self._load_history, site)
+        pv_history = await self._history(self._pv_history, site)
         if self._ha is None:
-            self.snapshot = replace(self.snapshot, load_history=history)
+            self.snapshot = replace(self.snapshot, load_history=history, pv_history=pv_history)
             return self.snapshot
         ha = self._ha
         price = site.get("price", {})
@@ -92,6 +118,7 @@ class LiveInputs(BasicInputs):
             value = await ha.number(load.get("temperature_entity"))
             if value is not None:
                 temperature[load["id"]] = value
+        provider, provider_error = await self._pv_provider(ha, site)
         self.snapshot = Snapshot(
             datetime.now(tz=UTC),
             buy,
@@ -99,8 +126,30 @@ class LiveInputs(BasicInputs):
             error,
             LiveValues(battery_soc, ev_soc, ev_plugged, temperature),
             history,
+            pv_history,
+            provider,
+            provider_error,
         )
         return self.snapshot
+
+    @staticmethod
+    async def _pv_provider(
+        ha: HaStates, site: Mapping[str, Any]
+    ) -> tuple[tuple[PvInterval, ...], str | None]:
+        """The solar[].forecast_entity forecasts summed per interval, or a note on why not."""
+        entities = [s["forecast_entity"] for s in site.get("solar") or [] if s.get("forecast_entity")]
+        if not entities:
+            return (), None
+        intervals: list[PvInterval] = []
+        for entity_id in entities:
+            state = await ha.state(entity_id)
+            if state is None:
+                return (), f"PV provider forecast {entity_id} cannot be read from Home Assistant"
+            try:
+                intervals.extend(pv_from_state(entity_id, state))
+            except PvProviderError as err:
+                return (), f"PV provider forecast not used: {err}"
+        return tuple(sorted(intervals, key=lambda i: i.start)), None
 
     @staticmethod
     async def _prices(ha: HaStates, entity_id: str) -> list[PriceInterval]:
@@ -110,6 +159,30 @@ class LiveInputs(BasicInputs):
         return prices_from_state(entity_id, state)
 
     def inputs(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
+        return self._with_pv(site, grid, self._with_load(site, grid, now))
+
+    def _with_pv(self, site: Mapping[str, Any], grid: TimeGrid, base: PlanningInputs) -> PlanningInputs:
+        snap = self.snapshot
+        kept = [n for n in base.notes if not n.startswith("no PV forecast yet")]
+        if snap.pv_provider_error:
+            kept.append(snap.pv_provider_error)
+        try:
+            result = self._pv_forecaster.forecast(site, snap.pv_history, snap.pv_provider, grid)
+        except Exception as err:  # a forecasting problem must not stop planning: no PV, said so
+            _LOGGER.exception("PV forecast failed; planning without solar production")
+            return replace(
+                base,
+                notes=(
+                    *kept,
+                    f"no PV forecast yet: the PV forecast failed ({type(err).__name__}: {err}); "
+                    "no solar production is assumed",
+                ),
+            )
+        if result.kw is None:
+            return replace(base, notes=(*kept, result.note))
+        return replace(base, pv_kw=result.kw, notes=(*kept, result.note))
+
+    def _with_load(self, site: Mapping[str, Any], grid: TimeGrid, now: datetime) -> PlanningInputs:
         base = self._price_inputs(site, grid, now)
         try:
             load = self._forecaster.forecast(

@@ -1,6 +1,7 @@
 """The load forecast the planner uses: the forecasting package's load forecaster on the stored history.
 
-History is the 15-minute mean power of the home's consumption devices (from the store). The model is
+History is the home's 15-minute mean power (:mod:`~shems_optimizer.service.home_history`: its
+consumer devices, or the energy balance of grid, PV and battery meters). The model is
 retrained at most once a day (it takes seconds; plans are made every few minutes); in between the
 trained model forecasts from the latest history. With under a week of history the forecaster's own
 profile fallback is used and the plan's notes say so. Without any history the planner keeps its flat
@@ -12,45 +13,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
 from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.load import LoadForecaster
-from shems_optimizer.store import ConsumptionQuery, Device, Granularity, Repository
 from shems_optimizer.timegrid import TimeGrid
-
-from .blocking import BlockingRunner
 
 _LOGGER = logging.getLogger(__name__)
 STEP = timedelta(minutes=15)
 RETRAIN_EVERY = timedelta(days=1)
-
-
-CONSUMERS = ("load", "appliance", "heat_pump", "water_heater")
-
-
-async def consumption_history(
-    repo: Repository, blocking: BlockingRunner, devices: Sequence[Device], days: int = 28
-) -> list[tuple[datetime, float]]:
-    """15-minute mean power (W) of the home's consumption devices over the last ``days`` days;
-    buckets in which no device reported are left out (gaps, not zeros)."""
-    ids = tuple(d.id for d in devices if d.type.value in CONSUMERS)
-    if not ids:
-        return []
-    end = datetime.now(tz=UTC)
-    end = end.replace(minute=end.minute - end.minute % 15, second=0, microsecond=0)
-    query = ConsumptionQuery(
-        end - timedelta(days=days), end, Granularity.MIN15, device_ids=ids, timezone="UTC"
-    )
-    buckets = await blocking(repo.consumption, query)
-    energy: dict[datetime, float] = {}
-    for bucket in buckets:
-        if bucket.samples > 0:
-            energy[bucket.start] = energy.get(bucket.start, 0.0) + bucket.import_kwh
-    return [(start, kwh * 4000.0) for start, kwh in sorted(energy.items())]
 
 
 class LoadForecast:

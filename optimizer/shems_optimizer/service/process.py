@@ -39,10 +39,11 @@ from .devices import DeviceRegistry
 from .engine_planner import EnginePlanner
 from .engine_site import check_site
 from .files import instance_id
+from .ha_ingest import HaIngestService
 from .ha_states import HaStates
 from .health import HealthBoard
+from .home_history import HistoryLoader
 from .live_inputs import LiveInputs, LiveWatcher
-from .load_forecast import consumption_history
 from .measurements import LiveMeasurements
 from .mpc import MpcLoop
 from .outlook import OutlookService
@@ -98,6 +99,7 @@ class Service:
         self._watcher: LiveWatcher | None = None
         self.executor: PlanExecutor | None = None
         self.live_inputs: LiveInputs | None = None
+        self.ha_ingest: HaIngestService | None = None
         self.outlook: OutlookService | None = None
         self.bill: BillService | None = None
 
@@ -144,10 +146,15 @@ class Service:
             HaStates(config.homeassistant, self._http) if config.homeassistant and self._http else None
         )
 
-        async def load_history(_site: object) -> list[tuple[datetime, float]]:
-            return await consumption_history(repo, blocking, devices.devices())
+        history = HistoryLoader(repo, blocking, devices.devices)
 
-        live = self.live_inputs = LiveInputs(ha_states, load_history)
+        async def load_history(_site: object) -> list[tuple[datetime, float]]:
+            return list((await history.history()).load)
+
+        async def pv_history(_site: object) -> list[tuple[datetime, float]]:
+            return list((await history.history()).pv)
+
+        live = self.live_inputs = LiveInputs(ha_states, load_history, pv_history)
         planner = self._planner_override or EnginePlanner(live)
         plans = self.plans = PlanService(
             self.site,
@@ -173,6 +180,18 @@ class Service:
             loop.call_soon_threadsafe(mpc.trigger, "site changed")
 
         self.site.on_change(site_changed)
+        if config.homeassistant is not None:
+            ha_ingest = self.ha_ingest = HaIngestService(
+                repo,
+                config.homeassistant,
+                config.data_dir,
+                devices,
+                HOME_ID,
+                sample_interval_s=config.ha_sample_interval_s,
+            )
+            await ha_ingest.start(self.site.get())
+            self.site.on_change(ha_ingest.site_changed)
+            self.health.add("homeassistant_sensors", ha_ingest.health)
 
         if config.mqtt is not None:
             self.mqtt = MqttLink(config.mqtt, client_id=f"shems-{self.instance_id[:12]}")
@@ -329,6 +348,9 @@ class Service:
             self.dispatcher = None
         for task in list(self._background):
             await task
+        if self.ha_ingest is not None:
+            await self.ha_ingest.stop()
+            self.ha_ingest = None
         if self.telemetry is not None:
             await self.telemetry.stop()
             self.telemetry = None

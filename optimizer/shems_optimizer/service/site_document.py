@@ -9,6 +9,7 @@ a power given in kW where watts are expected. The optimizer's site model is buil
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -91,6 +92,36 @@ GRID = vol.Schema(
     },
     extra=vol.ALLOW_EXTRA,
 )
+
+
+def _degrees(limit: float) -> Any:
+    """Decimal degrees within ±``limit``; NaN and infinities are refused (they pass a range check)."""
+
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise vol.Invalid(f"expected decimal degrees between -{limit:g} and {limit:g}, got {value!r}")
+        if not -limit <= value <= limit:
+            raise vol.Invalid(f"{value:g} is outside -{limit:g}..{limit:g} decimal degrees")
+        return float(value)
+
+    return check
+
+
+# Where the home is (Home Assistant's configured latitude/longitude): the PV forecast needs the sun.
+LOCATION = vol.Schema(
+    {vol.Required("latitude"): _degrees(90.0), vol.Required("longitude"): _degrees(180.0)},
+    extra=vol.PREVENT_EXTRA,
+)
+
+
+def _location(value: Any) -> dict[str, float] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise vol.Invalid("expected an object {latitude, longitude} in decimal degrees")
+    located: dict[str, float] = LOCATION(dict(value))
+    return located
+
 
 SOLAR = vol.Schema(
     {
@@ -218,6 +249,7 @@ SITE = vol.Schema(
         vol.Optional("currency", default="EUR"): vol.All(str, vol.Match(r"^[A-Z]{3}$")),
         vol.Optional("mode", default="cost"): vol.In(("cost", "self_consumption")),
         vol.Optional("optimization_interval_min", default=15): vol.All(int, vol.Range(min=5, max=1440)),
+        vol.Optional("location"): _location,
         vol.Optional("grid", default=dict): GRID,
         vol.Optional("solar", default=list): [SOLAR],
         vol.Optional("price", default=lambda: {"kind": "fixed", "import_per_kwh": 0.3}): _price,

@@ -24,7 +24,7 @@ from .devices import DeviceRegistry
 _LOGGER = logging.getLogger(__name__)
 
 
-class _NotifyingRepository:
+class NotifyingRepository:
     """The repository as the pipeline sees it: every successful write also reports the readings."""
 
     def __init__(self, repo: Repository, on_written: Callable[[Sequence[Reading]], None]) -> None:
@@ -74,7 +74,7 @@ class TelemetryService:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        repo = cast(Repository, _NotifyingRepository(self._repo, self._written))
+        repo = cast(Repository, NotifyingRepository(self._repo, self._written))
         # Bindings only exist for registered devices, so an unknown device id is almost always one
         # registered a moment ago: look it up at once instead of skipping its first readings.
         config = PipelineConfig(spool_dir=self._spool_dir, known_devices_refresh_s=0.0)

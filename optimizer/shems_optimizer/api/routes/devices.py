@@ -62,6 +62,11 @@ DEVICE_SCHEMA = obj(
     ha_entity_id={"type": ["string", "null"]},
     firmware={"type": ["string", "null"]},
     last_seen=TIMESTAMP,
+    source={
+        "enum": ["registered", "site"],
+        "description": "site: a meter the add-on stores from the Home Assistant sensors the site names "
+        "(measures only, takes no commands); registered: added through this API",
+    },
 )
 COMMAND_SCHEMA = obj(
     ["command_id", "device_id", "command", "status"],

@@ -13,10 +13,31 @@ from ..ports import InputRejected
 from ..spec import Response, RouteSpec
 from ..validation import read_json
 
+LOCATION: dict[str, Any] = {
+    "type": ["object", "null"],
+    "description": "where the home is (Home Assistant's home location); the PV forecast needs it",
+    "properties": {
+        "latitude": {
+            "type": "number",
+            "minimum": -90,
+            "maximum": 90,
+            "description": "decimal degrees, north +",
+        },
+        "longitude": {
+            "type": "number",
+            "minimum": -180,
+            "maximum": 180,
+            "description": "decimal degrees, east +",
+        },
+    },
+    "required": ["latitude", "longitude"],
+    "additionalProperties": False,
+}
 SITE_DOCUMENT: dict[str, Any] = {
     "type": "object",
-    "description": "the site document (DOCS.md, 'Site document'): grid, solar, price source, meters, "
-    "batteries, evs, appliances, thermal_loads",
+    "description": "the site document (DOCS.md, 'Site document'): location, grid, solar, price source, "
+    "meters, batteries, evs, appliances, thermal_loads",
+    "properties": {"location": LOCATION},
 }
 _ERROR = Response("error", {"$ref": "#/components/schemas/Error"})
 
