@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -17,12 +19,29 @@ from .validation import read_json, validate
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
+VALIDATED_QUERIES_KEPT = 256
+
+
 def _validating(spec: RouteSpec) -> Handler:
     """Wrap a handler so it only runs on input its specification accepts."""
+    validated: OrderedDict[str, dict[str, Any]] = OrderedDict()  # query string -> validated query
+
+    def checked_query(request: web.Request) -> dict[str, Any]:
+        assert spec.query is not None
+        if not spec.query_cacheable:
+            result: dict[str, Any] = validate(spec.query, dict(request.query), where="query")
+            return result
+        raw = request.query_string
+        kept = validated.get(raw)
+        if kept is None:  # only accepted queries are kept; a refused one is checked (and refused) again
+            kept = validated[raw] = validate(spec.query, dict(request.query), where="query")
+            if len(validated) > VALIDATED_QUERIES_KEPT:
+                validated.popitem(last=False)
+        return dict(kept)  # the handler's own copy
 
     async def handler(request: web.Request) -> web.StreamResponse:
         if spec.query is not None:
-            request[QUERY] = validate(spec.query, dict(request.query), where="query")
+            request[QUERY] = checked_query(request)
         if spec.body is not None:
             request[BODY] = validate(spec.body, await read_json(request), where="body")
         return await spec.handler(request)

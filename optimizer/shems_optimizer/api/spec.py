@@ -34,6 +34,9 @@ class RouteSpec:
     body: vol.Schema | None = None
     body_doc: Mapping[str, Any] | None = None  # JSON Schema when the body is validated elsewhere
     query: vol.Schema | None = None
+    # The query's schema is a pure function of the query string (no clock, no state): a repeated
+    # query string reuses its validated form (dashboards ask the same question again and again).
+    query_cacheable: bool = False
     public: bool = False  # no token needed (health, the OpenAPI document)
     description: str = ""
     path_params: Mapping[str, str] = field(default_factory=dict)  # name -> description

@@ -83,6 +83,7 @@ def routes() -> list[RouteSpec]:
             "analytics",
             {200: Response("consumption series", CONSUMPTION_SCHEMA)},
             query=CONSUMPTION_QUERY,
+            query_cacheable=True,
         ),
         RouteSpec(
             "GET",
