@@ -11,6 +11,7 @@ What is used, best first:
    derated by :data:`DERATE` for inverter, temperature and wiring losses and the panels' orientation.
    Clouds are unknown, so cloudy days are over-estimated; the plan's note says so.
 4. **No location**: no PV forecast; the note names the field to set.
+5. **No solar arrays** in the site and no PV measured: no PV forecast, and the note says just that.
 
 The model is retrained at most once a day (and when the location or the provider's presence changes);
 forecasts are made at 15 minutes and averaged over the grid's steps, so any horizon and step length
@@ -43,6 +44,7 @@ _LOGGER = logging.getLogger(__name__)
 STEP = timedelta(minutes=15)
 RETRAIN_EVERY = timedelta(days=1)
 DERATE = 0.80  # clear-sky fallback: AC output per W of peak at 1,000 W/m² of horizontal irradiance
+NO_ARRAYS_NOTE = "no PV forecast yet: the site lists no solar arrays (solar[]), so no production is planned"
 NO_LOCATION_NOTE = (
     "no PV forecast yet: the site has no location; set location.latitude and location.longitude "
     "(decimal degrees, Home Assistant's home location) so solar production can be forecast"
@@ -115,6 +117,8 @@ class PvForecast:
         provider: Sequence[PvInterval],
         grid: TimeGrid,
     ) -> PvResult:
+        if not site.get("solar") and not history:
+            return PvResult(None, NO_ARRAYS_NOTE)
         location = site_location(site)
         if location is None:
             return PvResult(None, NO_LOCATION_NOTE)

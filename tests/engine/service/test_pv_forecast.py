@@ -111,8 +111,17 @@ def test_no_location_names_the_fields_to_set() -> None:
 
 def test_nothing_to_scale_says_what_to_set() -> None:
     grid = TimeGrid.uniform(T0, timedelta(minutes=15), 8, tz="UTC")
-    result = PvForecast().forecast({"location": BERLIN}, [], [], grid)
+    site = {"location": BERLIN, "solar": [{"energy_entity": "sensor.pv_energy"}]}
+    result = PvForecast().forecast(site, [], [], grid)
     assert result.kw is None and "solar[].peak_w or solar[].forecast_entity" in result.note
+
+
+def test_a_home_without_solar_arrays_is_told_so_not_asked_for_a_peak() -> None:
+    grid = TimeGrid.uniform(T0, timedelta(minutes=15), 8, tz="UTC")
+    result = PvForecast().forecast({"location": BERLIN, "solar": []}, [], [], grid)
+    assert result.kw is None and result.note.endswith(
+        "lists no solar arrays (solar[]), so no production is planned"
+    )
 
 
 def sunny_history(days: int, peak_w: float = 3000.0) -> list[tuple[datetime, float]]:
