@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -252,6 +253,17 @@ async def test_without_location_the_plan_says_what_to_set(
     assert all(s["pv_w"] == 0 for s in plan["steps"])
 
 
+def leftovers() -> list[str]:
+    """Tasks and threads of the Home Assistant ingestion still alive (none once the service stopped)."""
+    tasks = [
+        getattr(task.get_coro(), "__qualname__", "")
+        for task in asyncio.all_tasks()
+        if task is not asyncio.current_task()
+    ]
+    threads = [t.name for t in threading.enumerate() if t.name.startswith("shems-")]
+    return [n for n in tasks if "HaIngest" in n or "HomeAssistant" in n] + threads
+
+
 async def test_home_assistant_outage_and_refused_token_do_not_stop_the_service(
     tmp_path: Path, ha: StandInHA, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -273,6 +285,8 @@ async def test_home_assistant_outage_and_refused_token_do_not_stop_the_service(
             assert await wait_for(refused)
             async with http.post(f"{svc.url}/api/v1/optimize") as resp:
                 assert resp.status == 200
+            assert "shems-telemetry-writer" in leftovers()  # its pipeline was running...
+    assert leftovers() == []  # ... and nothing of it outlives the service
     assert sum("rejected the access token" in str(r.__dict__) for r in caplog.records) == 1
 
     # Home Assistant away altogether: one warning, planning goes on, stopping is clean.
@@ -290,6 +304,8 @@ async def test_home_assistant_outage_and_refused_token_do_not_stop_the_service(
             await asyncio.sleep(3.5)  # retries after 1 s and 2 s
             async with http.post(f"{svc.url}/api/v1/optimize") as resp:
                 assert resp.status == 200
+            assert any("HomeAssistantIngester" in name for name in leftovers())
+    assert leftovers() == []
     lost = [r for r in caplog.records if "connection lost" in r.getMessage()]
     assert len(lost) == 1
 
