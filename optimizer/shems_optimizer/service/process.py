@@ -170,7 +170,9 @@ class Service:
         mpc = self._mpc = MpcLoop(
             plans, timedelta(minutes=config.optimization_interval_min), clock=self._clock
         )
-        schedules = self.schedules = ScheduleBook(repo, blocking, HOME_ID, self.site, plans, mpc.trigger)
+        schedules = self.schedules = ScheduleBook(
+            repo, blocking, HOME_ID, self.site, plans, mpc.trigger, clock=self._clock
+        )
         await schedules.load()
         live.requests_source = schedules.requests
         if ha_states is not None:

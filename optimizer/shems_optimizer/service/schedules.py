@@ -2,12 +2,18 @@
 
 Active schedules are also kept in memory as an immutable tuple the planner reads from its worker
 thread; a new or removed schedule triggers a re-plan.
+
+An appliance has at most one active schedule: asking again ("start the dishwasher at the cheapest
+time", said twice or with a new deadline) replaces the earlier one, which is kept in the store as
+``cancelled`` and named in the answer's ``replaced``. A schedule whose deadline has passed is marked
+``done`` and leaves the list; nothing is deleted except on request.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,7 +81,17 @@ class ScheduleBook:
         }
 
     async def list_schedules(self) -> list[dict[str, Any]]:
+        await self._retire_past(self._clock())
         return [self._record(s) for s in self._active]
+
+    async def _retire_past(self, now: datetime) -> None:
+        """Mark schedules whose deadline has passed as done (their run is over, or was not possible)."""
+        past = [s for s in self._active if s.deadline is not None and s.deadline <= now]
+        for schedule in past:
+            await self._blocking(self._repo.upsert_schedule, replace(schedule, status=ScheduleStatus.DONE))
+        if past:
+            gone = {s.id for s in past}
+            self._active = tuple(s for s in self._active if s.id not in gone)
 
     async def create_schedule(self, schedule: Mapping[str, Any]) -> dict[str, Any]:
         appliance_id = schedule["appliance_id"]
@@ -100,12 +116,20 @@ class ScheduleBook:
             earliest_start=schedule.get("earliest_start"),
             payload={"appliance_id": appliance_id, "note": schedule.get("note")},
         )
+        await self._retire_past(now)
+        earlier = [s for s in self._active if s.payload.get("appliance_id") == appliance_id]
+        for old in earlier:
+            await self._blocking(self._repo.upsert_schedule, replace(old, status=ScheduleStatus.CANCELLED))
         await self._blocking(self._repo.upsert_schedule, record)
-        self._active = (*self._active, record)
-        _LOGGER.info("schedule created", extra={"schedule_id": record.id, "appliance_id": appliance_id})
+        replaced = {s.id for s in earlier}
+        self._active = (*(s for s in self._active if s.id not in replaced), record)
+        _LOGGER.info(
+            "schedule created",
+            extra={"schedule_id": record.id, "appliance_id": appliance_id, "replaced": sorted(replaced)},
+        )
         if self._on_change is not None:
             self._on_change("new schedule")
-        return self._record(record)
+        return {**self._record(record), "replaced": [s.id for s in earlier]}
 
     async def delete_schedule(self, schedule_id: str) -> bool:
         if not any(s.id == schedule_id for s in self._active):

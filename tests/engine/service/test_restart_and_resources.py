@@ -173,3 +173,41 @@ async def test_consumption_of_an_autumn_dst_night_in_the_site_time_zone(
     assert [p["energy_kwh"] for p in home["series"]] == pytest.approx([1.0, 2.0, 3.0, 4.0], rel=0.02)
     assert [p["avg_power_w"] for p in home["series"]] == pytest.approx([1000, 2000, 3000, 4000], rel=0.02)
     assert home["total_kwh"] == pytest.approx(10.0, rel=0.02)
+
+
+async def test_asking_again_replaces_the_appliance_schedule_and_past_ones_are_done(tmp_path: Path) -> None:
+    now = [datetime(2026, 3, 2, 10, 0, tzinfo=UTC)]
+    async with (
+        running_service(tmp_path / "data", token=TOKEN, clock=lambda: now[0]) as svc,
+        aiohttp.ClientSession(headers=HEADERS) as http,
+    ):
+        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+            await _json(resp, 200)
+        first_by = now[0] + timedelta(hours=20)
+        async with http.post(
+            f"{svc.url}/api/v1/schedules", json={"appliance_id": "dw", "finish_by": first_by.isoformat()}
+        ) as resp:
+            first = await _json(resp, 201)
+        assert first["replaced"] == []
+        second_by = now[0] + timedelta(hours=8)
+        async with http.post(
+            f"{svc.url}/api/v1/schedules", json={"appliance_id": "dw", "finish_by": second_by.isoformat()}
+        ) as resp:
+            second = await _json(resp, 201)
+        assert second["replaced"] == [first["id"]]
+        async with http.get(f"{svc.url}/api/v1/schedules") as resp:
+            (listed,) = (await _json(resp, 200))["schedules"]
+        assert listed["id"] == second["id"]
+        assert svc.service is not None and svc.service.repo is not None
+        stored = await asyncio.to_thread(svc.service.repo.get_schedule, first["id"])
+        assert stored is not None and stored.status == "cancelled"  # kept, not deleted
+
+        now[0] = second_by + timedelta(minutes=1)  # the deadline has passed
+        async with http.get(f"{svc.url}/api/v1/schedules") as resp:
+            assert (await _json(resp, 200))["schedules"] == []
+        done = await asyncio.to_thread(svc.service.repo.get_schedule, second["id"])
+        assert done is not None and done.status == "done"
+        await svc.stop()
+        await svc.start()
+        async with http.get(f"{svc.url}/api/v1/schedules") as resp:
+            assert (await _json(resp, 200))["schedules"] == []

@@ -37,6 +37,18 @@ SCHEDULE_SCHEMA = obj(
     note={"type": ["string", "null"]},
 )
 
+CREATED_SCHEMA = {
+    **SCHEDULE_SCHEMA,
+    "required": [*SCHEDULE_SCHEMA["required"], "replaced"],
+    "properties": {
+        **SCHEDULE_SCHEMA["properties"],
+        "replaced": {
+            **array_of({"type": "string"}),
+            "description": "ids of the appliance's earlier schedules this one replaces (now cancelled)",
+        },
+    },
+}
+
 
 async def list_schedules(request: web.Request) -> web.Response:
     return json_response({"schedules": await schedule_port(request).list_schedules()})
@@ -81,9 +93,10 @@ def routes() -> list[RouteSpec]:
             "/schedules",
             create_schedule,
             "createSchedule",
-            "Ask for an appliance run finished by a time; triggers a re-plan",
+            "Ask for an appliance run finished by a time; replaces that appliance's earlier schedule "
+            "and triggers a re-plan",
             "schedules",
-            {201: Response("the schedule", SCHEDULE_SCHEMA)},
+            {201: Response("the schedule", CREATED_SCHEMA)},
             body=SCHEDULE_BODY,
         ),
         RouteSpec(
