@@ -286,6 +286,10 @@ def parse_meters(raw: Any) -> list[Meter]:
     for i, item in enumerate(items):
         where = f"devices[{i}]"
         obj = _obj(item, where)
+        if obj.get("source") == "site":
+            # The add-on's copy of Home Assistant's own sensors (grid, PV, battery named in the site):
+            # they exist in HA already, so they are not offered again as SHEMS meters.
+            continue
         meter_id = _str(obj, "device_id", where) or _str(obj, "id", where, required=True) or ""
         status = _obj(obj.get("status") or {}, f"{where}.status")
         meters.append(

@@ -70,6 +70,20 @@ def test_malformed_payloads_name_the_field(parser: Any, payload: Any, message: s
     assert message in str(err.value)
 
 
+def test_site_devices_mirroring_home_assistant_sensors_are_not_meters() -> None:
+    payload = {
+        "devices": [
+            {"device_id": "site-grid", "name": "Grid", "source": "site", "status": {"power_w": 500.0}},
+            {"device_id": "washer", "name": "Washer", "source": "registered", "status": {"power_w": 2000.0}},
+            {"device_id": "fridge", "name": "Fridge", "status": {"energy_kwh": 1.5}},
+        ]
+    }
+    assert [(m.meter_id, m.power_w, m.energy_kwh) for m in parse_meters(payload)] == [
+        ("washer", 2000.0, None),
+        ("fridge", None, 1.5),
+    ]
+
+
 def test_non_finite_numbers_read_as_unknown() -> None:
     status = parse_status({"cost_today": float("nan"), "savings_today": 1.5})
     assert status.cost_today is None
