@@ -7,6 +7,7 @@ entity), and the stream hears of every state update.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -89,6 +90,17 @@ class DeviceRegistry:
         return list(self._devices.values())
 
     # -- live state ---------------------------------------------------------------------------------
+
+    def record_from_thread(self, loop: asyncio.AbstractEventLoop | None, readings: Sequence[Reading]) -> None:
+        """From an ingestion thread: hand the newest reading per device to :meth:`record_readings` in the
+        event loop (one call per batch, so a burst of samples does not flood the loop)."""
+        newest: dict[str, Reading] = {}
+        for reading in readings:
+            current = newest.get(reading.device_id)
+            if current is None or reading.time > current.time:
+                newest[reading.device_id] = reading
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.record_readings, list(newest.values()))
 
     def record_readings(self, readings: list[Reading]) -> None:
         """Called with freshly ingested readings (in the event loop); keeps the newest per device."""

@@ -82,14 +82,7 @@ class HaIngestService:
 
     def _written(self, readings: Sequence[Reading]) -> None:
         """In the pipeline's thread: the newest reading per device goes to the live device state."""
-        newest: dict[str, Reading] = {}
-        for reading in readings:
-            current = newest.get(reading.device_id)
-            if current is None or reading.time > current.time:
-                newest[reading.device_id] = reading
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._devices.record_readings, list(newest.values()))
+        self._devices.record_from_thread(self._loop, readings)
 
     async def start(self, site: Mapping[str, Any] | None) -> None:
         self._loop = asyncio.get_running_loop()

@@ -56,14 +56,7 @@ class TelemetryService:
 
     def _written(self, readings: Sequence[Reading]) -> None:
         """Runs in the pipeline's thread: hand the newest reading per device to the event loop."""
-        newest: dict[str, Reading] = {}
-        for reading in readings:
-            current = newest.get(reading.device_id)
-            if current is None or reading.time > current.time:
-                newest[reading.device_id] = reading
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._devices.record_readings, list(newest.values()))
+        self._devices.record_from_thread(self._loop, readings)
 
     def health(self) -> tuple[bool, str]:
         if self._ingester is None:
