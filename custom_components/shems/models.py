@@ -87,10 +87,13 @@ class Status:
     savings_month: float | None
     currency: str | None
     prices_updated_at: datetime | None
+    today_start: datetime | None = None  # when the "today" totals last started from zero
+    month_start: datetime | None = None  # when the "this month" totals last started from zero
 
 
 def parse_status(raw: Any) -> Status:
     obj = _obj(raw, "status")
+    costs = _obj(obj.get("costs") or {}, "status.costs")
     return Status(
         optimizer=_str(obj, "optimizer", "status") or "unknown",
         last_run=_time(obj, "last_run", "status"),
@@ -102,6 +105,8 @@ def parse_status(raw: Any) -> Status:
         savings_month=_num(obj, "savings_month", "status"),
         currency=_str(obj, "currency", "status"),
         prices_updated_at=_time(obj, "prices_updated_at", "status"),
+        today_start=_time(costs, "today_start", "status.costs"),
+        month_start=_time(costs, "month_start", "status.costs"),
     )
 
 

@@ -51,6 +51,9 @@ class ShemsSensorDescription(SensorEntityDescription):
     attrs_fn: AttrsFn | None = None
     monetary: bool = False
     per_kwh: bool = False
+    # For totals that restart from zero (today, this month): when they last did, so the recorder's
+    # long-term statistics start a new cycle instead of reading the reset as a negative amount.
+    last_reset_fn: Callable[[Context], datetime | None] | None = None
 
 
 def _step_now(ctx: Context) -> PlanStep | None:
@@ -205,8 +208,18 @@ HUB_SENSORS: tuple[ShemsSensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda ctx: ctx.data.status.next_run,
     ),
-    _money("savings_today", lambda ctx: ctx.data.status.savings_today, total=True),
-    _money("savings_month", lambda ctx: ctx.data.status.savings_month, total=True),
+    _money(
+        "savings_today",
+        lambda ctx: ctx.data.status.savings_today,
+        total=True,
+        last_reset_fn=lambda ctx: ctx.data.status.today_start,
+    ),
+    _money(
+        "savings_month",
+        lambda ctx: ctx.data.status.savings_month,
+        total=True,
+        last_reset_fn=lambda ctx: ctx.data.status.month_start,
+    ),
     _money(
         "forecast_cost_24h", lambda ctx: ctx.data.plan.cost_next_24h if ctx.data.plan else None, total=False
     ),
@@ -242,8 +255,18 @@ GRID_SENSORS: tuple[ShemsSensorDescription, ...] = (
         lambda ctx: step.grid_export_w if (step := _step_now(ctx)) else None,
         _curve_of(lambda step: step.grid_export_w),
     ),
-    _money("cost_today", lambda ctx: ctx.data.status.cost_today, total=True),
-    _money("cost_month", lambda ctx: ctx.data.status.cost_month, total=True),
+    _money(
+        "cost_today",
+        lambda ctx: ctx.data.status.cost_today,
+        total=True,
+        last_reset_fn=lambda ctx: ctx.data.status.today_start,
+    ),
+    _money(
+        "cost_month",
+        lambda ctx: ctx.data.status.cost_month,
+        total=True,
+        last_reset_fn=lambda ctx: ctx.data.status.month_start,
+    ),
 )
 
 SOLAR_SENSORS: tuple[ShemsSensorDescription, ...] = tuple(
@@ -413,6 +436,12 @@ class ShemsSensor(ShemsEntity, SensorEntity):
         if self.entity_description.attrs_fn is None:
             return None
         return self.entity_description.attrs_fn(self.snapshot())
+
+    @property
+    def last_reset(self) -> datetime | None:
+        if self.entity_description.last_reset_fn is None:
+            return None
+        return self.entity_description.last_reset_fn(self.snapshot())
 
 
 class MeterSensor(ShemsEntity, SensorEntity):

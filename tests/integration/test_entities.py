@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -284,3 +285,32 @@ async def test_now_entities_follow_the_clock_within_one_plan(
         shown = float(state(hass, "sensor.grid_planned_import_now").state)
     assert shown == pytest.approx(later["grid_import_w"])
     assert shown != before
+
+
+async def test_today_and_month_totals_say_when_they_last_restarted(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Monetary totals reset at local midnight and on the 1st: ``last_reset`` comes from the add-on."""
+    await optimized(hass, loaded_entry)
+    client = loaded_entry.runtime_data.client
+    for _ in range(500):  # the figures follow the plan in a worker thread
+        status = await client.request("GET", "/status")
+        if "today_start" in status["costs"]:
+            break
+        await asyncio.sleep(0.02)
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    today = dt_util.parse_datetime(status["costs"]["today_start"])
+    month = dt_util.parse_datetime(status["costs"]["month_start"])
+    assert today == dt_util.start_of_local_day()
+    assert month == dt_util.start_of_local_day(dt_util.now().date().replace(day=1))
+    for entity_id, expected in (
+        ("sensor.grid_cost_today", today),
+        ("sensor.shems_savings_today", today),
+        ("sensor.grid_cost_this_month", month),
+        ("sensor.shems_savings_this_month", month),
+    ):
+        sensor = state(hass, entity_id)
+        assert sensor.attributes["state_class"] == "total"
+        assert dt_util.parse_datetime(sensor.attributes["last_reset"]) == expected, entity_id
+    assert "last_reset" not in state(hass, "sensor.shems_forecast_cost_next_24_hours").attributes
