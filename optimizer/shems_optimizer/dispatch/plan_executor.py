@@ -16,7 +16,6 @@ Assistant entity); without one the executor still computes and journals what it 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shems_optimizer.control import BatteryLimits, LocalController, PlanStep, StepCommand, commands_from_plan
+from shems_optimizer.tasks import cancel_and_wait
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -216,10 +216,7 @@ class PlanExecutor:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         while True:

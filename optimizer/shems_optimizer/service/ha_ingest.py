@@ -25,6 +25,7 @@ from shems_optimizer.ingest.homeassistant import (
 )
 from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
 from shems_optimizer.store import Reading, Repository
+from shems_optimizer.tasks import cancel_and_wait
 
 from .config import HomeAssistantConfig
 from .devices import DeviceRegistry
@@ -159,10 +160,7 @@ class HaIngestService:
     async def _stop_ingester(self) -> None:
         task, self._task = self._task, None
         self._ingester = None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def stop(self) -> None:
         if self._retry is not None:

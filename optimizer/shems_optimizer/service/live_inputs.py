@@ -10,13 +10,13 @@ battery SOC drifting beyond the plan's corridor.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shems_optimizer.tasks import cancel_and_wait
 from shems_optimizer.timegrid import TimeGrid
 
 from .engine_planner import BasicInputs, PlanningInputs
@@ -293,10 +293,7 @@ class LiveWatcher:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         while True:

@@ -10,12 +10,12 @@ and the loop carries on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from shems_optimizer.api.ports import OptimizationFailed, SiteMissing
+from shems_optimizer.tasks import cancel_and_wait
 
 from .planning import PlanService
 
@@ -58,10 +58,7 @@ class MpcLoop:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         reason = "start-up"

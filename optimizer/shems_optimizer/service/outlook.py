@@ -14,7 +14,6 @@ failed outlook only leaves the previous one (or none) with the error in the stat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shems_optimizer.plan import Plan
+from shems_optimizer.tasks import cancel_and_wait
 from shems_optimizer.timegrid import TimeGrid
 
 from .engine_planner import PlanningInputs
@@ -247,8 +247,5 @@ class OutlookService:
     async def stop(self) -> None:
         task, self._task = self._task, None
         self._pending = None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         self._executor.shutdown(wait=True, cancel_futures=True)
