@@ -17,6 +17,19 @@ import aiohttp
 
 from .processes import ManagedProcess, until
 
+# The first element with this tag name anywhere in the page, shadow roots included.
+FIND_DEEP_JS = """
+((tag) => {
+  const find = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.localName === tag) return el;
+      if (el.shadowRoot) { const hit = find(el.shadowRoot); if (hit) return hit; }
+    }
+    return null;
+  };
+  return find(document);
+})"""
+
 # Every text node, walking into shadow roots and skipping scripts and styles; form fields by value.
 VISIBLE_TEXT_JS = """
 (() => {
@@ -122,9 +135,7 @@ class Browser:
         attached = await self.send("Target.attachToTarget", targetId=target["targetId"], flatten=True)
         tab = Tab(self, target["targetId"], attached["sessionId"])
         await tab.send("Page.enable")
-        await tab.send(
-            "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
-        )
+        await tab.resize(width, height)
         if local_storage:
             # Set before any of the page's scripts run, as a logged-in browser would have it.
             items = ";".join(
@@ -175,6 +186,22 @@ class Tab:
 
         return await until(
             rendered, timeout_s=timeout_s, what=f"page text with {needles!r}", alive=[self.browser.process]
+        )
+
+    async def goto_in_app(self, path: str) -> None:
+        """Move to ``path`` the way the frontend's own links do (no reload of the whole application)."""
+        await self.evaluate(
+            f"history.pushState(null, '', {json.dumps(path)});"
+            "window.dispatchEvent(new CustomEvent('location-changed', {detail: {replace: false}}))"
+        )
+
+    async def resize(self, width: int, height: int) -> None:
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
         )
 
     async def wait_for_js(self, expression: str, timeout_s: float = 60) -> None:

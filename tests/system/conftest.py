@@ -3,7 +3,7 @@
 Home Assistant starts first (it is the slow part); once it answers it is onboarded as a new owner would
 do it, a long-lived token is made for the add-on, and the add-on starts as a plain container with that
 token, Mosquitto and its store. Logs, screenshots and the phase timings are kept in the artefacts
-directory, printed at the start and the end of the module.
+directory, named in the summary at the end of the run.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Journey:
     hass: HassProcess
     tokens: Tokens
     addon: Addon | None = None
+    addon_timescale: Addon | None = None  # the same add-on on TimescaleDB, for the shorter variant
     ha_token_for_addon: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     entry_id: str = ""
@@ -68,6 +69,7 @@ async def _bring_up(
     broker: MqttBroker,
     timings: dict[str, float],
     running: list[ManagedProcess],
+    timescale_dsn: str,
 ) -> Journey:
     started = time.monotonic()
     hass = start_hass(workdir / "hass", journey_dir / "home-assistant.log", REPO)
@@ -84,42 +86,66 @@ async def _bring_up(
         journey = Journey(artifacts=journey_dir, hass=hass, tokens=tokens, ha_token_for_addon=ha_token)
         journey.timings = timings
         mark = time.monotonic()
+        common = {
+            "mqtt_host": broker.host,
+            "mqtt_port": broker.port,
+            "ha_url": hass.url,
+            "ha_token": ha_token,
+        }
         journey.addon = start_addon(
+            AddonSettings(data_dir=workdir / "addon-data", log=journey_dir / "addon.log", **common), REPO
+        )
+        running.insert(0, journey.addon.process)
+        journey.addon_timescale = start_addon(
             AddonSettings(
-                data_dir=workdir / "addon-data",
-                log=journey_dir / "addon.log",
-                mqtt_host=broker.host,
-                mqtt_port=broker.port,
-                ha_url=hass.url,
-                ha_token=ha_token,
+                data_dir=workdir / "addon-timescale-data",
+                log=journey_dir / "addon-timescaledb.log",
+                storage="timescaledb",
+                dsn=timescale_dsn,
+                topic_prefix="shems-tsdb",
+                **common,
             ),
             REPO,
         )
-        running.insert(0, journey.addon.process)
-        await journey.addon.wait_ready(session, ADDON_START_S)
+        running.insert(0, journey.addon_timescale.process)
+        await asyncio.gather(
+            journey.addon.wait_ready(session, ADDON_START_S),
+            journey.addon_timescale.wait_ready(session, ADDON_START_S),
+        )
         timings["add-on start"] = round(time.monotonic() - mark, 1)
     return journey
 
 
 @pytest.fixture(scope="module")
-def journey(tmp_path_factory: pytest.TempPathFactory, mqtt_broker: MqttBroker) -> Iterator[Journey]:
+def journey(
+    tmp_path_factory: pytest.TempPathFactory, mqtt_broker: MqttBroker, timescale_dsn: str
+) -> Iterator[Journey]:
     journey_dir = artifacts_root() / "journey"
     shutil.rmtree(journey_dir, ignore_errors=True)
     journey_dir.mkdir(parents=True)
-    print(f"\nsystem test artefacts (logs, screenshots, timings): {journey_dir}")
     timings: dict[str, float] = {}
     workdir = tmp_path_factory.mktemp("journey")
     started = time.monotonic()
     running: list[ManagedProcess] = []
     try:
-        home = asyncio.run(_bring_up(journey_dir, workdir, mqtt_broker, timings, running))
+        home = asyncio.run(_bring_up(journey_dir, workdir, mqtt_broker, timings, running, timescale_dsn))
         yield home
     finally:
         for process in running:  # the add-on first: it would log Home Assistant's absence
             process.stop()
         timings["total"] = round(time.monotonic() - started, 1)
-        print(f"\njourney timings (s): {json.dumps(timings)}; artefacts: {journey_dir}")
         (journey_dir / "timings.json").write_text(json.dumps(timings, indent=2), encoding="utf-8")
+        SUMMARY.append(f"journey timings (s): {json.dumps(timings)}")
+        SUMMARY.append(f"journey artefacts (logs, screenshots, page texts, timings): {journey_dir}")
+
+
+SUMMARY: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the artefacts are and how long each phase took, also when every test passed."""
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture

@@ -47,6 +47,12 @@ class HomeAssistantApi:
             assert resp.status == expect, f"POST {path}: {resp.status} {body[:1000]}"
             return json.loads(body) if body else None
 
+    async def delete(self, path: str) -> Any:
+        async with self.session.delete(self.url + path, headers=self.headers) as resp:
+            body = await resp.text()
+            assert resp.status == 200, f"DELETE {path}: {resp.status} {body[:500]}"
+            return json.loads(body) if body else None
+
     async def ws(self, message_type: str, **fields: Any) -> Any:
         """One WebSocket command; returns its result or fails with Home Assistant's error."""
         if self._ws is None or self._ws.closed:

@@ -30,7 +30,11 @@ class HassProcess:
                 return resp.status == 200
 
         await until(
-            answering, timeout_s=timeout_s, what="Home Assistant's HTTP API", interval_s=1.0, alive=[self.process]
+            answering,
+            timeout_s=timeout_s,
+            what="Home Assistant's HTTP API",
+            interval_s=1.0,
+            alive=[self.process],
         )
 
 

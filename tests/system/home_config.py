@@ -18,8 +18,12 @@ PRICES_TODAY = (
     0.21, 0.19, 0.17, 0.16, 0.16, 0.18, 0.24, 0.31, 0.33, 0.29, 0.24, 0.19,
     0.14, 0.12, 0.13, 0.18, 0.26, 0.36, 0.39, 0.35, 0.30, 0.27, 0.24, 0.22,
 )  # fmt: skip
-PRICES_TOMORROW = tuple(round(price * 0.9 + 0.01, 4) for price in PRICES_TODAY)
-CHEAPEST_HOUR_TODAY = PRICES_TODAY.index(min(PRICES_TODAY))
+# Tomorrow (published ahead, as Nord Pool does) starts with a windy night cheaper than anything today, so
+# "cheapest today" and "cheapest in the next 24 hours" differ at any time of day.
+PRICES_TOMORROW = (
+    0.09, 0.09, 0.10, 0.11, 0.13, 0.16, 0.22, 0.29, 0.31, 0.27, 0.22, 0.18,
+    0.15, 0.13, 0.14, 0.19, 0.25, 0.34, 0.37, 0.33, 0.29, 0.26, 0.23, 0.21,
+)  # fmt: skip
 
 TIME_ZONE = "Europe/Berlin"
 HOME_NAME = "Lindenweg 7"
@@ -58,14 +62,15 @@ def _sensor(name: str, unique_id: str, source: str, unit: str, device_class: str
 
 
 # (sensor name, unique id, input number, initial, max, unit, device class, state class)
+TOTAL = "total_increasing"
 DEVICES = (
-    ("Grid import", "grid_import", "grid_import_kwh", 4312.5, 1e6, "kWh", "energy", "total_increasing"),
-    ("Grid export", "grid_export", "grid_export_kwh", 1804.2, 1e6, "kWh", "energy", "total_increasing"),
+    ("Grid import", "grid_import", "grid_import_kwh", 4312.5, 1e6, "kWh", "energy", TOTAL),
+    ("Grid export", "grid_export", "grid_export_kwh", 1804.2, 1e6, "kWh", "energy", TOTAL),
     ("Grid power", "grid_power", "grid_power_w", 640, 30000, "W", "power", "measurement"),
-    ("Solar energy", "solar_energy", "solar_kwh", 6021.7, 1e6, "kWh", "energy", "total_increasing"),
+    ("Solar energy", "solar_energy", "solar_kwh", 6021.7, 1e6, "kWh", "energy", TOTAL),
     ("Solar power", "solar_power", "solar_w", 1250, 20000, "W", "power", "measurement"),
-    ("Battery charged", "battery_in", "battery_in_kwh", 1502.3, 1e6, "kWh", "energy", "total_increasing"),
-    ("Battery discharged", "battery_out", "battery_out_kwh", 1388.9, 1e6, "kWh", "energy", "total_increasing"),
+    ("Battery charged", "battery_in", "battery_in_kwh", 1502.3, 1e6, "kWh", "energy", TOTAL),
+    ("Battery discharged", "battery_out", "battery_out_kwh", 1388.9, 1e6, "kWh", "energy", TOTAL),
     ("Battery level", "battery_soc", "battery_soc_pct", 46, 100, "%", "battery", "measurement"),
     ("Car battery", "car_soc", "car_soc_pct", 38, 100, "%", "battery", "measurement"),
 )  # fmt: skip
@@ -85,6 +90,7 @@ INTEGRATIONS = (
     "recorder",
     "repairs",
     "search",
+    "binary_sensor",
     "sensor",
     "switch",
     "system_log",
@@ -108,7 +114,9 @@ def configuration_yaml(port: int) -> str:
     parts += [f"{name}:\n" for name in INTEGRATIONS if name not in configured_below]
     parts.append(
         "input_number:\n"
-        + "".join(_input(source, initial, maximum, unit) for _, _, source, initial, maximum, unit, *_ in DEVICES)
+        + "".join(
+            _input(source, initial, maximum, unit) for _, _, source, initial, maximum, unit, *_ in DEVICES
+        )
     )
     parts.append(
         "input_boolean:\n"
@@ -127,12 +135,15 @@ def configuration_yaml(port: int) -> str:
         "template:\n  - sensor:\n"
         + sensors
         + "      - name: Nord Pool DE-LU\n        unique_id: nordpool_de_lu\n"
-        f"        state: \"{{{{ [{today}][{hour}] }}}}\"\n"
+        f'        state: "{{{{ [{today}][{hour}] }}}}"\n'
         "        unit_of_measurement: EUR/kWh\n        state_class: measurement\n"
         "        attributes:\n"
         "          currency: EUR\n          region: DE-LU\n          tomorrow_valid: 'true'\n"
-        f"          raw_today: \"{_price_list('today', PRICES_TODAY)}\"\n"
-        f"          raw_tomorrow: \"{_price_list('tomorrow', PRICES_TOMORROW)}\"\n"
+        f'          raw_today: "{_price_list("today", PRICES_TODAY)}"\n'
+        f'          raw_tomorrow: "{_price_list("tomorrow", PRICES_TOMORROW)}"\n'
+        "  - binary_sensor:\n"
+        "      - name: Wallbox plug\n        unique_id: wallbox_plug\n        device_class: plug\n"
+        "        state: \"{{ is_state('input_boolean.car_plugged_in', 'on') }}\"\n"
     )
     return "\n".join(parts)
 

@@ -58,8 +58,7 @@ class ManagedProcess:
         """Fail with the log's tail when the process has ended (instead of waiting for a timeout)."""
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(
-                f"{self.name} exited with {self.proc.returncode}; last lines of {self.log}:\n"
-                + self.tail()
+                f"{self.name} exited with {self.proc.returncode}; last lines of {self.log}:\n" + self.tail()
             )
 
     def tail(self, lines: int = 40) -> str:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .browser import Browser, Tab
+from .browser import FIND_DEEP_JS, Tab
 from .ha_client import Tokens, client_id
 
 # ULIDs (subentry and asset ids), also cut short with an ellipsis; 32-hex ids (entries, instances, plans).
@@ -59,24 +59,24 @@ def hass_tokens(url: str, tokens: Tokens) -> dict[str, str]:
 
 
 async def capture(
-    browser: Browser,
+    tab: Tab,
     directory: Path,
     name: str,
-    url: str,
     *needles: str,
-    local_storage: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
     ready_js: str | None = None,
     height: int = 1000,
 ) -> Screen:
-    """Open ``url``, wait until its text has every needle (and ``ready_js`` is true), keep a screenshot."""
-    tab: Tab = await browser.open(url, local_storage=local_storage, headers=headers, height=height)
-    try:
-        text = await tab.wait_for_text(*needles, timeout_s=60)
-        if ready_js is not None:
-            await tab.wait_for_js(ready_js, timeout_s=60)
-            text = await tab.visible_text()
-        shot = await tab.screenshot(directory / f"{slug(name)}.png")
-    finally:
-        await tab.close()
+    """Wait until the tab's text has every needle (and ``ready_js`` is true), keep a screenshot."""
+    await tab.resize(1280, height)
+    if ready_js is not None:
+        await tab.wait_for_js(ready_js, timeout_s=60)
+    text = await tab.wait_for_text(*needles, timeout_s=60)
+    shot = await tab.screenshot(directory / f"{slug(name)}.png")
+    url = str(await tab.evaluate("location.href"))
+    (directory / f"{slug(name)}.txt").write_text(text, encoding="utf-8")
     return Screen(name=name, url=url, shot=shot, text=text)
+
+
+def device_page_shows(device_id: str) -> str:
+    """True once Home Assistant's device page shows this device (not the page navigated from)."""
+    return f"(({FIND_DEEP_JS})('ha-config-device-page') || {{}}).deviceId === {json.dumps(device_id)}"

@@ -11,12 +11,14 @@ answer, pages without internal ids, and logs without a SHEMS error.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
+import psycopg
 import pytest
 
 from .browser import Browser
@@ -25,7 +27,7 @@ from .ha_client import HomeAssistantApi
 from .home_config import PRICES_TODAY, TIME_ZONE
 from .ingress import ingress_proxy
 from .processes import until
-from .screens import Screen, capture, hass_tokens, internal_ids_in, slug
+from .screens import Screen, capture, device_page_shows, hass_tokens, internal_ids_in
 
 ENTITY_BOUND_S = 120.0  # every entity meaningful within this long after the last asset was added
 PRICE = "sensor.nord_pool_de_lu"
@@ -46,7 +48,7 @@ EV = {
     "battery_kwh": 58.0,
     "max_charge_w": 11000,
     "min_charge_w": 4200,
-    "departure": "07:30:00",
+    "departure": "07:30:00",  # replaced by a time 8 hours after the test starts: always feasible
     "target_soc_pct": 80,
     "soc_entity": "sensor.car_battery",
     "charger_entity": "input_boolean.wallbox_charging",
@@ -111,7 +113,11 @@ async def test_energy_dashboard_is_set_up(journey: Journey, ha: HomeAssistantApi
                     "power": [{"stat_rate": "sensor.grid_power"}],
                     "cost_adjustment_day": 0,
                 },
-                {"type": "solar", "stat_energy_from": "sensor.solar_energy", "stat_rate": "sensor.solar_power"},
+                {
+                    "type": "solar",
+                    "stat_energy_from": "sensor.solar_energy",
+                    "stat_rate": "sensor.solar_power",
+                },
                 {
                     "type": "battery",
                     "stat_energy_from": "sensor.battery_discharged",
@@ -132,6 +138,14 @@ async def _numeric_states(ha: HomeAssistantApi, *entity_ids: str) -> bool:
         except (KeyError, ValueError):
             return False
     return True
+
+
+async def _entry_loaded(ha: HomeAssistantApi, entry_id: str) -> None:
+    async def loaded() -> bool:
+        entries = await ha.get("/api/config/config_entries/entry?domain=shems")
+        return any(entry["entry_id"] == entry_id and entry["state"] == "loaded" for entry in entries)
+
+    await until(loaded, timeout_s=60, what=f"the SHEMS entry {entry_id} loaded")
 
 
 async def test_config_flow_as_a_new_user(journey: Journey, ha: HomeAssistantApi) -> None:
@@ -166,12 +180,13 @@ async def test_config_flow_as_a_new_user(journey: Journey, ha: HomeAssistantApi)
         done = await ha.flow_step(flow_id, price_prefill)
         assert done["type"] == "create_entry", done
         journey.entry_id = done["result"]["entry_id"]
+        await _entry_loaded(ha, journey.entry_id)
 
-        async def loaded() -> bool:
-            entries = await ha.get("/api/config/config_entries/entry?domain=shems")
-            return bool(entries) and entries[0]["state"] == "loaded"
 
-        await until(loaded, timeout_s=60, what="the SHEMS entry loaded")
+def _departure_in(hours: int) -> str:
+    """A local time of day ``hours`` from now, on the quarter hour, as the time selector sends it."""
+    moment = datetime.now(ZoneInfo(TIME_ZONE)) + timedelta(hours=hours)
+    return f"{moment.hour:02d}:{moment.minute // 15 * 15:02d}:00"
 
 
 async def _add_asset(ha: HomeAssistantApi, entry_id: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -194,7 +209,7 @@ async def test_assets_are_added_one_after_another(journey: Journey, ha: HomeAssi
         battery = await ha.subentry_step(form["flow_id"], {**prefill, **BATTERY})
         assert battery["type"] == "create_entry", battery
 
-        ev = await _add_asset(ha, entry_id, "ev", EV)
+        ev = await _add_asset(ha, entry_id, "ev", {**EV, "departure": _departure_in(hours=8)})
         assert ev["type"] == "create_entry", ev
 
         # Two appliances, the second sent while the first is still being set up.
@@ -220,27 +235,31 @@ async def _shems_entities(ha: HomeAssistantApi) -> list[dict[str, Any]]:
 
 
 # Entities whose value the journey cannot expect yet, and why.
-NOT_YET_KNOWABLE = {
-    # A button's state is the time it was last pressed: unknown until the user presses it.
-    "button.shems_optimize_now": "never pressed",
-}
+# A button's state is the time it was last pressed: unknown until the user presses it (optimize now).
 # Checks of defects being fixed (issue 11), kept apart so the rest of the journey stays green; each is
 # expected to fail until its fix lands (then pytest reports XPASS and the mark goes).
 LOST_SECOND_APPLIANCE = "issue 11 defect 2: the second of two appliances added back to back is lost"
 COST_UNKNOWN_DAY_ONE = "issue 11 defect 9: cost and savings stay unknown all of day one"
 AWAITING_FIXES = {
-    "sensor.washing_machine_planned_start": LOST_SECOND_APPLIANCE,
-    "sensor.shems_savings_today": COST_UNKNOWN_DAY_ONE,
-    "sensor.shems_savings_this_month": COST_UNKNOWN_DAY_ONE,
-    "sensor.grid_cost_today": COST_UNKNOWN_DAY_ONE,
-    "sensor.grid_cost_this_month": COST_UNKNOWN_DAY_ONE,
+    re.compile(r"sensor\.washing_machine_planned_start"): LOST_SECOND_APPLIANCE,
+    re.compile(r"sensor\.\w+_(savings|cost)_(today|this_month)(_\d+)?"): COST_UNKNOWN_DAY_ONE,
 }
 
 
-async def _unknown_entities(ha: HomeAssistantApi) -> tuple[list[str], list[str]]:
-    """(every enabled SHEMS entity, those still unknown or unavailable)."""
+def awaiting_fix(entity_id: str) -> bool:
+    return any(pattern.fullmatch(entity_id) for pattern in AWAITING_FIXES)
+
+
+def not_yet_knowable(entity_id: str) -> bool:
+    return entity_id.startswith("button.")
+
+
+async def _unknown_entities(ha: HomeAssistantApi, entry_id: str) -> tuple[list[str], list[str]]:
+    """(every enabled entity of the SHEMS entry, those still unknown or unavailable)."""
     states = await ha.states()
-    entities = [entity["entity_id"] for entity in await _shems_entities(ha)]
+    entities = [
+        entity["entity_id"] for entity in await _shems_entities(ha) if entity["config_entry_id"] == entry_id
+    ]
     missing = [
         entity_id
         for entity_id in entities
@@ -254,10 +273,10 @@ async def test_every_entity_becomes_meaningful(journey: Journey, ha: HomeAssista
     with journey.phase("entities meaningful"):
 
         async def all_known() -> list[str] | None:
-            entities, missing = await _unknown_entities(ha)
-            waiting = [e for e in missing if e not in NOT_YET_KNOWABLE and e not in AWAITING_FIXES]
+            entities, missing = await _unknown_entities(ha, journey.entry_id)
+            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
             journey.notes["unknown entities"] = missing
-            return entities if len(entities) > len(NOT_YET_KNOWABLE) and not waiting else None
+            return entities if len(entities) > 20 and not waiting else None
 
         try:
             known = await until(all_known, timeout_s=ENTITY_BOUND_S, what="every SHEMS entity", interval_s=1)
@@ -278,9 +297,9 @@ async def test_entities_awaiting_fixes_are_meaningful(journey: Journey, ha: Home
     """The entities of the defects above, given a short extra bound after all others were known."""
 
     async def known() -> bool:
-        _, missing = await _unknown_entities(ha)
+        _, missing = await _unknown_entities(ha, journey.entry_id)
         journey.notes["unknown entities"] = missing
-        return not [entity_id for entity_id in missing if entity_id in AWAITING_FIXES]
+        return not [entity_id for entity_id in missing if awaiting_fix(entity_id)]
 
     try:
         await until(known, timeout_s=20, what="the entities awaiting fixes", interval_s=1)
@@ -310,33 +329,54 @@ def _expected_cheapest_today(now: datetime) -> tuple[str, float]:
     return ("now" if hour == local.hour else f"{hour:02d}:00"), min(left)
 
 
-async def test_voice_answers_and_schedules_the_dishwasher(journey: Journey, ha: HomeAssistantApi) -> None:
-    """HA's own conversation agent, over its REST API: the cheapest time today, then a scheduled run."""
-    with journey.phase("voice"):
-        asked = datetime.now().astimezone()
-        answer = await ha.post(
-            "/api/conversation/process", {"text": "When is electricity cheapest today?", "language": "en"}
-        )
-        speech = answer["response"]["speech"]["plain"]["speech"]
-        start, price = _expected_cheapest_today(asked)
-        assert f"{price:.2f}" in speech and start in speech and "tomorrow" not in speech, speech
+async def _say(ha: HomeAssistantApi, text: str) -> str:
+    answer = await ha.post("/api/conversation/process", {"text": text, "language": "en"})
+    return str(answer["response"]["speech"]["plain"]["speech"])
 
-        scheduled = await ha.post(
-            "/api/conversation/process",
-            {"text": "Start the dishwasher at the cheapest time", "language": "en"},
-        )
-        said = scheduled["response"]["speech"]["plain"]["speech"]
-    journey.notes["voice"] = [speech, said]
-    assert said.startswith("The Dishwasher will start at"), said
-    told = re.search(r"(\d\d:\d\d)", said)
-    assert told, said
-    plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
+
+VOICE_TODAY = "issue 11 defect 9: 'cheapest today' answers with tomorrow's cheapest hour"
+
+
+@pytest.mark.xfail(reason=VOICE_TODAY, strict=False)
+async def test_voice_tells_when_electricity_is_cheapest_today(journey: Journey, ha: HomeAssistantApi) -> None:
+    """HA's own conversation agent over its REST API: today's cheapest hour (tomorrow night is cheaper)."""
+    with journey.phase("voice: cheapest today"):
+        asked = datetime.now().astimezone()
+        speech = await _say(ha, "When is electricity cheapest today?")
+    journey.notes["voice cheapest"] = speech
+    start, price = _expected_cheapest_today(asked)
+    assert f"{price:.2f}" in speech and start in speech and "tomorrow" not in speech, speech
+
+
+async def test_voice_schedules_the_dishwasher(journey: Journey, ha: HomeAssistantApi) -> None:
+    """ "Start the dishwasher at the cheapest time" answers with a time, and the plan runs it then."""
+    with journey.phase("voice: schedule"):
+        asked = datetime.now().astimezone()
+        said = await _say(ha, "Start the dishwasher at the cheapest time")
+        journey.notes["voice schedule"] = said
+        assert said.startswith("The Dishwasher will start at"), said
+        told = re.search(r"(\d\d:\d\d)", said)
+        assert told, said
+        plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
     runs = {run["id"]: run for run in plan.get("appliances", [])}
     run = runs.get(journey.subentries["Dishwasher"])
     assert run and run.get("planned_start"), plan.get("appliances")
     start_local = datetime.fromisoformat(run["planned_start"]).astimezone(ZoneInfo(TIME_ZONE))
     assert start_local.strftime("%H:%M") == told.group(1), (run, said)
     assert asked <= start_local + timedelta(minutes=15) <= asked + timedelta(days=2)
+
+
+EV_PLUG = "issue 11 defect 1: the charger switch is the EV's only plugged-in signal, so it never charges"
+
+
+@pytest.mark.xfail(reason=EV_PLUG, strict=False)
+async def test_ev_reaches_its_target_by_departure(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The car is plugged in (38 %, 58 kWh, 11 kW, 8 hours to go): the plan charges it to 80 %."""
+    plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
+    outlook = {ev["id"]: ev for ev in plan.get("evs", [])}.get(journey.subentries["Family car"])
+    assert outlook is not None, plan.get("evs")
+    journey.notes["EV outlook"] = outlook
+    assert outlook["projected_soc_pct"] >= EV["target_soc_pct"] - 0.5, outlook
 
 
 async def test_add_on_answers_with_its_token(journey: Journey) -> None:
@@ -350,86 +390,176 @@ async def test_add_on_answers_with_its_token(journey: Journey) -> None:
             assert resp.status == 200
 
 
-async def test_pages_show_names_never_internal_ids(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The integration page, every SHEMS device page, the repairs page and the add-on's web UI (through
-    an ingress-style path, and plainly with its token) render, are kept as screenshots, and show the
-    names the user gave, never an internal id."""
+async def _known_ids(journey: Journey, devices: list[dict[str, Any]]) -> list[str]:
     assert journey.addon is not None
-    addon = journey.addon
+    async with aiohttp.ClientSession() as session, session.get(f"{journey.addon.url}/api/v1/health") as resp:
+        instance_id = str((await resp.json())["instance_id"])
+    return [journey.entry_id, instance_id, *journey.subentries.values(), *(d["id"] for d in devices)]
+
+
+async def test_home_assistant_pages_show_names_never_internal_ids(
+    journey: Journey, ha: HomeAssistantApi
+) -> None:
+    """The integration page, every SHEMS device page and the repairs page render in Chromium, are kept
+    as screenshots, and show the names the user gave, never an internal id."""
     shots = journey.artifacts / "screenshots"
     devices = [
         device
         for device in await ha.ws("config/device_registry/list")
         if journey.entry_id in device["config_entries"]
     ]
-    async with aiohttp.ClientSession() as session:
-        async with session.get(f"{addon.url}/api/v1/health") as resp:
-            instance_id = (await resp.json())["instance_id"]
-    known_ids = [journey.entry_id, instance_id, *journey.subentries.values(), *(d["id"] for d in devices)]
-    login = hass_tokens(journey.hass.url, journey.tokens)
+    known_ids = await _known_ids(journey, devices)
+    hass = journey.hass.url
     browser = Browser(journey.artifacts / "chromium-profile", journey.artifacts / "chromium.log")
     screens: list[Screen] = []
-    with journey.phase("screenshots"):
+    with journey.phase("screenshots (Home Assistant)"):
         await browser.start()
         try:
-            hass = journey.hass.url
+            login = hass_tokens(hass, journey.tokens)
+            tab = await browser.open(f"{hass}/config/integrations/integration/shems", local_storage=login)
             screens.append(
-                await capture(
-                    browser, shots, "integration", f"{hass}/config/integrations/integration/shems",
-                    "Dishwasher", "Home battery", local_storage=login,
-                )
-            )  # fmt: skip
+                await capture(tab, shots, "integration", "Dishwasher", "Home battery", "Add battery")
+            )
             for device in devices:
                 name = device["name_by_user"] or device["name"]
+                await tab.goto_in_app(f"/config/devices/device/{device['id']}")
                 screens.append(
                     await capture(
-                        browser, shots, f"device {name}", f"{hass}/config/devices/device/{device['id']}",
-                        name, "Sensors", local_storage=login, height=1400,
+                        tab,
+                        shots,
+                        f"device {name}",
+                        name,
+                        ready_js=device_page_shows(device["id"]),
+                        height=1400,
                     )
-                )  # fmt: skip
-            screens.append(
-                await capture(browser, shots, "repairs", f"{hass}/config/repairs", "Repairs", local_storage=login)
-            )
-            loaded = "document.body.dataset.loaded === 'true'"
-            async with ingress_proxy(addon.url, addon.token) as ingress_url:
-                screens.append(
-                    await capture(
-                        browser, shots, "add-on ingress", ingress_url, "Dishwasher",
-                        ready_js=loaded, height=2400,
-                    )
-                )  # fmt: skip
+                )
+            await tab.goto_in_app("/config/repairs")
             screens.append(
                 await capture(
-                    browser, shots, "add-on plain", f"{addon.url}/", "Dishwasher",
-                    headers={"Authorization": f"Bearer {addon.token}"}, ready_js=loaded, height=2400,
+                    tab, shots, "repairs", "Repairs", ready_js="location.pathname === '/config/repairs'"
                 )
-            )  # fmt: skip
+            )
         finally:
             await browser.close()
-    for screen in screens:
-        (journey.artifacts / "screenshots" / f"{slug(screen.name)}.txt").write_text(screen.text, encoding="utf-8")
     journey.notes["screens"] = [str(screen.shot) for screen in screens]
     leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
-    assert not leaks, f"internal ids shown to people: {leaks} (texts next to the screenshots in {shots})"
+    assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
 
 
-SHEMS_LOGGERS = re.compile(r"custom_components\.shems|shems_optimizer")
+ADDON_UI_IDS = "issue 11 defect 6: the add-on's web UI shows asset ids instead of names"
+
+
+@pytest.mark.xfail(reason=ADDON_UI_IDS, strict=False)
+async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The add-on's web UI through an ingress-style path, and plainly with its token: it loads, draws
+    the home's appliances by name and shows no internal id."""
+    assert journey.addon is not None
+    addon = journey.addon
+    shots = journey.artifacts / "screenshots"
+    known_ids = await _known_ids(journey, [])
+    loaded = "document.body.dataset.loaded === 'true'"
+    browser = Browser(journey.artifacts / "chromium-profile-addon", journey.artifacts / "chromium-addon.log")
+    screens: list[Screen] = []
+    with journey.phase("screenshots (add-on)"):
+        await browser.start()
+        try:
+            async with ingress_proxy(addon.url, addon.token) as ingress_url:
+                tab = await browser.open(ingress_url)
+                screens.append(
+                    await capture(tab, shots, "add-on ingress", "Dishwasher", ready_js=loaded, height=2400)
+                )
+            bearer = {"Authorization": f"Bearer {addon.token}"}
+            tab = await browser.open(f"{addon.url}/", headers=bearer)
+            screens.append(
+                await capture(tab, shots, "add-on plain", "Dishwasher", ready_js=loaded, height=2400)
+            )
+        finally:
+            await browser.close()
+    leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
+    assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
+
+
+async def test_timescaledb_add_on_runs_a_home(
+    journey: Journey, ha: HomeAssistantApi, timescale_dsn: str
+) -> None:
+    """The shorter TimescaleDB variant: the add-on on a fresh TimescaleDB database, added as a second
+    SHEMS entry with one battery; its entities get values, its plan answers, the plan is stored in the
+    database, and removing the entry leaves the first home running."""
+    addon = journey.addon_timescale
+    assert addon is not None
+    with journey.phase("TimescaleDB variant"):
+        form = await ha.flow_start("shems")
+        home = await ha.flow_step(form["flow_id"], {"url": addon.url, "token": addon.token})
+        assert home["step_id"] == "home", home
+        await ha.flow_step(form["flow_id"], _suggested(home))
+        entity_form = await ha.flow_step(form["flow_id"], {"price_kind": "entity"})
+        done = await ha.flow_step(form["flow_id"], _suggested(entity_form))
+        assert done["type"] == "create_entry", done
+        entry_id = done["result"]["entry_id"]
+        await _entry_loaded(ha, entry_id)
+        battery = await _add_asset(ha, entry_id, "battery", {**BATTERY, "name": "Garage battery"})
+        assert battery["type"] == "create_entry", battery
+
+        async def all_known() -> list[str] | None:
+            entities, missing = await _unknown_entities(ha, entry_id)
+            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            journey.notes["unknown entities (TimescaleDB)"] = missing
+            return entities if len(entities) > 10 and not waiting else None
+
+        await until(all_known, timeout_s=ENTITY_BOUND_S, what="the TimescaleDB home's entities", interval_s=1)
+        plan = (await ha.call_service("shems", "get_plan", {"config_entry_id": entry_id}, response=True))[
+            "response"
+        ]
+        assert plan["steps"], plan
+
+        async def stored_plans() -> int | None:
+            async with await psycopg.AsyncConnection.connect(timescale_dsn) as conn:
+                cursor = await conn.execute("SELECT count(*) FROM plans")
+                row = await cursor.fetchone()
+            return int(row[0]) if row and row[0] else None
+
+        await until(stored_plans, timeout_s=60, what="a plan stored in TimescaleDB")
+        await ha.delete(f"/api/config/config_entries/entry/{entry_id}")
+    entries = await ha.get("/api/config/config_entries/entry?domain=shems")
+    assert [(entry["entry_id"], entry["state"]) for entry in entries] == [(journey.entry_id, "loaded")]
+
+
+SHEMS_CODE = re.compile(r"custom_components[./]shems|shems_optimizer")
+HA_RECORD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) \(.*?\) \[(?P<logger>[^\]]+)\]"
+)
+
+
+def _records(log: str) -> list[str]:
+    """A log's records: a header line with everything after it up to the next header (tracebacks)."""
+    records: list[str] = []
+    for line in log.splitlines():
+        if HA_RECORD.match(line) or line.startswith("{") or not records:
+            records.append(line)
+        else:
+            records[-1] += "\n" + line
+    return records
 
 
 def _shems_errors(log: str) -> list[str]:
-    """ERROR lines and tracebacks of SHEMS's own code in a Home Assistant or add-on log."""
+    """Records that are errors of SHEMS's own loggers, or tracebacks passing through SHEMS's code."""
     problems: list[str] = []
-    lines = log.splitlines()
-    for index, line in enumerate(lines):
-        is_error = " ERROR " in line or '"level": "error"' in line or '"level": "critical"' in line
-        if is_error and SHEMS_LOGGERS.search(line):
-            problems.append(line)
-        if line.startswith("Traceback"):
-            block = "\n".join(lines[index : index + 60])
-            if SHEMS_LOGGERS.search(block):
-                problems.append(block)
-        if '"traceback"' in line and SHEMS_LOGGERS.search(line):
-            problems.append(line)
+    for record in _records(log):
+        head = record.split("\n", 1)[0]
+        if (match := HA_RECORD.match(head)) is not None:
+            error = match["level"] in ("ERROR", "CRITICAL") and SHEMS_CODE.search(match["logger"])
+        elif head.startswith("{"):
+            try:
+                fields = json.loads(head)
+            except ValueError:
+                fields = {}
+            error = (
+                fields.get("level") in ("error", "critical") or "exc_info" in fields or "traceback" in fields
+            )
+        else:
+            error = False
+        if error or ("Traceback" in record and SHEMS_CODE.search(record)):
+            problems.append(record[:3000])
     return problems
 
 
