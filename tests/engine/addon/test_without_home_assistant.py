@@ -15,13 +15,25 @@ import aiohttp
 
 from .test_entrypoint import REPO, RUN_SH, _free_port
 
-BATTERY = {"id": "bat", "name": "Garage battery", "capacity_kwh": 5, "max_charge_w": 2000,
-           "max_discharge_w": 2000, "initial_soc_pct": 40}
-FIXED = {"timezone": "Europe/Berlin", "price": {"kind": "fixed", "import_per_kwh": 0.30}, "batteries": [BATTERY]}
+BATTERY = {
+    "id": "bat",
+    "name": "Garage battery",
+    "capacity_kwh": 5,
+    "max_charge_w": 2000,
+    "max_discharge_w": 2000,
+    "initial_soc_pct": 40,
+}
+FIXED = {
+    "timezone": "Europe/Berlin",
+    "price": {"kind": "fixed", "import_per_kwh": 0.30},
+    "batteries": [BATTERY],
+}
 TOU = {
     "timezone": "Europe/Berlin",
-    "price": {"kind": "tou", "periods": [{"start": "00:00", "import_per_kwh": 0.10},
-                                         {"start": "06:00", "import_per_kwh": 0.40}]},
+    "price": {
+        "kind": "tou",
+        "periods": [{"start": "00:00", "import_per_kwh": 0.10}, {"start": "06:00", "import_per_kwh": 0.40}],
+    },
     "batteries": [BATTERY],
 }
 FROM_SENSOR = {**FIXED, "price": {"kind": "entity", "entity_id": "sensor.epex_price"}}
