@@ -252,7 +252,7 @@ class Service:
             self.health.add("telemetry", self.telemetry.health)
         executor = self.executor = PlanExecutor(
             self.site.get,
-            plans.current_plan,
+            plans.current_execution,
             LiveMeasurements(devices, live),
             dispatcher,
             lambda device_id: devices.route_now(device_id) is not None,
