@@ -51,6 +51,7 @@ from .outlook import OutlookService
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
 from .predictions import Forecasts
+from .problems import SetupProblems
 from .schedules import ScheduleBook
 from .site_store import SiteStore
 from .snapshots import SnapshotKeeper
@@ -175,6 +176,8 @@ class Service:
             clock=self._clock,
         )
         await plans.load()
+        problems = SetupProblems(config.homeassistant is not None, self.site.get)
+        plans.add_status(problems.status)
         await self._start_long_range(repo, blocking, plans, planner)
         mpc = self._mpc = MpcLoop(
             plans, timedelta(minutes=config.optimization_interval_min), clock=self._clock
@@ -258,7 +261,7 @@ class Service:
             self.health.add("telemetry", self.telemetry.health)
         executor = self.executor = PlanExecutor(
             self.site.get,
-            plans.current_plan,
+            plans.current_execution,
             LiveMeasurements(devices, live),
             dispatcher,
             lambda device_id: devices.route_now(device_id) is not None,
@@ -285,15 +288,13 @@ class Service:
         await web.TCPSite(self._runner, config.host, config.port, reuse_address=True).start()
         bound = self._runner.addresses
         self.port = int(bound[0][1]) if bound else config.port
-        if self.tokens.created and not config.fixed_token:
-            _LOGGER.warning(
-                "a new API token was created; use it to connect Home Assistant or other clients",
-                extra={"api_token_file": str(self.tokens.path)},
-            )
+        self._log_token_location()
         _LOGGER.info(
             "SHEMS service listening",
             extra={"port": self.port, "instance_id": self.instance_id, "store": repo.backend},
         )
+        for problem in problems.current():
+            _LOGGER.warning(problem.message, extra={"problem": problem.code})
         if config.announce_discovery:
             from .addon_options import announce
 
@@ -306,6 +307,19 @@ class Service:
         if self._watcher is not None:
             self._watcher.start()
         executor.start()
+
+    def _log_token_location(self) -> None:
+        """Say at every start where the API token is, never the token itself: add-on logs end up in
+        bug reports and forum posts, and the token opens the whole API. The file is readable only by
+        whoever may read the data directory; the ingress panel shows it to Home Assistant's users."""
+        made = "a new API token was made" if self.tokens.created else "the API token"
+        _LOGGER.log(
+            logging.WARNING if self.tokens.created else logging.INFO,
+            f"{made} for the Home Assistant integration and the web UI is in the file "
+            f"{self.tokens.path} (in a container: docker exec <container> cat {self.tokens.path}); "
+            "in Home Assistant the SHEMS panel shows it",
+            extra={"api_token_file": str(self.tokens.path)},
+        )
 
     async def _start_long_range(
         self, repo: Repository, blocking: BlockingRunner, plans: PlanService, planner: Planner
