@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from .processes import ManagedProcess, free_port, until
+from tests.support.processes import ManagedProcess, free_port, until
 
 
 @dataclass(frozen=True)

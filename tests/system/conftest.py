@@ -23,11 +23,11 @@ import aiohttp
 import pytest
 
 from tests.conftest import MqttBroker
+from tests.support.processes import ManagedProcess
 
 from .addon import Addon, AddonSettings, start_addon
 from .ha_client import HomeAssistantApi, Tokens, onboard
 from .hass_process import HassProcess, start_hass
-from .processes import ManagedProcess
 
 REPO = Path(__file__).resolve().parents[2]
 HASS_START_S = 240.0  # a cold start on a loaded 2-core machine; usually 15-60 s

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import aiohttp
 
+from tests.support.processes import ManagedProcess, free_port, until
+
 from .home_config import write_config_dir
-from .processes import ManagedProcess, free_port, until
 
 
 @dataclass

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .browser import FIND_DEEP_JS, Tab
+from tests.support.browser import FIND_DEEP_JS, Tab
+
 from .ha_client import Tokens, client_id
 
 # ULIDs (subentry and asset ids), also cut short with an ellipsis; 32-hex ids (entries, instances, plans).

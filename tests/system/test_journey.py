@@ -21,12 +21,13 @@ import aiohttp
 import psycopg
 import pytest
 
-from .browser import Browser
+from tests.support.browser import Browser
+from tests.support.ingress import ingress_proxy
+from tests.support.processes import until
+
 from .conftest import Journey
 from .ha_client import HomeAssistantApi
 from .home_config import PRICES_TODAY, TIME_ZONE
-from .ingress import ingress_proxy
-from .processes import until
 from .screens import Screen, capture, device_page_shows, hass_tokens, internal_ids_in
 
 ENTITY_BOUND_S = 120.0  # every entity meaningful within this long after the last asset was added

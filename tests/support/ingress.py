@@ -1,8 +1,9 @@
 """A stand-in for the Supervisor's ingress proxy in front of the plain add-on process.
 
 The Supervisor serves an add-on's UI under ``/api/hassio_ingress/<session token>/`` and the add-on trusts
-it by its address (172.30.32.2), which a test on loopback cannot have; so this proxy presents the add-on's
-API token instead, which the add-on treats the same way. The page itself sees exactly the ingress path.
+it by its address (172.30.32.2), which a test on loopback cannot have; against an add-on process that
+trusts no address, this proxy presents the add-on's API token instead. The page sees exactly the ingress
+path either way.
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ import aiohttp
 from aiohttp import web
 
 INGRESS_PATH = "/api/hassio_ingress/q7RkVt2LmW9xNc4Bz"
-HOP_HEADERS = ("host", "content-length", "transfer-encoding", "connection", "authorization")
+HOP_HEADERS = ("host", "content-length", "transfer-encoding", "connection")
 KEPT_HEADERS = ("content-type", "cache-control", "content-encoding", "last-modified", "etag")
 
 
 @asynccontextmanager
-async def ingress_proxy(target: str, token: str) -> AsyncIterator[str]:
-    """Yield the proxied UI's URL (ending in ``/``) while the proxy runs."""
+async def ingress_proxy(target: str, token: str | None = None) -> AsyncIterator[str]:
+    """Yield the proxied UI's URL (ending in ``/``) while the proxy runs; with ``token``, every request
+    carries it (for an add-on that trusts no peer address)."""
     session = aiohttp.ClientSession(auto_decompress=False)
 
     async def forward(request: web.Request) -> web.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
         headers["X-Ingress-Path"] = INGRESS_PATH
-        headers["Authorization"] = f"Bearer {token}"
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         async with session.request(
             request.method,
             f"{target}/{request.match_info['tail']}",
