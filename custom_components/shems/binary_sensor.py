@@ -7,6 +7,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
@@ -27,20 +28,21 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     coordinator = entry.runtime_data.coordinator
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_APPLIANCE:
-            async_add_entities(
-                [
-                    ApplianceRunNow(
-                        coordinator,
-                        RUN_NOW,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
+
+    def make(subentry: ConfigSubentry) -> list[ApplianceRunNow]:
+        if subentry.subentry_type != SUBENTRY_APPLIANCE:
+            return []
+        return [
+            ApplianceRunNow(
+                coordinator,
+                RUN_NOW,
+                device=asset_device(entry, subentry),
+                scope=subentry.subentry_id,
+                subentry=subentry,
             )
+        ]
+
+    entry.runtime_data.assets.add_platform(entry, async_add_entities, make)
 
 
 class ApplianceRunNow(ShemsEntity, BinarySensorEntity):

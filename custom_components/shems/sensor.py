@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
+from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -366,20 +367,20 @@ async def async_setup_entry(
             for description in SOLAR_SENSORS
         ]
     async_add_entities(entities)
-    for subentry_id, subentry in entry.subentries.items():
-        async_add_entities(
-            [
-                ShemsSensor(
-                    coordinator,
-                    description,
-                    device=asset_device(entry, subentry),
-                    scope=subentry_id,
-                    subentry=subentry,
-                )
-                for description in ASSET_SENSORS.get(subentry.subentry_type, ())
-            ],
-            config_subentry_id=subentry_id,
-        )
+
+    def make(subentry: ConfigSubentry) -> list[ShemsSensor]:
+        return [
+            ShemsSensor(
+                coordinator,
+                description,
+                device=asset_device(entry, subentry),
+                scope=subentry.subentry_id,
+                subentry=subentry,
+            )
+            for description in ASSET_SENSORS.get(subentry.subentry_type, ())
+        ]
+
+    entry.runtime_data.assets.add_platform(entry, async_add_entities, make)
 
     known: set[str] = set()
 
