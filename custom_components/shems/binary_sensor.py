@@ -7,13 +7,12 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ShemsConfigEntry
 from .const import SUBENTRY_APPLIANCE
-from .entity import ShemsEntity, asset_device
+from .entity import ShemsEntity, add_asset_entities
 
 RUN_NOW = BinarySensorEntityDescription(
     key="run_now", translation_key="run_now", device_class=BinarySensorDeviceClass.RUNNING
@@ -27,22 +26,7 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    coordinator = entry.runtime_data.coordinator
-
-    def make(subentry: ConfigSubentry) -> list[ApplianceRunNow]:
-        if subentry.subentry_type != SUBENTRY_APPLIANCE:
-            return []
-        return [
-            ApplianceRunNow(
-                coordinator,
-                RUN_NOW,
-                device=asset_device(entry, subentry),
-                scope=subentry.subentry_id,
-                subentry=subentry,
-            )
-        ]
-
-    entry.runtime_data.assets.add_platform(entry, async_add_entities, make)
+    add_asset_entities(entry, async_add_entities, ApplianceRunNow, {SUBENTRY_APPLIANCE: (RUN_NOW,)})
 
 
 class ApplianceRunNow(ShemsEntity, BinarySensorEntity):

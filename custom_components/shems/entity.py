@@ -190,6 +190,31 @@ class AssetEntities:
                 add(subentry)
 
 
+def add_asset_entities(
+    entry: ConfigEntry[Any],
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    entity_class: type[ShemsEntity],
+    descriptions: Mapping[str, Sequence[EntityDescription]],
+) -> None:
+    """Add one ``entity_class`` per description of each subentry's type, on that asset's device, now
+    and for subentries added later."""
+    coordinator: ShemsCoordinator = entry.runtime_data.coordinator
+
+    def make(subentry: ConfigSubentry) -> list[Entity]:
+        return [
+            entity_class(
+                coordinator,
+                description,
+                device=asset_device(entry, subentry),
+                scope=subentry.subentry_id,
+                subentry=subentry,
+            )
+            for description in descriptions.get(subentry.subentry_type, ())
+        ]
+
+    entry.runtime_data.assets.add_platform(entry, async_add_entities, make)
+
+
 def add_asset_controls(
     entry: ConfigEntry[Any],
     async_add_entities: AddConfigEntryEntitiesCallback,
@@ -198,19 +223,4 @@ def add_asset_controls(
     description: EntityDescription,
 ) -> None:
     """Add one ``control`` per subentry of ``subentry_type``, on that asset's device."""
-    coordinator: ShemsCoordinator = entry.runtime_data.coordinator
-
-    def make(subentry: ConfigSubentry) -> list[Entity]:
-        if subentry.subentry_type != subentry_type:
-            return []
-        return [
-            control(
-                coordinator,
-                description,
-                device=asset_device(entry, subentry),
-                scope=subentry.subentry_id,
-                subentry=subentry,
-            )
-        ]
-
-    entry.runtime_data.assets.add_platform(entry, async_add_entities, make)
+    add_asset_entities(entry, async_add_entities, control, {subentry_type: (description,)})

@@ -16,7 +16,6 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.config_entries import ConfigSubentry
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
@@ -33,7 +32,7 @@ from homeassistant.helpers.typing import StateType
 from . import ShemsConfigEntry
 from .const import CONF_SOLAR, DOMAIN, SUBENTRY_APPLIANCE, SUBENTRY_BATTERY, SUBENTRY_EV, SUBENTRY_THERMAL
 from .coordinator import ShemsCoordinator
-from .entity import Context, ShemsEntity, asset_device, entry_uid, hub_device, meter_device, part_device
+from .entity import Context, ShemsEntity, add_asset_entities, entry_uid, hub_device, meter_device, part_device
 from .models import Meter, PlanStep
 from .plan_math import cheapest_window, curve, energy_kwh, last_soc_before, local_day_bounds
 
@@ -367,20 +366,7 @@ async def async_setup_entry(
             for description in SOLAR_SENSORS
         ]
     async_add_entities(entities)
-
-    def make(subentry: ConfigSubentry) -> list[ShemsSensor]:
-        return [
-            ShemsSensor(
-                coordinator,
-                description,
-                device=asset_device(entry, subentry),
-                scope=subentry.subentry_id,
-                subentry=subentry,
-            )
-            for description in ASSET_SENSORS.get(subentry.subentry_type, ())
-        ]
-
-    entry.runtime_data.assets.add_platform(entry, async_add_entities, make)
+    add_asset_entities(entry, async_add_entities, ShemsSensor, ASSET_SENSORS)
 
     known: set[str] = set()
 
