@@ -17,8 +17,7 @@ import aiohttp
 import pytest
 
 from shems_optimizer.service.testing import RunningService, running_service
-
-from .ingress import ingress_proxy
+from tests.support.ingress import ingress_proxy
 
 CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
 SITE: dict[str, Any] = {

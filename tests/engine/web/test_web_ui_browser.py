@@ -23,9 +23,8 @@ import pytest
 
 from shems_optimizer.service.testing import RunningService, running_service
 from shems_optimizer.store import Reading
-
-from .browser import Page, chromium
-from .ingress import ingress_proxy
+from tests.support.browser import Browser, Tab
+from tests.support.ingress import ingress_proxy
 
 TOKEN = "browser-ui-token-5b1f0c9e"
 INGRESS_PEER = "127.0.0.2"  # the proxy connects from here; the browser itself from 127.0.0.1
@@ -95,7 +94,7 @@ async def addon(tmp_path: Path) -> AsyncIterator[RunningService]:
         yield svc
 
 
-async def _consumption_bars(page: Page) -> tuple[int, int]:
+async def _consumption_bars(page: Tab) -> tuple[int, int]:
     """(bars the chart says it drew, pixels in the bars' colour) on the consumption canvas."""
     bars = int(await page.evaluate("Number(document.getElementById('chart-consumption').dataset.bars || 0)"))
     pixels = await page.evaluate(
@@ -112,9 +111,19 @@ async def _consumption_bars(page: Page) -> tuple[int, int]:
     return bars, int(pixels)
 
 
-async def _visible_text(page: Page) -> str:
+async def _visible_text(page: Tab) -> str:
     text: str = await page.evaluate("document.body.innerText")
     return text
+
+
+@pytest.fixture
+async def browser(tmp_path: Path) -> AsyncIterator[Browser]:
+    chromium = Browser(tmp_path / "chromium", tmp_path / "chromium.log")
+    await chromium.start()
+    try:
+        yield chromium
+    finally:
+        await chromium.close()
 
 
 def _names_not_ids(text: str) -> None:
@@ -124,65 +133,61 @@ def _names_not_ids(text: str) -> None:
         assert asset_id[:10] not in text, f"the internal id {asset_id} is shown"
 
 
-async def test_plain_with_token_entry_and_through_ingress(addon: RunningService) -> None:
+async def test_plain_with_token_entry_and_through_ingress(addon: RunningService, browser: Browser) -> None:
     loaded = "document.body.dataset.loaded === 'true'"
-    async with chromium() as browser:
-        async with browser.page() as page:
-            await page.goto(addon.url + "/")
-            await page.wait_for(f"{loaded} && document.body.dataset.needsToken === 'true'")
-            assert await page.evaluate("document.getElementById('login').hidden") is False
-            assert "/data/api_token" in await _visible_text(page)
-            await page.screenshot(ARTEFACTS / "plain-token-form.png")
-            # A wrong token is refused and nothing is kept.
-            await page.evaluate(
-                "document.getElementById('token-input').value = 'wrong';"
-                "document.getElementById('login-form').requestSubmit()"
-            )
-            await page.wait_for("document.getElementById('login-error').textContent.includes('not accepted')")
-            assert await page.evaluate("localStorage.getItem('shems_api_token')") is None
-            await page.evaluate(
-                f"document.getElementById('token-input').value = '{TOKEN}';"
-                "document.getElementById('login-form').requestSubmit()"
-            )
-            await page.wait_for(
-                f"{loaded} && !document.body.dataset.needsToken && "
-                "document.getElementById('chart-consumption').dataset.rendered === 'true'"
-            )
-            assert await page.evaluate("localStorage.getItem('shems_api_token')") == TOKEN
-            assert await page.evaluate("document.getElementById('login').hidden") is True
-            bars, pixels = await _consumption_bars(page)
-            assert bars >= 6 and pixels > 2000, (bars, pixels)
-            text = await _visible_text(page)
-            _names_not_ids(text)
-            assert "reaches" in text  # the unmet EV goal, in words
-            await page.screenshot(ARTEFACTS / "plain-with-token.png")
-            # The kept token is used again after a reload: no second prompt.
-            await page.goto(addon.url + "/")
-            await page.wait_for(
-                f"{loaded} && document.getElementById('chart-soc').dataset.rendered === 'true'"
-            )
-            assert await page.evaluate("document.body.dataset.needsToken") is None
-            assert TOKEN not in await _visible_text(page)  # the panel alone shows the token
-            assert page.errors == [], page.errors
-            # Only the expected refusals before a token was entered (Chromium logs each as an error).
-            unexpected = [e for e in page.network_errors if "status of 401" not in e]
-            assert page.network_errors and not unexpected, unexpected
+    page = await browser.open(addon.url + "/", height=2800)
+    await page.wait_for_js(f"{loaded} && document.body.dataset.needsToken === 'true'")
+    assert await page.evaluate("document.getElementById('login').hidden") is False
+    assert "/data/api_token" in await _visible_text(page)
+    await page.screenshot(ARTEFACTS / "plain-token-form.png")
+    # A wrong token is refused and nothing is kept.
+    await page.evaluate(
+        "document.getElementById('token-input').value = 'wrong';"
+        "document.getElementById('login-form').requestSubmit()"
+    )
+    await page.wait_for_js("document.getElementById('login-error').textContent.includes('not accepted')")
+    assert await page.evaluate("localStorage.getItem('shems_api_token')") is None
+    await page.evaluate(
+        f"document.getElementById('token-input').value = '{TOKEN}';"
+        "document.getElementById('login-form').requestSubmit()"
+    )
+    await page.wait_for_js(
+        f"{loaded} && !document.body.dataset.needsToken && "
+        "document.getElementById('chart-consumption').dataset.rendered === 'true'"
+    )
+    assert await page.evaluate("localStorage.getItem('shems_api_token')") == TOKEN
+    assert await page.evaluate("document.getElementById('login').hidden") is True
+    bars, pixels = await _consumption_bars(page)
+    assert bars >= 6 and pixels > 2000, (bars, pixels)
+    text = await _visible_text(page)
+    _names_not_ids(text)
+    assert "reaches" in text  # the unmet EV goal, in words
+    await page.screenshot(ARTEFACTS / "plain-with-token.png")
+    # The kept token is used again after a reload: no second prompt.
+    await page.evaluate("delete document.body.dataset.loaded; location.reload()")
+    await page.wait_for_js(f"{loaded} && document.getElementById('chart-soc').dataset.rendered === 'true'")
+    assert await page.evaluate("document.body.dataset.needsToken") is None
+    assert TOKEN not in await _visible_text(page)  # the panel alone shows the token
+    assert page.errors == [], page.errors
+    # Only the expected refusals before a token was entered (Chromium logs each as an error).
+    unexpected = [e for e in page.network_errors if "status of 401" not in e]
+    assert page.network_errors and not unexpected, unexpected
 
-        async with ingress_proxy(addon.url, source_ip=INGRESS_PEER) as panel, browser.page() as page:
-            await page.goto(panel)
-            await page.wait_for(
-                f"{loaded} && document.getElementById('token').textContent === '{TOKEN}' && "
-                "document.getElementById('chart-consumption').dataset.rendered === 'true'"
-            )
-            assert await page.evaluate("document.body.dataset.needsToken") is None
-            assert await page.evaluate("document.getElementById('copy-token').hidden") is False
-            await page.evaluate("document.getElementById('copy-token').click()")
-            await page.wait_for("document.getElementById('copy-done').textContent === 'copied'")
-            bars, pixels = await _consumption_bars(page)
-            assert bars >= 6 and pixels > 2000, (bars, pixels)
-            _names_not_ids(await _visible_text(page))
-            for chart in ("chart-power", "chart-price", "chart-soc", "chart-forecast"):
-                rendered = await page.evaluate(f"document.getElementById('{chart}').dataset.rendered")
-                assert rendered == "true", chart
-            await page.screenshot(ARTEFACTS / "ingress.png")
-            assert page.errors == [] and page.network_errors == [], (page.errors, page.network_errors)
+    async with ingress_proxy(addon.url, source_ip=INGRESS_PEER) as panel:
+        page = await browser.open(panel, height=2800)
+        await page.wait_for_js(
+            f"{loaded} && document.getElementById('token').textContent === '{TOKEN}' && "
+            "document.getElementById('chart-consumption').dataset.rendered === 'true'"
+        )
+        assert await page.evaluate("document.body.dataset.needsToken") is None
+        assert await page.evaluate("document.getElementById('copy-token').hidden") is False
+        await page.evaluate("document.getElementById('copy-token').click()")
+        await page.wait_for_js("document.getElementById('copy-done').textContent === 'copied'")
+        bars, pixels = await _consumption_bars(page)
+        assert bars >= 6 and pixels > 2000, (bars, pixels)
+        _names_not_ids(await _visible_text(page))
+        for chart in ("chart-power", "chart-price", "chart-soc", "chart-forecast"):
+            rendered = await page.evaluate(f"document.getElementById('{chart}').dataset.rendered")
+            assert rendered == "true", chart
+        await page.screenshot(ARTEFACTS / "ingress.png")
+        assert page.errors == [] and page.network_errors == [], (page.errors, page.network_errors)
