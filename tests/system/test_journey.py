@@ -461,13 +461,9 @@ async def test_home_assistant_pages_show_names_never_internal_ids(
     assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
 
 
-ADDON_UI_IDS = "issue 11 defect 6: the add-on's web UI shows asset ids instead of names"
-
-
-@pytest.mark.xfail(reason=ADDON_UI_IDS, strict=False)
 async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The add-on's web UI through an ingress-style path, and plainly with its token: it loads, draws
-    the home's appliances by name and shows no internal id."""
+    """The add-on's web UI through an ingress-style path, and opened plainly, where it asks for the API
+    token and the user types it in: it loads, shows the home's appliances by name and no internal id."""
     assert journey.addon is not None
     addon = journey.addon
     shots = journey.artifacts / "screenshots"
