@@ -348,7 +348,7 @@ class BillService:
         if not savings_known:
             notes.append("no plan with a baseline was in force this month yet: savings unknown")
         elif savings_h == 0 and measured_h + estimated_h + unknown_h > 0:
-            notes.append("no plan was in force yet for the time elapsed: savings count from the first plan on")
+            notes.append("no plan was in force in the time elapsed: savings count from the first plan on")
 
         def money(value: float, known: bool) -> float | None:
             return round(value, 4) if known else None
