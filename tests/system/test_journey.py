@@ -238,20 +238,8 @@ async def _shems_entities(ha: HomeAssistantApi) -> list[dict[str, Any]]:
     ]
 
 
-# Entities whose value the journey cannot expect yet, and why.
-# A button's state is the time it was last pressed: unknown until the user presses it (optimize now).
-# Checks of defects being fixed (issue 11), kept apart so the rest of the journey stays green; each is
-# expected to fail until its fix lands (then pytest reports XPASS and the mark goes).
-COST_UNKNOWN_DAY_ONE = "issue 11 defect 9: cost and savings stay unknown all of day one"
-AWAITING_FIXES = {
-    re.compile(r"sensor\.\w+_(savings|cost)_(today|this_month)(_\d+)?"): COST_UNKNOWN_DAY_ONE,
-}
-
-
-def awaiting_fix(entity_id: str) -> bool:
-    return any(pattern.fullmatch(entity_id) for pattern in AWAITING_FIXES)
-
-
+# The one kind of SHEMS entity that legitimately has no value yet: a button's state is the time it was
+# last pressed, unknown until the user presses it ("Optimize now").
 def not_yet_knowable(entity_id: str) -> bool:
     return entity_id.startswith("button.")
 
@@ -277,7 +265,7 @@ async def test_every_entity_becomes_meaningful(journey: Journey, ha: HomeAssista
 
         async def all_known() -> list[str] | None:
             entities, missing = await _unknown_entities(ha, journey.entry_id)
-            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            waiting = [e for e in missing if not not_yet_knowable(e)]
             journey.notes["unknown entities"] = missing
             return entities if len(entities) > 20 and not waiting else None
 
@@ -307,21 +295,6 @@ def _read_from(path: Path, offset: int) -> str:
         return log.read().decode("utf-8", errors="replace")
 
 
-@pytest.mark.xfail(reason=COST_UNKNOWN_DAY_ONE, strict=False)
-async def test_entities_awaiting_fixes_are_meaningful(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The entities of the defects above, given a short extra bound after all others were known."""
-
-    async def known() -> bool:
-        _, missing = await _unknown_entities(ha, journey.entry_id)
-        journey.notes["unknown entities"] = missing
-        return not [entity_id for entity_id in missing if awaiting_fix(entity_id)]
-
-    try:
-        await until(known, timeout_s=20, what="the entities awaiting fixes", interval_s=1)
-    except AssertionError as err:
-        raise AssertionError(f"still unknown: {journey.notes['unknown entities']}") from err
-
-
 async def test_services_answer(journey: Journey, ha: HomeAssistantApi) -> None:
     """The plan and the price forecast come back as service responses, for the home's own assets."""
     with journey.phase("services"):
@@ -349,10 +322,6 @@ async def _say(ha: HomeAssistantApi, text: str) -> str:
     return str(answer["response"]["speech"]["plain"]["speech"])
 
 
-VOICE_TODAY = "issue 11 defect 9: 'cheapest today' answers with tomorrow's cheapest hour"
-
-
-@pytest.mark.xfail(reason=VOICE_TODAY, strict=False)
 async def test_voice_tells_when_electricity_is_cheapest_today(journey: Journey, ha: HomeAssistantApi) -> None:
     """HA's own conversation agent over its REST API: today's cheapest hour (tomorrow night is cheaper)."""
     with journey.phase("voice: cheapest today"):
@@ -564,7 +533,7 @@ async def test_timescaledb_add_on_runs_a_home(
 
         async def all_known() -> list[str] | None:
             entities, missing = await _unknown_entities(ha, entry_id)
-            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            waiting = [e for e in missing if not not_yet_knowable(e)]
             journey.notes["unknown entities (TimescaleDB)"] = missing
             return entities if len(entities) > 10 and not waiting else None
 
