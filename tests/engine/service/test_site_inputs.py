@@ -108,7 +108,7 @@ def test_grid_limits_not_given_are_assumed_and_said() -> None:
     model, notes = build_site(site(grid={"max_import_w": 11000, "max_export_w": 0}), NOW)
     assert (model.grid.import_limit_kw, model.grid.export_limit_kw) == (11.0, 0.0)
     assert not [n for n in notes if n.startswith("grid:")]
-    plan = EnginePlanner().make_plan(doc, NOW, None)
+    plan = EnginePlanner().make_plan(doc, NOW, None).document
     assert "grid: no maximum import given, 17 kW assumed" in plan["message"]
 
 
@@ -135,7 +135,7 @@ def test_round_trip_efficiency_is_the_round_trip_of_the_plan() -> None:
             }
         ],
     )
-    plan = EnginePlanner().make_plan(doc, NOW, None)
+    plan = EnginePlanner().make_plan(doc, NOW, None).document
     stored_in = grid_in = stored_out = delivered = 0.0
     soc = 0.50 * 10
     for step in plan["steps"]:
