@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.const import DOMAIN
 
-from .conftest import PRICE, TOKEN, entry_data, optimized, wait_for
+from .conftest import PRICE, SUBENTRIES, TOKEN, entry_data, optimized, wait_for
 from .test_blueprints import helpers, plan_then_time, state_of, use_blueprints
 from .test_config_flow import energy_dashboard, suggested
 
@@ -274,20 +274,9 @@ async def test_the_appliance_switch_starts_it_at_the_planned_time(
 ) -> None:
     assert await async_setup_component(hass, "homeassistant", {})
     await helpers(hass, "input_boolean", {"dishwasher_plug": {"initial": False}})
-    dishwasher = ConfigSubentryData(
-        data={
-            "name": "Dishwasher",
-            "power_w": 2000,
-            "duration_min": 120,
-            "switch_entity": "input_boolean.dishwasher_plug",
-            "smart_start": True,
-        },
-        subentry_id="dishwasher1",
-        subentry_type="appliance",
-        title="Dishwasher",
-        unique_id=None,
-    )
-    entry = await set_up(hass, addon, [dishwasher])
+    (dishwasher,) = (sub for sub in SUBENTRIES if sub["subentry_id"] == "dishwasher1")
+    plugged = dishwasher | {"data": dishwasher["data"] | {"switch_entity": "input_boolean.dishwasher_plug"}}
+    entry = await set_up(hass, addon, [ConfigSubentryData(**plugged)])  # type: ignore[typeddict-item]
     plan = await optimized(hass, entry)
     start = dt_util.utcnow().replace(microsecond=0) + timedelta(hours=1)
     runs = [{"id": "dishwasher1", "planned_start": start.isoformat(), "planned_end": None}]
