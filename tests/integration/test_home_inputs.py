@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.const import DOMAIN
 
-from .conftest import PRICE, SUBENTRIES, TOKEN, entry_data, optimized, wait_for
+from .conftest import ADDONS, PRICE, SUBENTRIES, TOKEN, entry_data, optimized, wait_for
 from .test_blueprints import helpers, plan_then_time, state_of, use_blueprints
 from .test_config_flow import energy_dashboard, suggested
 
@@ -53,7 +53,9 @@ async def addon_reading_ha(
     async with running_service(
         tmp_path / "addon", token=TOKEN, homeassistant=HomeAssistantConfig(url, hass_access_token)
     ) as svc:
+        ADDONS[svc.url] = svc
         yield svc
+        ADDONS.pop(svc.url, None)
 
 
 def cheap_now_prices(hass: HomeAssistant) -> None:
