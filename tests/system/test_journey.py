@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import psycopg
-import pytest
 
 from tests.support.browser import Browser
 from tests.support.ingress import ingress_proxy
@@ -49,12 +48,15 @@ BATTERY = {
 EV = {
     "name": "Family car",
     "battery_kwh": 58.0,
-    "max_charge_w": 11000,
-    "min_charge_w": 4200,
     "departure": "07:30:00",  # replaced by a time 8 hours after the test starts: always feasible
     "target_soc_pct": 80,
     "soc_entity": "sensor.car_battery",
+    "plugged_entity": "binary_sensor.wallbox_plug",
     "charger_entity": "input_boolean.wallbox_charging",
+    "phases": "3",
+    "voltage_v": 230,
+    "min_current_a": 6,
+    "max_current_a": 16,
 }
 DISHWASHER = {
     "name": "Dishwasher",
@@ -175,12 +177,15 @@ async def test_config_flow_as_a_new_user(journey: Journey, ha: HomeAssistantApi)
         mistake = await ha.flow_step(flow_id, {**prefill, "grid_import_entity": "sensor.grid_power"})
         assert mistake["type"] == "form" and mistake["errors"] == {"grid_import_entity": "not_energy_sensor"}
 
-        price = await ha.flow_step(flow_id, {**prefill, "max_import_w": 17250})
+        # The owner adds what the Energy dashboard does not know: the fuse limit and the solar array.
+        solar = {"max_import_w": 17250, "pv_peak_w": 8400, "pv_tilt": 30, "pv_azimuth": 180}
+        price = await ha.flow_step(flow_id, {**prefill, **solar})
         assert price["type"] == "form" and price["step_id"] == "price", price
         entity_form = await ha.flow_step(flow_id, {"price_kind": "entity"})
         assert entity_form["step_id"] == "price_entity", entity_form
         price_prefill = _suggested(entity_form)
         assert price_prefill.get("price_entity") == PRICE
+        assert price_prefill.get("export_price") == FEED_IN  # the dashboard's fixed feed-in tariff
         done = await ha.flow_step(flow_id, price_prefill)
         assert done["type"] == "create_entry", done
         journey.entry_id = done["result"]["entry_id"]
@@ -350,17 +355,22 @@ async def test_voice_schedules_the_dishwasher(journey: Journey, ha: HomeAssistan
     assert asked <= start_local + timedelta(minutes=15) <= asked + timedelta(days=2)
 
 
-EV_PLUG = "issue 11 defect 1: the charger switch is the EV's only plugged-in signal, so it never charges"
-
-
-@pytest.mark.xfail(reason=EV_PLUG, strict=False)
 async def test_ev_reaches_its_target_by_departure(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The car is plugged in (38 %, 58 kWh, 11 kW, 8 hours to go): the plan charges it to 80 %."""
+    """The car is plugged in (its plug sensor says so; 38 %, 58 kWh, 3 x 16 A, 8 hours to go): the plan
+    charges it to 80 % by departure, at powers its charger can deliver."""
     plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
     outlook = {ev["id"]: ev for ev in plan.get("evs", [])}.get(journey.subentries["Family car"])
     assert outlook is not None, plan.get("evs")
     journey.notes["EV outlook"] = outlook
     assert outlook["projected_soc_pct"] >= EV["target_soc_pct"] - 0.5, outlook
+    # Only powers the charger can deliver: off, or between 3 x 230 V x 6 A and 3 x 230 V x 16 A.
+    ev_id = journey.subentries["Family car"]
+    powers = {
+        round(step["assets"][ev_id]["power_w"]) for step in plan["steps"] if ev_id in step.get("assets", {})
+    }
+    low, high = 3 * 230 * EV["min_current_a"], 3 * 230 * EV["max_current_a"]
+    assert all(power == 0 or low - 1 <= power <= high + 1 for power in powers), sorted(powers)
+    assert any(power > 0 for power in powers), "the plan never charges the car"
 
 
 async def test_add_on_answers_with_its_token(journey: Journey) -> None:
