@@ -150,6 +150,7 @@ def test_nothing_to_scale_says_what_to_set() -> None:
     site = {"location": BERLIN, "solar": [{"energy_entity": "sensor.pv_energy"}]}
     result = PvForecast().forecast(site, [], [], grid)
     assert result.kw is None and "the solar array's peak power or a solar forecast sensor" in result.note
+    assert "pv_forecast_W" not in result.note and "solar[]" not in result.note  # plain words, no columns
 
 
 def test_a_home_without_solar_arrays_is_told_so_not_asked_for_a_peak() -> None:
