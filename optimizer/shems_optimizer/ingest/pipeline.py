@@ -160,6 +160,13 @@ class TelemetryPipeline:
         self._thread = threading.Thread(target=self._run, name="shems-telemetry-writer", daemon=True)
         self._thread.start()
 
+    def restart(self) -> None:
+        """Start the writer again after its thread died (queued messages and the spool are kept)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._thread = threading.Thread(target=self._run, name="shems-telemetry-writer", daemon=True)
+        self._thread.start()
+
     def stop(self, timeout: float = 30.0) -> None:
         """Write (or spool) everything queued, then stop the writer."""
         if self._thread is None:
