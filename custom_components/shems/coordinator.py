@@ -31,7 +31,7 @@ from .const import (
     POLL_INTERVAL,
     STREAM_RETRY_MAX_S,
 )
-from .models import Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
+from .models import Meter, PayloadError, Plan, Readiness, Status, parse_meters, parse_plan, parse_status
 from .site import build_site
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class ShemsData:
     status: Status
     plan: Plan | None
     meters: dict[str, Meter] = field(default_factory=dict)
+    readiness: Readiness | None = None  # None: an add-on too old to report it
 
 
 class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
@@ -99,8 +100,8 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         if self._site_unsent:
             await self.async_push_site()
         try:
-            status, plan, meters = await asyncio.gather(
-                self.client.status(), self.client.plan(), self._meters()
+            status, plan, meters, readiness = await asyncio.gather(
+                self.client.status(), self.client.plan(), self._meters(), self.client.readiness()
             )
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
@@ -117,7 +118,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self._note_plan(plan)
-        return ShemsData(status=status, plan=plan, meters={meter.meter_id: meter for meter in meters})
+        return ShemsData(
+            status=status, plan=plan, meters={meter.meter_id: meter for meter in meters}, readiness=readiness
+        )
 
     async def _meters(self) -> list[Meter]:
         """Meter readings; an add-on without a device store (HTTP 404/503) keeps the last known list."""

@@ -173,3 +173,47 @@ async def test_dead_ingester_is_reported_restarted_and_readings_flow_again(
         assert _sample(text, "shems_readings_stored_total", source="mqtt") == 1.0 + 1.0
         async with aiohttp.ClientSession() as anonymous, anonymous.get(f"{svc.url}/api/v1/metrics") as resp:
             assert resp.status == 401
+
+
+async def test_a_state_from_2100_stored_earlier_does_not_freeze_the_live_state(
+    tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
+) -> None:
+    """A store written before times were checked holds a reading from 2100; new readings still show."""
+    from shems_optimizer.store import Device, DeviceType, Home, Reading, SqliteConfig, SqliteRepository
+
+    tmp_path.mkdir(exist_ok=True)
+    repo = SqliteRepository.open(SqliteConfig(tmp_path / "shems.sqlite3"))
+    repo.upsert_home(Home("home", "Home"))
+    repo.upsert_device(
+        Device(
+            "old",
+            "home",
+            DeviceType.LOAD,
+            "Old meter",
+            ("frozen/old",),
+            attributes={"mqtt": {"state_topic": "frozen/old"}},
+        )
+    )
+    repo.write_readings([Reading("old", datetime(2100, 1, 1, tzinfo=UTC), 7.0)])
+    repo.close()
+    async with (
+        running_service(tmp_path, token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port) as svc,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+    ):
+        assert svc.service is not None and svc.service.telemetry is not None
+        telemetry = svc.service.telemetry
+
+        async def subscribed() -> bool:
+            return telemetry.health() == (True, "subscribed")
+
+        await _until(subscribed, 15, "telemetry subscribed")
+        at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
+        payload = json.dumps({"time": at.isoformat(), "power_w": 42})
+        mqtt_client_factory().publish("frozen/old", payload, qos=1).wait_for_publish(10)
+
+        async def shows_new() -> bool:
+            async with http.get(f"{svc.url}/api/v1/devices/old/status") as resp:
+                state = (await resp.json()).get("state") or {}
+            return state.get("power_w") == 42
+
+        await _until(shows_new, 10, "the new reading as the live state")
