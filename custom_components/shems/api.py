@@ -16,14 +16,14 @@ import aiohttp
 from yarl import URL
 
 from .models import (
+    DeviceList,
     Health,
-    Meter,
     PayloadError,
     Plan,
     Readiness,
     Status,
+    parse_devices,
     parse_health,
-    parse_meters,
     parse_plan,
     parse_readiness,
     parse_status,
@@ -176,10 +176,10 @@ class ShemsClient:
         with _payload_errors():
             return parse_plan(raw)
 
-    async def meters(self) -> list[Meter]:
+    async def devices(self) -> DeviceList:
         raw = await self.request("GET", "/devices")
         with _payload_errors():
-            return parse_meters(raw)
+            return parse_devices(raw)
 
     # -- writes and service calls -----------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ShemsConfigEntry
 from .const import SUBENTRY_APPLIANCE
-from .entity import ShemsEntity, asset_device, hub_device
+from .entity import ShemsEntity, add_asset_entities, hub_device
 
 RUN_NOW = BinarySensorEntityDescription(
     key="run_now", translation_key="run_now", device_class=BinarySensorDeviceClass.RUNNING
@@ -36,20 +36,7 @@ async def async_setup_entry(
 ) -> None:
     coordinator = entry.runtime_data.coordinator
     async_add_entities([AddonProblem(coordinator, ADDON_PROBLEM, device=hub_device(entry), scope="hub")])
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_APPLIANCE:
-            async_add_entities(
-                [
-                    ApplianceRunNow(
-                        coordinator,
-                        RUN_NOW,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
-            )
+    add_asset_entities(entry, async_add_entities, ApplianceRunNow, {SUBENTRY_APPLIANCE: (RUN_NOW,)})
 
 
 class ApplianceRunNow(ShemsEntity, BinarySensorEntity):

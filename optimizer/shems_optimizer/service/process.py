@@ -30,6 +30,7 @@ from shems_optimizer.dispatch.plan_executor import PlanExecutor
 from shems_optimizer.dispatch.plan_publisher import PlanPublisher
 from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
+from shems_optimizer.store.sqlite_backup import live_db_path, restore_if_absent
 
 from .analytics import ConsumptionAnalytics
 from .bill import BillService
@@ -54,6 +55,7 @@ from .predictions import Forecasts
 from .problems import SetupProblems
 from .schedules import ScheduleBook
 from .site_store import SiteStore
+from .snapshots import SnapshotKeeper
 from .telemetry import TelemetryService
 from .watchdog import StoreProbe, Watchdog
 
@@ -108,6 +110,12 @@ class Service:
         self.ha_ingest: HaIngestService | None = None
         self.outlook: OutlookService | None = None
         self.bill: BillService | None = None
+        self._snapshots: SnapshotKeeper | None = None
+
+    @property
+    def replanning(self) -> bool:
+        """A re-plan is asked for or under way (see :attr:`MpcLoop.busy`)."""
+        return self._mpc is not None and self._mpc.busy
 
     @property
     def url(self) -> str:
@@ -121,7 +129,7 @@ class Service:
         if storage.kind == "timescaledb":
             assert storage.dsn is not None
             return TimescaleConfig(storage.dsn)
-        return SqliteConfig(self.config.data_dir / "shems.sqlite3")
+        return SqliteConfig(live_db_path(self.config.data_dir))
 
     async def start(self) -> None:
         try:
@@ -137,7 +145,13 @@ class Service:
         self.hub.bind(loop)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shems-planner")
         blocking = self._blocking = BlockingRunner()
+        if config.storage.kind == "embedded":
+            # A data directory restored from a Home Assistant backup holds the snapshot, not the database.
+            await blocking(restore_if_absent, config.data_dir)
         repo = self.repo = await blocking(open_store, self._store_config())
+        if config.storage.kind == "embedded":
+            self._snapshots = SnapshotKeeper(config.data_dir)
+            self._snapshots.start()
         site_doc = self.site.get() or {}
         await blocking(
             repo.upsert_home,
@@ -454,9 +468,14 @@ class Service:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        if self._snapshots is not None:
+            await self._snapshots.stop()
         if self.repo is not None and self._blocking is not None:
             await self._blocking(self.repo.close)
             self.repo = None
+        if self._snapshots is not None:
+            await self._snapshots.snapshot_now()  # for a backup taken while the add-on is stopped
+            self._snapshots = None
         if self._blocking is not None:
             self._blocking.shutdown()
             self._blocking = None
