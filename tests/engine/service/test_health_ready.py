@@ -174,6 +174,17 @@ async def test_dead_ingester_is_reported_restarted_and_readings_flow_again(
         async with aiohttp.ClientSession() as anonymous, anonymous.get(f"{svc.url}/api/v1/metrics") as resp:
             assert resp.status == 401
 
+        # The command link's network thread dies too: named, restarted, connected again.
+        link = svc.service.mqtt
+        assert link is not None and link._client is not None
+        await asyncio.to_thread(link._client.loop_stop)
+        body = await _until(reports_dead, 5, "readiness to report the dead MQTT link")
+        assert {"component": "mqtt", "detail": "the MQTT link's network thread is not running"} in body[
+            "problems"
+        ]
+        await _until(ready_again, 15, "the watchdog to restore the MQTT link")
+        assert _sample(await _metrics(http, svc), "shems_watchdog_restarts_total", component="mqtt") == 1.0
+
 
 async def test_a_state_from_2100_stored_earlier_does_not_freeze_the_live_state(
     tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
