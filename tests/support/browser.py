@@ -1,6 +1,10 @@
 """Headless Chromium driven over the DevTools protocol: load a page as a logged-in user, wait until it
 shows what it should, keep a screenshot and return the text a person sees (shadow DOM included, which
 is where Home Assistant's frontend renders everything).
+
+Each tab collects what the page logs as errors: uncaught exceptions, ``console.error`` and browser log
+errors in ``Tab.errors``; failed requests (Chromium logs every HTTP error answer, e.g. an expected 401)
+apart in ``Tab.network_errors``.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ class Browser:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._reader: asyncio.Task[None] | None = None
+        self._tabs: dict[str, Tab] = {}
 
     async def start(self) -> None:
         self.process.start()
@@ -107,6 +112,8 @@ class Browser:
             future = self._pending.pop(data.get("id", -1), None)
             if future is not None and not future.done():
                 future.set_result(data)
+            elif "method" in data and data.get("sessionId") in self._tabs:
+                self._tabs[data["sessionId"]].event(data["method"], data.get("params", {}))
 
     async def send(self, method: str, session_id: str | None = None, **params: Any) -> dict[str, Any]:
         assert self._ws is not None
@@ -134,7 +141,9 @@ class Browser:
         target = await self.send("Target.createTarget", url="about:blank")
         attached = await self.send("Target.attachToTarget", targetId=target["targetId"], flatten=True)
         tab = Tab(self, target["targetId"], attached["sessionId"])
-        await tab.send("Page.enable")
+        self._tabs[tab.session_id] = tab
+        for domain in ("Page", "Runtime", "Log"):
+            await tab.send(f"{domain}.enable")
         await tab.resize(width, height)
         if local_storage:
             # Set before any of the page's scripts run, as a logged-in browser would have it.
@@ -164,6 +173,20 @@ class Tab:
         self.browser = browser
         self.target_id = target_id
         self.session_id = session_id
+        self.errors: list[str] = []
+        self.network_errors: list[str] = []
+
+    def event(self, method: str, params: dict[str, Any]) -> None:
+        """Keep what the page reports as an error (see the module's docstring)."""
+        if method == "Runtime.exceptionThrown":
+            details = params["exceptionDetails"]
+            self.errors.append(str(details.get("exception", {}).get("description") or details["text"]))
+        elif method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
+            self.errors.append(" ".join(str(a.get("value", a.get("description"))) for a in params["args"]))
+        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
+            entry = params["entry"]
+            kept = self.network_errors if entry.get("source") == "network" else self.errors
+            kept.append(f"{entry.get('url', '')}: {entry['text']}")
 
     async def send(self, method: str, **params: Any) -> dict[str, Any]:
         return await self.browser.send(method, self.session_id, **params)

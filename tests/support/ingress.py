@@ -20,10 +20,14 @@ KEPT_HEADERS = ("content-type", "cache-control", "content-encoding", "last-modif
 
 
 @asynccontextmanager
-async def ingress_proxy(target: str, token: str | None = None) -> AsyncIterator[str]:
+async def ingress_proxy(
+    target: str, token: str | None = None, source_ip: str | None = None
+) -> AsyncIterator[str]:
     """Yield the proxied UI's URL (ending in ``/``) while the proxy runs; with ``token``, every request
-    carries it (for an add-on that trusts no peer address)."""
-    session = aiohttp.ClientSession(auto_decompress=False)
+    carries it (for an add-on that trusts no peer address); with ``source_ip`` (a loopback address such
+    as 127.0.0.2), the proxy connects from there, for an add-on that trusts that address as ingress."""
+    connector = aiohttp.TCPConnector(local_addr=(source_ip, 0)) if source_ip else None
+    session = aiohttp.ClientSession(auto_decompress=False, connector=connector)
 
     async def forward(request: web.Request) -> web.Response:
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
