@@ -65,7 +65,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     finally:
         elapsed_ms = (time.perf_counter() - started) * 1000
         level = logging.DEBUG if request.method == "GET" and status < 400 else logging.INFO
-        if status >= 500:
+        # 503 is a deliberate answer (not ready, store unavailable: each says why, and the store's
+        # outage has its own warning); only real server errors are logged as errors.
+        if status >= 500 and status != 503:
             level = logging.ERROR
         if _LOGGER.isEnabledFor(level):
             _LOGGER.log(

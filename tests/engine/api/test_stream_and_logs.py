@@ -6,12 +6,15 @@ import asyncio
 import io
 import json
 import logging
+import socket
+import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from shems_optimizer.service.logs import JsonFormatter, correlation
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.service.testing import RunningService, running_service
 
 from .conftest import TOKEN, auth
 from .test_site_and_validation import SITE
@@ -68,3 +71,26 @@ def test_json_log_line_carries_correlation_id_and_hides_secrets() -> None:
     assert first["token"] == "***"
     assert first["level"] == "info" and first["time"].endswith("+00:00")
     assert "correlation_id" not in second
+
+
+async def test_a_not_ready_answer_is_not_logged_as_an_error(tmp_path: Path, caplog: Any) -> None:
+    """Readiness answers 503 on purpose (here: the MQTT broker cannot be reached) and the integration
+    polls it: that answer is not a server error, so the access log must not say ERROR for it."""
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    async with (
+        running_service(tmp_path, mqtt_host="127.0.0.1", mqtt_port=closed_port) as svc,
+        aiohttp.ClientSession() as http,
+    ):
+        with caplog.at_level(logging.DEBUG, logger="shems_optimizer.api"):
+            deadline = time.monotonic() + 30
+            status = 0
+            while status != 503 and time.monotonic() < deadline:
+                async with http.get(f"{svc.url}/api/v1/health/ready") as resp:
+                    status = resp.status
+                if status != 503:
+                    await asyncio.sleep(0.1)
+    assert status == 503, "readiness did not name the unreachable broker"
+    access = [r for r in caplog.records if r.getMessage() == "GET /api/v1/health/ready -> 503"]
+    assert access and all(record.levelno < logging.ERROR for record in access), access
