@@ -27,6 +27,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .api import ShemsAuthError, ShemsClient, ShemsConnectionError, ShemsError, ShemsResponseError
+from .appliance_start import async_start_appliance
 from .const import (
     DOMAIN,
     EVENT_APPLIANCE_START_DUE,
@@ -34,7 +35,17 @@ from .const import (
     POLL_INTERVAL,
     STREAM_RETRY_MAX_S,
 )
-from .models import DeviceList, Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
+from .models import (
+    DeviceList,
+    Meter,
+    PayloadError,
+    Plan,
+    Readiness,
+    Status,
+    parse_meters,
+    parse_plan,
+    parse_status,
+)
 from .site import build_site
 
 if TYPE_CHECKING:
@@ -52,6 +63,7 @@ class ShemsData:
     meters: dict[str, Meter] = field(default_factory=dict)
     # The add-on's mirrors of HA's own sensors: their updates are nothing to show or fetch.
     mirror_ids: frozenset[str] = frozenset()
+    readiness: Readiness | None = None  # None: an add-on too old to report it
 
 
 class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
@@ -125,7 +137,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         if self.site_unsent:
             await self.async_push_site()
         try:
-            status, devices = await asyncio.gather(self.client.status(), self._devices())
+            status, devices, readiness = await asyncio.gather(
+                self.client.status(), self._devices(), self.client.readiness()
+            )
             plan = await self.client.plan() if self._plan_outdated(status) else self._held_plan()
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
@@ -147,6 +161,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             plan=plan,
             meters={meter.meter_id: meter for meter in devices.meters},
             mirror_ids=devices.mirror_ids,
+            readiness=readiness,
         )
 
     async def _devices(self) -> DeviceList:
@@ -226,6 +241,10 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                     "device_id": device.id if device is not None else None,
                     "planned_start": start.isoformat(),
                 },
+            )
+            subentry = self.config_entry.subentries.get(asset_id)
+            self.config_entry.async_create_task(
+                self.hass, async_start_appliance(self.hass, subentry), f"{DOMAIN} start {asset_id}"
             )
 
         return _due

@@ -29,8 +29,10 @@ BATTERY = {
 EV = {
     "name": "Van",
     "battery_kwh": 75,
-    "max_charge_w": 7400,
-    "min_charge_w": 1400,
+    "phases": "1",
+    "voltage_v": 230,
+    "min_current_a": 6,
+    "max_current_a": 32,
     "departure": "06:00:00",
     "target_soc_pct": 90,
 }
@@ -114,7 +116,7 @@ async def test_add_edit_remove(
         ("battery", BATTERY | {"min_soc_pct": 95}, {"max_soc_pct": "min_not_below_max"}),
         ("battery", BATTERY | {"max_charge_w": 5}, {"max_charge_w": "watts_look_like_kw"}),
         ("battery", BATTERY | {"energy_in_entity": GRID_POWER}, {"energy_in_entity": "not_energy_sensor"}),
-        ("ev", EV | {"min_charge_w": 8000}, {"max_charge_w": "min_not_below_max"}),
+        ("ev", EV | {"min_current_a": 40}, {"max_current_a": "min_not_below_max"}),
         ("appliance", APPLIANCE | {"power_w": 2}, {"power_w": "watts_look_like_kw"}),
         ("thermal_load", THERMAL | {"min_temp_c": 60}, {"max_temp_c": "min_not_below_max"}),
     ],
@@ -188,3 +190,21 @@ async def test_edit_refuses_a_name_taken_by_another_asset(
     assert loaded_entry.subentries["dishwasher1"].data["smart_start"] is True
     pushed = (await site(loaded_entry))["appliances"]
     assert [a["duration_min"] for a in pushed if a["id"] == "dishwasher1"] == [150]
+
+
+async def test_an_emptied_optional_field_is_removed_on_edit(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    hass.states.async_set("binary_sensor.car_plug", "on", {"device_class": "plug"})
+    car = dict(loaded_entry.subentries["ev1"].data)
+    for user_input, plugged in (
+        (car | {"plugged_entity": "binary_sensor.car_plug"}, "binary_sensor.car_plug"),
+        (car, None),
+    ):
+        result = await loaded_entry.start_subentry_reconfigure_flow(hass, "ev1")
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+        assert result["type"] is FlowResultType.ABORT
+        await hass.async_block_till_done()
+        assert loaded_entry.subentries["ev1"].data.get("plugged_entity") == plugged
+        pushed = (await site(loaded_entry))["evs"][0]
+        assert pushed.get("plugged_entity") == plugged
