@@ -32,6 +32,9 @@ from .validation import energy_sensor_problem, power_sensor_problem
 if TYPE_CHECKING:
     from . import ShemsConfigEntry
 
+# The add-on's problem code for "started without Home Assistant's URL and token".
+NO_HOME_ASSISTANT = "no_home_assistant"
+
 
 def _set_issue(
     hass: HomeAssistant,
@@ -132,6 +135,7 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
     )
     if not coordinator.last_update_success or coordinator.data is None:
         return
+    _check_addon_problems(hass, entry)
     readiness = coordinator.data.readiness
     _set_issue(
         hass,
@@ -160,6 +164,26 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
         },
     )
     async_check_prices(hass, entry)
+
+
+@callback
+def _check_addon_problems(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
+    """The add-on's set-up problems, e.g. no access to Home Assistant: an error while no plan can be
+    made (it needs prices from Home Assistant), a warning otherwise; gone once the add-on is fixed."""
+    status = entry.runtime_data.coordinator.data.status
+    problems = dict(status.problems)
+    message = problems.get(NO_HOME_ASSISTANT)
+    _set_issue(
+        hass,
+        f"addon_no_home_assistant:{entry.entry_id}",
+        message is not None,
+        severity=ir.IssueSeverity.ERROR if status.optimizer == "failed" else ir.IssueSeverity.WARNING,
+        placeholders={
+            "title": entry.title,
+            "message": message or "",
+            "error": status.last_error or "-",
+        },
+    )
 
 
 @callback
