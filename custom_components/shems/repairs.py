@@ -26,6 +26,7 @@ from .const import (
     PRICE_ENTITY,
     STALE_PRICES_AFTER,
 )
+from .models import UnmetGoal
 from .price_source import PriceSourceError, price_forecast, validate_price_entity
 from .validation import energy_sensor_problem, power_sensor_problem
 
@@ -158,12 +159,17 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
         bool(goals),
         placeholders={
             "goals": "; ".join(
-                f"{names.get(goal.asset_id or '', goal.asset_id or entry.title)}: {goal.message or goal.goal}"
-                for goal in goals
+                _goal_text(goal, names.get(goal.asset_id or "", entry.title)) for goal in goals
             )
         },
     )
     async_check_prices(hass, entry)
+
+
+def _goal_text(goal: UnmetGoal, name: str) -> str:
+    """The add-on's sentence, led by the asset's name once (its messages already start with it)."""
+    text = goal.message or goal.goal
+    return text if text.casefold().startswith(name.casefold()) else f"{name}: {text}"
 
 
 @callback

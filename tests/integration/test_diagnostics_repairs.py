@@ -130,6 +130,14 @@ async def test_unmet_goals_issue(hass: HomeAssistant, loaded_entry: MockConfigEn
     assert hass.states.get("sensor.shems_optimizer_status").attributes["unmet_goals"] == [
         "reaches 62 % of 80 % by 07:30"
     ]
+    # The add-on's own sentences start with the asset's name: it is not repeated in front of them.
+    named = plan | {
+        "id": "named",
+        "unmet_goals": [{"asset_id": "ev1", "goal": "target_soc", "message": "Car reaches 62 % by 07:30"}],
+    }
+    coordinator.async_set_plan(parse_plan(named))
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id).translation_placeholders == {"goals": "Car reaches 62 % by 07:30"}
     coordinator.async_set_plan(parse_plan(plan | {"id": "met", "unmet_goals": []}))
     await hass.async_block_till_done()
     assert issue(hass, issue_id) is None
