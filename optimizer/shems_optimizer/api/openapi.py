@@ -81,6 +81,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": response.description}
         if response.schema is not None:
             entry["content"] = {"application/json": {"schema": dict(response.schema)}}
+        if response.links:
+            entry["links"] = {name: dict(target) for name, target in response.links.items()}
         responses[str(status)] = entry
     errors = dict(_STANDARD_ERRORS)
     if spec.public:

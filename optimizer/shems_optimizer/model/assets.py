@@ -150,7 +150,9 @@ class ProfileAppliance:
 
     ``profile_kw[i]`` is the mean power during the i-th ``profile_step`` of the programme. The
     planner picks a start time; the whole programme must fit between ``earliest_start`` and
-    ``latest_finish`` (soft goal: if it cannot, the plan says so).
+    ``latest_finish`` (soft goal: if it cannot - also when the window is shorter than the programme -
+    the plan says so instead of running it later). ``label`` is the name people gave it, for the
+    plan's explanations; ``name`` identifies it.
     """
 
     name: str
@@ -158,6 +160,7 @@ class ProfileAppliance:
     profile_step: timedelta = timedelta(minutes=15)
     earliest_start: datetime | None = None
     latest_finish: datetime | None = None
+    label: str = ""
 
     def __post_init__(self) -> None:
         owner = f"appliances[{self.name}]"
@@ -169,16 +172,6 @@ class ProfileAppliance:
             raise ConfigError(f"{owner}.profile_step", "must be positive")
         check_aware(owner, "earliest_start", self.earliest_start)
         check_aware(owner, "latest_finish", self.latest_finish)
-        if (
-            self.earliest_start is not None
-            and self.latest_finish is not None
-            and self.latest_finish < self.earliest_start + self.duration
-        ):
-            raise ConfigError(
-                f"{owner}.latest_finish",
-                f"the programme lasts {_fmt_td(self.duration)} but the window "
-                f"{self.earliest_start.isoformat()} .. {self.latest_finish.isoformat()} is shorter",
-            )
 
     @property
     def duration(self) -> timedelta:

@@ -187,7 +187,7 @@ def explain_unmet(
                 wanted=1.0,
                 achieved=0.0,
                 unit="runs",
-                explanation=f"{app.name} cannot run in this plan: {why}.",
+                explanation=f"{app.label or app.name} cannot run in this plan: {why}.",
             )
         )
     for en in built.energies:

@@ -72,7 +72,7 @@ class Service:
     ) -> None:
         self.config = config
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz=UTC))
-        self.hub = StreamHub()
+        self.hub = StreamHub(max_lag_s=config.stream_max_lag_s)
         self.health = HealthBoard()
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.tokens = TokenStore(config.data_dir)
@@ -260,6 +260,7 @@ class Service:
             hub=self.hub,
             peers=PeerPolicy(frozenset(config.trusted_peers)),
             limiter=RateLimiter(config.rate_limit_per_min),
+            anonymous_limiter=RateLimiter(config.anonymous_limit_per_min),
             site=self.site,
             plan=plans,
             devices=devices,

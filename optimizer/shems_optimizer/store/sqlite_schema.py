@@ -109,4 +109,12 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX schedules_home_idx ON schedules (home_id, created_at)",
         ),
     ),
+    Migration(
+        3,
+        "command expiry and failure reason, kept across restarts",
+        (
+            "ALTER TABLE device_commands ADD COLUMN expires_at INTEGER",
+            "ALTER TABLE device_commands ADD COLUMN error TEXT",
+        ),
+    ),
 )
