@@ -87,6 +87,9 @@ class Battery:
     # False: the battery only serves the house; export is limited to the PV surplus.
     may_export: bool = True
 
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
+
     def __post_init__(self) -> None:
         owner = f"batteries[{self.name}]"
         check_energy(owner, "capacity_kwh", self.capacity_kwh)
@@ -122,6 +125,9 @@ class ElectricVehicle:
     plugged_in: bool = True
     charge_efficiency: float = 0.9
 
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
+
     def __post_init__(self) -> None:
         owner = f"evs[{self.name}]"
         check_energy(owner, "capacity_kwh", self.capacity_kwh)
@@ -151,8 +157,7 @@ class ProfileAppliance:
     ``profile_kw[i]`` is the mean power during the i-th ``profile_step`` of the programme. The
     planner picks a start time; the whole programme must fit between ``earliest_start`` and
     ``latest_finish`` (soft goal: if it cannot - also when the window is shorter than the programme -
-    the plan says so instead of running it later). ``label`` is the name people gave it, for the
-    plan's explanations; ``name`` identifies it.
+    the plan says so instead of running it later).
     """
 
     name: str
@@ -160,6 +165,8 @@ class ProfileAppliance:
     profile_step: timedelta = timedelta(minutes=15)
     earliest_start: datetime | None = None
     latest_finish: datetime | None = None
+
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -198,6 +205,9 @@ class EnergyAppliance:
     latest_finish: datetime | None = None
     min_on: timedelta = timedelta(0)
     min_off: timedelta = timedelta(0)
+
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
 
     def __post_init__(self) -> None:
         owner = f"appliances[{self.name}]"
@@ -247,6 +257,9 @@ class ThermalLoad:
     # Constant heat taken out (hot-water use, kW thermal) on top of the losses.
     draw_kw: float = 0.0
 
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
+
     def __post_init__(self) -> None:
         owner = f"thermal[{self.name}]"
         check_power(owner, "max_power_kw", self.max_power_kw, allow_zero=False)
@@ -277,7 +290,3 @@ class ThermalLoad:
 
 Appliance = ProfileAppliance | EnergyAppliance
 
-
-def _fmt_td(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
