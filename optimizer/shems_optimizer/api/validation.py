@@ -155,7 +155,15 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-aware_datetime = described(_aware_datetime, {"type": "string", "format": "date-time"})
+aware_datetime = described(
+    _aware_datetime,
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": r"^(19[7-9][0-9]|2[01][0-9]{2})-",  # the years EARLIEST .. LATEST
+        "description": "ISO 8601 with a UTC offset, 1970 .. 2199",
+    },
+)
 
 
 def _finite_number(value: Any) -> float:

@@ -289,4 +289,3 @@ class ThermalLoad:
 
 
 Appliance = ProfileAppliance | EnergyAppliance
-

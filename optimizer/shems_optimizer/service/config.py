@@ -83,7 +83,8 @@ class ServiceConfig:
     homeassistant: HomeAssistantConfig | None = None
     optimization_interval_min: int = 15
     rate_limit_per_min: int = 1000  # per token / ingress user
-    # Per address, for requests without a valid token; None: a tenth of rate_limit_per_min (≥ 10).
+    # Per address, for requests without a valid token; None: a tenth of rate_limit_per_min (at least
+    # 10, at most rate_limit_per_min).
     anonymous_rate_limit_per_min: int | None = None
     trusted_peers: tuple[str, ...] = (INGRESS_PEER,)
     # A stream subscriber whose oldest undelivered event is older than this is closed (too slow).
@@ -98,7 +99,7 @@ class ServiceConfig:
     def anonymous_limit_per_min(self) -> int:
         if self.anonymous_rate_limit_per_min is not None:
             return self.anonymous_rate_limit_per_min
-        return max(10, self.rate_limit_per_min // 10)
+        return min(self.rate_limit_per_min, max(10, self.rate_limit_per_min // 10))
 
     def __post_init__(self) -> None:
         if not 1 <= self.optimization_interval_min <= 1440:

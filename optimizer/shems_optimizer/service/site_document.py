@@ -35,11 +35,11 @@ def _optional_entity(value: Any) -> str | None:
 
 
 def _timezone(value: Any) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
         raise vol.Invalid("expected an IANA time zone name such as Europe/Berlin")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as err:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
         raise vol.Invalid(f"unknown time zone {value!r}") from err
     return value
 
