@@ -108,6 +108,8 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         presented = request.query.get("access_token") or None
     valid = presented is not None and ctx.tokens.matches(presented)
     _rate_limit(request, trusted, valid)
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # no such path or method: 404 / 405, which reveal nothing
     route = request.match_info.route
     spec = getattr(route.handler, SPEC, None)
     if trusted:
