@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 from awesomeversion import AwesomeVersion
+from homeassistant.components import automation
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -35,7 +36,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.shems.const import DOMAIN
 from custom_components.shems.models import parse_plan
 
-from .conftest import optimized, wait_for
+from .conftest import optimized, settled_plan, wait_for
 
 BLUEPRINT_DIR = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "shems"
 BLUEPRINT_FILES = sorted(BLUEPRINT_DIR.glob("*.yaml"))
@@ -103,16 +104,6 @@ def test_readme_links_import_every_blueprint() -> None:
 
 
 @pytest.fixture
-def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> None:
-    """The repository's blueprints where Home Assistant looks for them: <config>/blueprints/automation."""
-    config = tmp_path / "config"
-    folder = config / "blueprints" / "automation"
-    folder.mkdir(parents=True)
-    (folder / "shems").symlink_to(BLUEPRINT_DIR, target_is_directory=True)
-    hass.config.config_dir = str(config)
-
-
-@pytest.fixture
 async def quiet_entry(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> MockConfigEntry:
     """The loaded entry once the add-on has made the plan its site push asked for.
 
@@ -120,9 +111,7 @@ async def quiet_entry(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> Moc
     middle of a test it would replace the plan under test. Waiting for it first keeps the add-on quiet
     (its next own re-plan is 15 minutes away).
     """
-    coordinator = loaded_entry.runtime_data.coordinator
-    await wait_for(lambda: coordinator.data.plan is not None, limit_s=20)
-    await hass.async_block_till_done()
+    await settled_plan(hass, loaded_entry)
     return loaded_entry
 
 
@@ -217,6 +206,10 @@ async def test_appliance_starts_at_its_planned_time(
             },
         ),
     )
+    # The automation is linked to the appliance: its device page lists it (as Home Assistant's search
+    # finds it for that page).
+    linked = automation.automations_with_device(hass, dishwasher.id)
+    assert len(linked) == 1 and linked[0].startswith("automation.")
     due = async_capture_events(hass, "shems_appliance_start_due")
     # The same plan with the dishwasher at a known time, and the water heater (another asset) earlier.
     now = dt_util.utcnow().replace(microsecond=0)
@@ -377,11 +370,14 @@ async def test_battery_option_missing_from_the_select_is_logged(
 
 
 EV_CASES = [
-    # planned W | 3-phase wallbox in A with a switch: on, A | 1-phase wallbox in kW without a switch
-    (11000.0, "on", 16.0, 7.36),  # 11000/690 = 15.9 -> 16 A; 1 phase: 47.8 A capped at 32 A = 7.36 kW
+    # planned W | the Car's wallbox (3 phases, 230 V, 6-16 A, set in SHEMS): with a switch, in A;
+    # without a switch, in kW
+    (11000.0, "on", 16.0, 11.0),  # 11000/690 = 15.9 -> 16 A
     (0.0, "off", 16.0, 0.0),  # stop: the switch turns off; without a switch the number goes to its minimum
-    (4140.0, "on", 6.0, 4.14),  # 6 A exactly; 18 A on one phase
-    (2000.0, "off", 6.0, 2.0),  # 2.9 A < 6 A stops the 3-phase box; 8.7 A is fine on one phase
+    (4140.0, "on", 6.0, 4.14),  # 6 A exactly: the plan's minimum power
+    (3900.0, "on", 6.0, 4.14),  # 5.7 A rounds to 6 A: never below the minimum
+    (3000.0, "on", 6.0, 4.14),  # a power below the minimum still charges, at the minimum current
+    (20000.0, "on", 16.0, 11.04),  # capped at the maximum current
 ]
 
 
@@ -412,8 +408,6 @@ async def test_ev_charging_follows_the_plan(
                 "planned_power": planned,
                 "charger_setting": "input_number.wallbox_power_kw",
                 "setting_unit": "kW",
-                "phases": 1,
-                "max_current": 32,
                 "without_plan": "stop",
             },
         ),
@@ -429,7 +423,8 @@ async def test_ev_charging_follows_the_plan(
         )
         assert got == (switch, amps, kw), f"planned {power} W"
 
-    # No plan: the first box charges at full current, the second stops.
+    # No plan: the first box charges at full current (the unavailable sensor carries no charger
+    # figures, so the current number's own maximum, 32 A), the second stops.
     await addon_gone(hass, quiet_entry, addon)
     assert state_of(hass, planned) == "unavailable"
     got = (
@@ -437,7 +432,7 @@ async def test_ev_charging_follows_the_plan(
         float(state_of(hass, "input_number.wallbox_current")),
         float(state_of(hass, "input_number.wallbox_power_kw")),
     )
-    assert got == ("on", 16.0, 0.0)
+    assert got == ("on", 32.0, 0.0)
     await addon.start()
 
 

@@ -108,6 +108,11 @@ class Service:
         self._snapshots: SnapshotKeeper | None = None
 
     @property
+    def replanning(self) -> bool:
+        """A re-plan is asked for or under way (see :attr:`MpcLoop.busy`)."""
+        return self._mpc is not None and self._mpc.busy
+
+    @property
     def url(self) -> str:
         if self.port is None:
             raise RuntimeError("the service is not started")

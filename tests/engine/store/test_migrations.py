@@ -25,6 +25,13 @@ from shems_optimizer.store import (
 )
 from shems_optimizer.store.migrations import Migration
 
+LATEST = len(sqlite_schema.MIGRATIONS)  # both back-ends keep the same numbering
+ALL_VERSIONS = [(version,) for version in range(1, LATEST + 1)]
+
+
+def test_both_back_ends_have_the_same_number_of_migrations() -> None:
+    assert len(timescale_schema.MIGRATIONS) == LATEST
+
 
 def _broken(migrations: tuple[Migration, ...]) -> tuple[Migration, ...]:
     """The real migrations plus one more whose second statement fails after the first succeeded."""
@@ -38,9 +45,7 @@ def _broken(migrations: tuple[Migration, ...]) -> tuple[Migration, ...]:
     )
 
 
-LATEST = len(sqlite_schema.MIGRATIONS)
 BROKEN = rf"migration {LATEST + 1} \(broken on purpose\) failed and was rolled back"
-ALL_VERSIONS = [(v,) for v in range(1, LATEST + 1)]
 
 
 def test_sqlite_reopen_is_a_no_op_and_version_is_recorded(tmp_path: Path) -> None:
