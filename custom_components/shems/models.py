@@ -64,6 +64,27 @@ class Health:
     instance_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """The add-on's readiness: what is wrong, per component, in the add-on's own words."""
+
+    ready: bool
+    problems: tuple[tuple[str, str], ...] = ()  # (component, detail)
+
+
+def parse_readiness(raw: Any) -> Readiness:
+    obj = _obj(raw, "readiness")
+    ready = obj.get("ready")
+    if not isinstance(ready, bool):
+        raise PayloadError("readiness.ready: expected true or false")
+    problems = []
+    for index, item in enumerate(_list(obj, "problems", "readiness")):
+        where = f"readiness.problems[{index}]"
+        entry = _obj(item, where)
+        problems.append((_str(entry, "component", where) or "?", _str(entry, "detail", where) or ""))
+    return Readiness(ready=ready and not problems, problems=tuple(problems))
+
+
 def parse_health(raw: Any) -> Health:
     obj = _obj(raw, "health")
     instance_id = _str(obj, "instance_id", "health", required=True)

@@ -1,6 +1,6 @@
-"""Repair issues: the add-on is unreachable, prices are stale, a source sensor has the wrong unit or
-device class, or the current plan cannot meet a goal. Each is raised when its cause appears and removed
-as soon as the cause is gone.
+"""Repair issues: the add-on is unreachable or reports a problem (readiness), prices are stale, a
+source sensor has the wrong unit or device class, or the current plan cannot meet a goal. Each is
+raised when its cause appears and removed as soon as the cause is gone.
 """
 
 from __future__ import annotations
@@ -132,6 +132,19 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
     )
     if not coordinator.last_update_success or coordinator.data is None:
         return
+    readiness = coordinator.data.readiness
+    _set_issue(
+        hass,
+        f"addon_not_ready:{entry.entry_id}",
+        readiness is not None and not readiness.ready,
+        severity=ir.IssueSeverity.ERROR,
+        placeholders={
+            "title": entry.title,
+            "problems": "; ".join(f"{component}: {detail}" for component, detail in readiness.problems)
+            if readiness is not None
+            else "",
+        },
+    )
     plan = coordinator.data.plan
     goals = plan.unmet_goals if plan is not None else ()
     names = {sub_id: sub.title for sub_id, sub in entry.subentries.items()}

@@ -21,6 +21,7 @@ class Response:
 
     description: str
     schema: Mapping[str, Any] | None = None
+    media_type: str = "application/json"
     links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
