@@ -34,14 +34,14 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 
-from shems_optimizer.service.config import ServiceConfig
+from shems_optimizer.service.config import ServiceConfig, StorageConfig
 from shems_optimizer.service.testing import RunningService
 
 TOKEN = "fuzz-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-# 20 examples per operation keep the module within its 3 minutes in `make test` on the shared
+# 10 examples per operation keep the module within its 3 minutes in `make test` on the shared
 # machine; SHEMS_FUZZ_EXAMPLES=100 is the long run whose counts the README gives.
-EXAMPLES = int(os.environ.get("SHEMS_FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("SHEMS_FUZZ_EXAMPLES", "10"))
 SEEN: dict[str, Counter[int]] = {}  # operation -> HTTP statuses answered during fuzzing
 EDGE_SEEN: Counter[int] = Counter()
 
@@ -102,11 +102,12 @@ DEEP_BODIES = [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 20_000 + b"1" + b"}" 
 class ThreadedService:
     """The real service on its own event loop in a background thread."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, storage: StorageConfig | None = None) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="fuzz-service", daemon=True)
         config = ServiceConfig(
             data_dir=data_dir,
+            storage=storage or StorageConfig(),
             host="127.0.0.1",
             port=0,
             fixed_token=TOKEN,
@@ -127,22 +128,33 @@ class ThreadedService:
         self.loop.close()
 
 
+def _furnished(url: str) -> None:
+    """A site, its first plan and a device, so that requests reach the handlers' deeper paths."""
+    assert requests.put(f"{url}/api/v1/site", json=SITE, headers=AUTH, timeout=30).status_code == 200
+    assert requests.post(f"{url}/api/v1/optimize", headers=AUTH, timeout=60).status_code == 200
+    assert requests.post(f"{url}/api/v1/devices", json=DEVICE, headers=AUTH, timeout=30).status_code == 201
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with ThreadedService(tmp_path_factory.mktemp("fuzz")) as service:
-        url = service.running.url
-        assert requests.put(f"{url}/api/v1/site", json=SITE, headers=AUTH, timeout=30).status_code == 200
-        assert requests.post(f"{url}/api/v1/optimize", headers=AUTH, timeout=60).status_code == 200
-        assert (
-            requests.post(f"{url}/api/v1/devices", json=DEVICE, headers=AUTH, timeout=30).status_code == 201
-        )
-        yield url
+        _furnished(service.running.url)
+        yield service.running.url
     counted = sum(sum(c.values()) for c in SEEN.values()) + sum(EDGE_SEEN.values())
     server_errors = sum(n for c in [*SEEN.values(), EDGE_SEEN] for status, n in c.items() if status >= 500)
-    print(
+    print(  # the figures the README reports
         f"\nfuzz: {len(SEEN)} operations, {counted} requests "
-        f"({sum(EDGE_SEEN.values())} of them edge values), {server_errors} answered 5xx"
+        f"({sum(EDGE_SEEN.values())} of them edge values, both stores), {server_errors} answered 5xx"
     )
+
+
+@pytest.fixture(scope="module")
+def live_timescale(tmp_path_factory: pytest.TempPathFactory, timescale_dsn: str) -> Iterator[str]:
+    """The same service on the TimescaleDB store, for the edge values (its queries differ)."""
+    storage = StorageConfig(kind="timescaledb", dsn=timescale_dsn)
+    with ThreadedService(tmp_path_factory.mktemp("fuzz-ts"), storage) as service:
+        _furnished(service.running.url)
+        yield service.running.url
 
 
 # Every check, as configured by default, with one widening: a schema-valid request may also be
@@ -215,7 +227,7 @@ def test_stateful_links(api_schema: Any, live: str) -> None:
     # on draws different rules (Hypothesis calls that flaky); a failure is reported as found.
     Links.run(
         settings=settings(
-            max_examples=max(10, EXAMPLES // 2),
+            max_examples=max(5, EXAMPLES // 2),
             stateful_step_count=8,
             deadline=None,
             suppress_health_check=list(HealthCheck),
@@ -256,7 +268,14 @@ def _expect_refusal_or_success(method: str, url: str, **kw: Any) -> None:
         assert body["code"] and body["error"], body
 
 
-def test_edge_values_in_every_leaf_of_valid_bodies(live: str) -> None:
+@pytest.fixture(params=["embedded", "timescaledb"])
+def any_store(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue("live" if request.param == "embedded" else "live_timescale")
+    return url
+
+
+def test_edge_values_in_every_leaf_of_valid_bodies(any_store: str) -> None:
+    live = any_store
     headers = {**AUTH, "Content-Type": "application/json"}
     for (method, path), document in VALID_BODIES.items():
         for body in DEEP_BODIES:
@@ -270,7 +289,8 @@ def test_edge_values_in_every_leaf_of_valid_bodies(live: str) -> None:
     assert requests.put(f"{live}/api/v1/site", json=SITE, headers=AUTH, timeout=30).status_code == 200
 
 
-def test_edge_values_in_every_query_and_path_parameter(live: str) -> None:
+def test_edge_values_in_every_query_and_path_parameter(any_store: str) -> None:
+    live = any_store
     document = requests.get(f"{live}/api/v1/openapi.json", timeout=30).json()
     examples = {"device_id": "meter1", "command_id": "none", "schedule_id": "none"}
     for template, operations in document["paths"].items():
