@@ -147,6 +147,7 @@ class DeviceRegistry:
             "mqtt": mqtt,
             "ha_entity_id": device.attributes.get("ha_entity_id"),
             "firmware": device.firmware,
+            "max_power_w": device.attributes.get("max_power_w"),
             "last_seen": device.last_seen,
             "source": "site" if device.attributes.get("source") == "site" else "registered",
             "status": self._status.get(device.id),
@@ -169,6 +170,8 @@ class DeviceRegistry:
             attributes["ha_entity_id"] = device["ha_entity_id"]
         if device.get("payload_format"):
             attributes["payload_format"] = device["payload_format"]
+        if device.get("max_power_w") is not None:
+            attributes["max_power_w"] = float(device["max_power_w"])
         record = Device(
             id=device_id,
             home_id=self._home_id,
