@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import EVENT_CORE_CONFIG_UPDATE, Platform
-from homeassistant.core import Event, HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
@@ -24,7 +24,7 @@ from homeassistant.helpers.update_coordinator import UpdateFailed
 from .api import ShemsClient
 from .const import CONF_TOKEN, CONF_URL, DOMAIN
 from .coordinator import ShemsCoordinator
-from .entity import hub_device
+from .entity import AssetEntities, entry_uid, hub_device
 from .intents import async_setup_intents
 from .repairs import async_clear_issues, async_watch_sources
 from .services import async_setup_services
@@ -52,18 +52,23 @@ class ShemsRuntimeData:
     client: ShemsClient
     coordinator: ShemsCoordinator
     structure: tuple[object, ...]
+    assets: AssetEntities = field(default_factory=AssetEntities)
+    # Subentry titles as their devices were last named: a rename renames the device, nothing reloads.
+    titles: dict[str, str] = field(default_factory=dict)
+    # Stops watching the source sensors; restarted when subentries bring or drop sensors.
+    unwatch_sources: CALLBACK_TYPE | None = None
 
 
 type ShemsConfigEntry = ConfigEntry[ShemsRuntimeData]
 
 
 def entry_structure(entry: ConfigEntry) -> tuple[object, ...]:
-    """What, when changed, needs a reload (new devices/entities); anything else is just pushed."""
-    return (
-        repr(sorted(entry.data.items())),
-        repr(sorted(entry.options.items())),
-        tuple(sorted((sub_id, sub.subentry_type, sub.title) for sub_id, sub in entry.subentries.items())),
-    )
+    """What, when changed, needs a reload (the home's own devices and options); subentries do not."""
+    return (repr(sorted(entry.data.items())), repr(sorted(entry.options.items())))
+
+
+def _titles(entry: ConfigEntry) -> dict[str, str]:
+    return {sub_id: sub.title for sub_id, sub in entry.subentries.items()}
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
@@ -77,13 +82,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     """Connect to the add-on, push the home to it, read its plan and follow its stream."""
     client = ShemsClient(async_get_clientsession(hass), entry.data[CONF_URL], entry.data.get(CONF_TOKEN, ""))
     coordinator = ShemsCoordinator(hass, entry, client)
-    await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = ShemsRuntimeData(
-        client=client, coordinator=coordinator, structure=entry_structure(entry)
+        client=client, coordinator=coordinator, structure=entry_structure(entry), titles=_titles(entry)
     )
-    entry.async_on_unload(coordinator.cancel_timers)
-    entry.async_on_unload(async_watch_sources(hass, entry))
+    # Listen from the start: an asset added while SHEMS is still starting must reach the add-on too.
     entry.async_on_unload(entry.add_update_listener(_async_entry_updated))
+    await coordinator.async_config_entry_first_refresh()
+    entry.async_on_unload(coordinator.cancel_timers)
+    entry.runtime_data.unwatch_sources = async_watch_sources(hass, entry)
+    entry.async_on_unload(lambda: _unwatch_sources(entry))
     entry.async_on_unload(hass.bus.async_listen(EVENT_CORE_CONFIG_UPDATE, _home_config_listener(entry)))
     # The hub device first: every other device hangs off it (via_device).
     dr.async_get(hass).async_get_or_create(config_entry_id=entry.entry_id, **hub_device(entry))
@@ -93,12 +100,41 @@ async def async_setup_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> boo
     return True
 
 
+@callback
+def _unwatch_sources(entry: ShemsConfigEntry) -> None:
+    if (unwatch := entry.runtime_data.unwatch_sources) is not None:
+        unwatch()
+        entry.runtime_data.unwatch_sources = None
+
+
 async def _async_entry_updated(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
-    """Reload when devices or options change; otherwise push the edited values to the add-on."""
-    if entry.runtime_data.structure != entry_structure(entry):
+    """Reload when the home or the options change; an asset added, edited or removed is applied in place
+    (its device and entities added or renamed, the site pushed), so nothing else becomes unavailable."""
+    runtime = entry.runtime_data
+    if runtime.structure != entry_structure(entry):
         hass.config_entries.async_schedule_reload(entry.entry_id)
         return
+    _apply_subentries(hass, entry)
     await _async_push_site(entry)
+
+
+@callback
+def _apply_subentries(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
+    runtime = entry.runtime_data
+    runtime.assets.sync(entry)
+    titles = _titles(entry)
+    registry = dr.async_get(hass)
+    for sub_id, subentry in entry.subentries.items():
+        if runtime.titles.get(sub_id, subentry.title) == subentry.title:
+            continue
+        device = registry.async_get_device(identifiers={(DOMAIN, f"{entry_uid(entry)}_{sub_id}")})
+        if device is not None:
+            registry.async_update_device(device.id, name=subentry.title)
+    runtime.titles = titles
+    if runtime.unwatch_sources is not None:
+        # The sensors named by the subentries may have changed: watch the current set.
+        runtime.unwatch_sources()
+        runtime.unwatch_sources = async_watch_sources(hass, entry)
 
 
 def _home_config_listener(entry: ShemsConfigEntry) -> Callable[[Event], Coroutine[Any, Any, None]]:
@@ -118,7 +154,8 @@ async def _async_push_site(entry: ShemsConfigEntry) -> None:
     except (UpdateFailed, ConfigEntryAuthFailed) as err:
         _LOGGER.warning("Configuration change not yet sent to the add-on (will retry): %s", err)
         return
-    await coordinator.async_request_refresh()
+    if coordinator.data is not None:  # during set-up the first refresh is still to come
+        await coordinator.async_request_refresh()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: ShemsConfigEntry) -> bool:

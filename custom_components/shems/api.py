@@ -16,13 +16,13 @@ import aiohttp
 from yarl import URL
 
 from .models import (
+    DeviceList,
     Health,
-    Meter,
     PayloadError,
     Plan,
     Status,
+    parse_devices,
     parse_health,
-    parse_meters,
     parse_plan,
     parse_status,
 )
@@ -161,10 +161,10 @@ class ShemsClient:
         with _payload_errors():
             return parse_plan(raw)
 
-    async def meters(self) -> list[Meter]:
+    async def devices(self) -> DeviceList:
         raw = await self.request("GET", "/devices")
         with _payload_errors():
-            return parse_meters(raw)
+            return parse_devices(raw)
 
     # -- writes and service calls -----------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import ShemsConfigEntry
 from .const import SUBENTRY_APPLIANCE
-from .entity import ShemsEntity, asset_device
+from .entity import ShemsEntity, add_asset_entities
 
 RUN_NOW = BinarySensorEntityDescription(
     key="run_now", translation_key="run_now", device_class=BinarySensorDeviceClass.RUNNING
@@ -26,21 +26,7 @@ PARALLEL_UPDATES = 0
 async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
-    coordinator = entry.runtime_data.coordinator
-    for subentry_id, subentry in entry.subentries.items():
-        if subentry.subentry_type == SUBENTRY_APPLIANCE:
-            async_add_entities(
-                [
-                    ApplianceRunNow(
-                        coordinator,
-                        RUN_NOW,
-                        device=asset_device(entry, subentry),
-                        scope=subentry_id,
-                        subentry=subentry,
-                    )
-                ],
-                config_subentry_id=subentry_id,
-            )
+    add_asset_entities(entry, async_add_entities, ApplianceRunNow, {SUBENTRY_APPLIANCE: (RUN_NOW,)})
 
 
 class ApplianceRunNow(ShemsEntity, BinarySensorEntity):

@@ -1,7 +1,9 @@
 """Keeps the add-on's status, plan and meter readings in Home Assistant.
 
-Live updates arrive on the add-on's WebSocket stream (``local_push``); a slow poll is the safety net and
-the way an unreachable add-on is noticed. While the add-on cannot be reached every entity is unavailable;
+Live updates arrive on the add-on's WebSocket stream (``local_push``) and change only what they are
+about: a status, a plan, one meter. A slow poll is the safety net and the way an unreachable add-on is
+noticed; it reads the status and the meters, and the plan (tens of kilobytes) only when the status names
+another plan than the one held. While the add-on cannot be reached every entity is unavailable;
 the coordinator logs that once, and once again when it is back. A new plan fires ``shems_plan_updated``
 and arms one timer per appliance start (``shems_appliance_start_due``).
 """
@@ -12,13 +14,14 @@ import asyncio
 import dataclasses
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -31,7 +34,7 @@ from .const import (
     POLL_INTERVAL,
     STREAM_RETRY_MAX_S,
 )
-from .models import Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
+from .models import DeviceList, Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
 from .site import build_site
 
 if TYPE_CHECKING:
@@ -47,6 +50,8 @@ class ShemsData:
     status: Status
     plan: Plan | None
     meters: dict[str, Meter] = field(default_factory=dict)
+    # The add-on's mirrors of HA's own sensors: their updates are nothing to show or fetch.
+    mirror_ids: frozenset[str] = frozenset()
 
 
 class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
@@ -63,7 +68,12 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         self._boundary_timer: CALLBACK_TYPE | None = None
         self._plan_listeners: list[Callable[[Plan], None]] = []
         self.stream_connected = False
-        self._site_unsent = False
+        # Site pushes run one at a time; each sends the entry as it is when it starts. A change counts
+        # as sent once a push that started after it has succeeded (see async_push_site).
+        self._site_changes = 0
+        self._site_sent = 0
+        self._push_lock = asyncio.Lock()
+        self._fetching: set[str] = set()  # "plan", "meters": fetches under way outside the poll
         # Ids of plans already replaced by a newer one: a stream message carrying one of them is a late
         # echo (e.g. of the plan the optimize service already returned) and must not undo the newer plan.
         self._superseded_plan_ids: deque[str] = deque(maxlen=32)
@@ -74,12 +84,28 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         """Push the site configuration before the first read, so the first plan is for this home."""
         await self.async_push_site()
 
+    @property
+    def site_unsent(self) -> bool:
+        return self._site_sent < self._site_changes
+
     async def async_push_site(self) -> None:
-        """Send the site; on failure it stays marked unsent and goes out with the next successful poll."""
-        self._site_unsent = True
+        """Send the site as the entry is now; a failed push goes out again with the next successful poll.
+
+        Changes may come faster than pushes (assets added back to back, or during set-up): every call
+        ends with the add-on holding the entry as it was at the call or later, never an older one.
+        """
+        self._site_changes += 1
+        change = self._site_changes
+        async with self._push_lock:
+            if self._site_sent >= change:
+                return  # a push that started after this change has already sent it
+            covered = self._site_changes
+            await self._put_site()
+            self._site_sent = max(self._site_sent, covered)
+
+    async def _put_site(self) -> None:
         try:
             await self.client.put_site(build_site(self.hass, self.config_entry))
-            self._site_unsent = False
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except ShemsResponseError as err:
@@ -96,12 +122,11 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             ) from err
 
     async def _async_update_data(self) -> ShemsData:
-        if self._site_unsent:
+        if self.site_unsent:
             await self.async_push_site()
         try:
-            status, plan, meters = await asyncio.gather(
-                self.client.status(), self.client.plan(), self._meters()
-            )
+            status, devices = await asyncio.gather(self.client.status(), self._devices())
+            plan = await self.client.plan() if self._plan_outdated(status) else self._held_plan()
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except ShemsConnectionError as err:
@@ -117,17 +142,37 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                 translation_placeholders={"error": str(err)},
             ) from err
         self._note_plan(plan)
-        return ShemsData(status=status, plan=plan, meters={meter.meter_id: meter for meter in meters})
+        return ShemsData(
+            status=status,
+            plan=plan,
+            meters={meter.meter_id: meter for meter in devices.meters},
+            mirror_ids=devices.mirror_ids,
+        )
 
-    async def _meters(self) -> list[Meter]:
+    async def _devices(self) -> DeviceList:
         """Meter readings; an add-on without a device store (HTTP 404/503) keeps the last known list."""
         try:
-            return await self.client.meters()
+            return await self.client.devices()
         except ShemsResponseError as err:
             if err.status not in (404, 503):
                 raise
             _LOGGER.debug("No meter readings from the add-on: %s", err)
-            return list(self.data.meters.values()) if self.data is not None else []
+            held: ShemsData | None = self.data  # None before the first refresh
+            if held is None:
+                return DeviceList(meters=(), mirror_ids=frozenset())
+            return DeviceList(meters=tuple(held.meters.values()), mirror_ids=held.mirror_ids)
+
+    def _held_plan(self) -> Plan | None:
+        return self.data.plan if self.data is not None else None
+
+    def _plan_outdated(self, status: Status) -> bool:
+        """Whether the status names a plan (or a 7-day cost) other than the one held."""
+        held = self._held_plan()
+        if held is None or status.plan_id is None:
+            return True
+        if status.plan_id in self._superseded_plan_ids:
+            return False  # a late status from before the plan the integration already has
+        return status.plan_id != held.plan_id or status.cost_next_7d != held.cost_next_7d
 
     # -- plan bookkeeping -------------------------------------------------------------------------
 
@@ -168,12 +213,17 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
     ) -> Callable[[datetime], None]:
         @callback
         def _due(_now: datetime) -> None:
+            # The appliance's device id lets an automation's event trigger match it, which also links
+            # the automation to that device (listed on its device page).
+            uid = self.config_entry.unique_id or self.config_entry.entry_id
+            device = dr.async_get(self.hass).async_get_device(identifiers={(DOMAIN, f"{uid}_{asset_id}")})
             self.hass.bus.async_fire(
                 EVENT_APPLIANCE_START_DUE,
                 {
                     "config_entry_id": self.config_entry.entry_id,
                     "appliance_id": asset_id,
                     "appliance": names.get(asset_id, asset_id),
+                    "device_id": device.id if device is not None else None,
                     "planned_start": start.isoformat(),
                 },
             )
@@ -240,25 +290,62 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                     return
                 self.async_set_plan(plan)
             elif kind == "status":
-                self.async_set_updated_data(dataclasses.replace(self.data, status=parse_status(body)))
-            elif kind == "device_update" and not self._apply_device_update(body):
-                await self.async_request_refresh()
+                status = parse_status(body)
+                self.async_set_updated_data(dataclasses.replace(self.data, status=status))
+                if status.plan_id is not None and self._plan_outdated(status):
+                    # The plan_updated message was missed (e.g. the stream reconnected): fetch it.
+                    self._fetch_in_background("plan", self._async_fetch_plan)
+            elif kind == "device_update":
+                self._apply_device_update(body)
         except PayloadError as err:
             _LOGGER.debug("Ignoring a malformed %s message from the add-on: %s", kind, err)
 
-    def _apply_device_update(self, message: dict[str, Any]) -> bool:
-        """Update a known meter in place; False when the meter is new (a refresh picks it up)."""
-        meter_id = message.get("device_id")
+    def _apply_device_update(self, message: dict[str, Any]) -> None:
+        """Update a known meter in place; fetch the device list for a new one; ignore HA's own sensors."""
+        meter_id = str(message.get("device_id"))
         status = message.get("status")
-        known = self.data.meters.get(str(meter_id))
+        if message.get("source") == "site" or meter_id in self.data.mirror_ids:
+            return
+        known = self.data.meters.get(meter_id)
         if known is None:
-            return False
+            self._fetch_in_background("meters", self._async_fetch_devices)
+            return
         if not isinstance(status, dict):
-            return True
+            return
         updated = parse_meters([{"id": known.meter_id, "name": known.name, "status": status}])[0]
         meters = {**self.data.meters, known.meter_id: updated}
         self.async_set_updated_data(dataclasses.replace(self.data, meters=meters))
-        return True
+
+    def _fetch_in_background(self, what: str, fetch: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """One fetch of ``what`` at a time; messages arriving meanwhile wait for its answer."""
+        if what in self._fetching:
+            return
+        self._fetching.add(what)
+
+        async def run() -> None:
+            try:
+                await fetch()
+            except ShemsError as err:
+                _LOGGER.debug("Fetching %s from the add-on failed (the poll retries): %s", what, err)
+            finally:
+                self._fetching.discard(what)
+
+        self.config_entry.async_create_background_task(self.hass, run(), f"{DOMAIN} fetch {what}")
+
+    async def _async_fetch_devices(self) -> None:
+        devices = await self._devices()
+        meters = {meter.meter_id: meter for meter in devices.meters}
+        self.async_set_updated_data(
+            dataclasses.replace(self.data, meters=meters, mirror_ids=devices.mirror_ids)
+        )
+
+    async def _async_fetch_plan(self) -> None:
+        plan = await self.client.plan()
+        if plan is None or plan.plan_id in self._superseded_plan_ids:
+            return
+        held = self._held_plan()
+        if held is None or held.plan_id != plan.plan_id or held.cost_next_7d != plan.cost_next_7d:
+            self.async_set_plan(plan)
 
     async def async_run_stream(self) -> None:
         """Follow the stream for as long as the entry is loaded, reconnecting with back-off."""

@@ -89,6 +89,9 @@ class Status:
     prices_updated_at: datetime | None
     today_start: datetime | None = None  # when the "today" totals last started from zero
     month_start: datetime | None = None  # when the "this month" totals last started from zero
+    # Which plan is in force and its 7-day cost: the plan (~80 KB) is fetched only when these change.
+    plan_id: str | None = None
+    cost_next_7d: float | None = None
 
 
 def parse_status(raw: Any) -> Status:
@@ -107,6 +110,8 @@ def parse_status(raw: Any) -> Status:
         prices_updated_at=_time(obj, "prices_updated_at", "status"),
         today_start=_time(costs, "today_start", "status.costs"),
         month_start=_time(costs, "month_start", "status.costs"),
+        plan_id=_str(obj, "plan_id", "status"),
+        cost_next_7d=_num(obj, "cost_next_7d", "status"),
     )
 
 
@@ -283,12 +288,33 @@ class Meter:
     updated_at: datetime | None
 
 
-def parse_meters(raw: Any) -> list[Meter]:
+@dataclass(frozen=True, slots=True)
+class DeviceList:
+    """The add-on's devices: the meters to show, and the ids of its mirrors of HA's own sensors."""
+
+    meters: tuple[Meter, ...]
+    mirror_ids: frozenset[str]
+
+
+def _device_items(raw: Any) -> list[Any]:
     items = raw.get("devices") if isinstance(raw, Mapping) else raw
     if not isinstance(items, list):
         raise PayloadError(f"devices: expected a list, got {type(items).__name__}")
+    return items
+
+
+def parse_devices(raw: Any) -> DeviceList:
+    mirrors = frozenset(
+        str(item.get("device_id"))
+        for item in _device_items(raw)
+        if isinstance(item, Mapping) and item.get("source") == "site"
+    )
+    return DeviceList(meters=tuple(parse_meters(raw)), mirror_ids=mirrors)
+
+
+def parse_meters(raw: Any) -> list[Meter]:
     meters = []
-    for i, item in enumerate(items):
+    for i, item in enumerate(_device_items(raw)):
         where = f"devices[{i}]"
         obj = _obj(item, where)
         if obj.get("source") == "site":

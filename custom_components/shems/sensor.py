@@ -32,7 +32,7 @@ from homeassistant.helpers.typing import StateType
 from . import ShemsConfigEntry
 from .const import CONF_SOLAR, DOMAIN, SUBENTRY_APPLIANCE, SUBENTRY_BATTERY, SUBENTRY_EV, SUBENTRY_THERMAL
 from .coordinator import ShemsCoordinator
-from .entity import Context, ShemsEntity, asset_device, entry_uid, hub_device, meter_device, part_device
+from .entity import Context, ShemsEntity, add_asset_entities, entry_uid, hub_device, meter_device, part_device
 from .models import Meter, PlanStep
 from .plan_math import cheapest_window, curve, energy_kwh, last_soc_before, local_day_bounds
 
@@ -366,20 +366,7 @@ async def async_setup_entry(
             for description in SOLAR_SENSORS
         ]
     async_add_entities(entities)
-    for subentry_id, subentry in entry.subentries.items():
-        async_add_entities(
-            [
-                ShemsSensor(
-                    coordinator,
-                    description,
-                    device=asset_device(entry, subentry),
-                    scope=subentry_id,
-                    subentry=subentry,
-                )
-                for description in ASSET_SENSORS.get(subentry.subentry_type, ())
-            ],
-            config_subentry_id=subentry_id,
-        )
+    add_asset_entities(entry, async_add_entities, ShemsSensor, ASSET_SENSORS)
 
     known: set[str] = set()
 

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shems_optimizer.commands.bench",
     "shems_optimizer.commands.backtest",
     "shems_optimizer.commands.serve",
+    "shems_optimizer.commands.backup",
 )
 
 

@@ -61,6 +61,15 @@ async def home(hass: HomeAssistant) -> None:
     set_price_entity(hass)
 
 
+@pytest.fixture
+async def assist(hass: HomeAssistant) -> None:
+    """Home Assistant's conversation integration, as every default installation has it."""
+    from homeassistant.setup import async_setup_component
+
+    assert await async_setup_component(hass, "homeassistant", {})
+    assert await async_setup_component(hass, "conversation", {})
+
+
 def nordpool_attributes(hours: int = 48, unit: str = "EUR/kWh") -> dict[str, Any]:
     """Attributes in the shape of the Nord Pool custom integration: raw_today/raw_tomorrow lists."""
     start = dt_util.start_of_local_day()
@@ -80,13 +89,19 @@ def set_price_entity(hass: HomeAssistant, **kwargs: Any) -> None:
     hass.states.async_set(PRICE, "0.25", nordpool_attributes(**kwargs))
 
 
+# The running add-ons by URL, so helpers given only a config entry can wait for its add-on.
+ADDONS: dict[str, Any] = {}
+
+
 @pytest.fixture
 async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Any]:
     """The real SHEMS add-on service on loopback with its embedded store."""
     from shems_optimizer.service.testing import running_service
 
     async with running_service(tmp_path / "addon", token=TOKEN) as svc:
+        ADDONS[svc.url] = svc
         yield svc
+        ADDONS.pop(svc.url, None)
 
 
 @pytest.fixture
@@ -96,7 +111,9 @@ async def addon_with_broker(tmp_path: Path, socket_enabled: None, mqtt_broker: A
     async with running_service(
         tmp_path / "addon", token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port
     ) as svc:
+        ADDONS[svc.url] = svc
         yield svc
+        ADDONS.pop(svc.url, None)
 
 
 def entry_data(addon: Any, **overrides: Any) -> dict[str, Any]:
@@ -226,13 +243,33 @@ async def wait_for(predicate: Any, limit_s: float = 10.0) -> None:
 
 
 async def optimized(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
-    """Press 'optimize now' and return the plan document the add-on now serves."""
+    """Press 'optimize now' and return the plan document the add-on serves once it is settled."""
     await hass.services.async_call(
         "button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True
     )
     await hass.async_block_till_done()
+    return await settled_plan(hass, entry)
+
+
+async def settled_plan(hass: HomeAssistant, entry: MockConfigEntry) -> dict[str, Any]:
+    """The add-on's plan once it has stopped re-planning (a re-plan it had queued, e.g. for the site
+    just pushed, would otherwise land after this returns), and once Home Assistant holds that plan."""
+    in_force = await ADDONS[entry.data["url"]].quiet()
+    assert in_force is not None
     plan = await entry.runtime_data.client.request("GET", "/plan")
-    assert isinstance(plan, dict)
+    assert isinstance(plan, dict) and plan["id"] == in_force["id"]
+    coordinator = entry.runtime_data.coordinator
+
+    def held() -> bool:
+        current = coordinator.data.plan
+        return (
+            current is not None
+            and current.plan_id == plan["id"]
+            and current.cost_next_7d == plan.get("cost_next_7d")
+        )
+
+    await wait_for(held)
+    await hass.async_block_till_done()
     return plan
 
 

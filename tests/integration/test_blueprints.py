@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 import pytest
 from awesomeversion import AwesomeVersion
+from homeassistant.components import automation
 from homeassistant.components.automation.config import AUTOMATION_BLUEPRINT_SCHEMA
 from homeassistant.components.blueprint.models import Blueprint
 from homeassistant.core import HomeAssistant, ServiceCall
@@ -35,7 +36,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.shems.const import DOMAIN
 from custom_components.shems.models import parse_plan
 
-from .conftest import optimized, wait_for
+from .conftest import optimized, settled_plan, wait_for
 
 BLUEPRINT_DIR = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "shems"
 BLUEPRINT_FILES = sorted(BLUEPRINT_DIR.glob("*.yaml"))
@@ -120,9 +121,7 @@ async def quiet_entry(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> Moc
     middle of a test it would replace the plan under test. Waiting for it first keeps the add-on quiet
     (its next own re-plan is 15 minutes away).
     """
-    coordinator = loaded_entry.runtime_data.coordinator
-    await wait_for(lambda: coordinator.data.plan is not None, limit_s=20)
-    await hass.async_block_till_done()
+    await settled_plan(hass, loaded_entry)
     return loaded_entry
 
 
@@ -217,6 +216,10 @@ async def test_appliance_starts_at_its_planned_time(
             },
         ),
     )
+    # The automation is linked to the appliance: its device page lists it (as Home Assistant's search
+    # finds it for that page).
+    linked = automation.automations_with_device(hass, dishwasher.id)
+    assert len(linked) == 1 and linked[0].startswith("automation.")
     due = async_capture_events(hass, "shems_appliance_start_due")
     # The same plan with the dishwasher at a known time, and the water heater (another asset) earlier.
     now = dt_util.utcnow().replace(microsecond=0)

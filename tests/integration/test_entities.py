@@ -20,7 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.shems.const import DOMAIN
 from custom_components.shems.models import parse_plan
 
-from .conftest import optimized, wait_for
+from .conftest import optimized, settled_plan, wait_for
 
 
 def step_now(plan: dict[str, Any]) -> dict[str, Any]:
@@ -137,6 +137,19 @@ async def test_devices_and_registry_entries(hass: HomeAssistant, loaded_entry: M
     dishwasher = devices.async_get_device(identifiers={(DOMAIN, f"{uid}_dishwasher1")})
     assert dishwasher is not None
     assert dishwasher.config_entries_subentries[loaded_entry.entry_id] == {"dishwasher1"}
+    # The device page says what each device is, in words.
+    models = {
+        suffix: devices.async_get_device(identifiers={(DOMAIN, f"{uid}_{suffix}")}).model
+        for suffix in ("battery1", "ev1", "dishwasher1", "boiler1", "grid", "solar")
+    }
+    assert models == {
+        "battery1": "Home battery",
+        "ev1": "Electric vehicle",
+        "dishwasher1": "Appliance",
+        "boiler1": "Water heater",
+        "grid": "Grid connection",
+        "solar": "Solar power system",
+    }
 
     entry = entities.async_get("sensor.shems_last_plan")
     assert entry is not None and entry.entity_category is not None
@@ -225,6 +238,7 @@ async def test_stream_delivers_new_plans_and_fires_events(
 ) -> None:
     coordinator = loaded_entry.runtime_data.coordinator
     await wait_for(lambda: coordinator.stream_connected)
+    await settled_plan(hass, loaded_entry)  # the add-on's own re-plan for the site push is done
     events = async_capture_events(hass, "shems_plan_updated")
     # Re-plan behind the integration's back: only the WebSocket stream can tell it.
     plan = await coordinator.client.request("POST", "/optimize")

@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.const import DOMAIN
 
-from .conftest import make_entry
+from .conftest import make_entry, settled_plan
 
 
 async def call(hass: HomeAssistant, service: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -32,6 +32,7 @@ def device_id(hass: HomeAssistant, entry: MockConfigEntry, suffix: str) -> str:
 async def test_optimize_returns_the_plan_and_updates_entities(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
+    await settled_plan(hass, loaded_entry)  # no re-plan of the add-on's own may land in between
     plan = await call(hass, "optimize")
     assert plan["status"] == "optimal"
     assert len(plan["steps"]) >= 96

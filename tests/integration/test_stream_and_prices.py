@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from .conftest import PRICE, make_entry, wait_for
 
@@ -41,11 +39,10 @@ async def test_device_update_messages(hass: HomeAssistant, loaded_entry: MockCon
     await client.request(
         "POST", "/devices", payload={"device_id": "ev_meter", "name": "Wallbox", "type": "ev"}
     )
-    # An update for a meter HA does not know yet makes it fetch the list (debounced): the meter appears.
+    # An update for a meter HA does not know yet makes it fetch the device list: the meter appears.
     await coordinator.async_handle_stream_message(
         {"type": "device_update", "data": {"device_id": "ev_meter", "status": None}}
     )
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=11))
     await wait_for(lambda: "ev_meter" in coordinator.data.meters)
     await hass.async_block_till_done()
     reading = {

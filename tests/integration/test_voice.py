@@ -16,7 +16,6 @@ from homeassistant.components import conversation
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.helpers import intent, llm
-from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -50,13 +49,6 @@ SHEMS_PHRASES = (
     "Sorry, SHEMS",
     "Das hat leider nicht",
 )
-
-
-@pytest.fixture
-async def assist(hass: HomeAssistant) -> None:
-    """Home Assistant's conversation integration, as every default installation has it."""
-    assert await async_setup_component(hass, "homeassistant", {})
-    assert await async_setup_component(hass, "conversation", {})
 
 
 async def speak(hass: HomeAssistant, text: str, language: str) -> intent.IntentResponse:

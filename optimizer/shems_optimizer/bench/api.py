@@ -36,6 +36,10 @@ from typing import Any
 
 TOKEN = "bench-token-0123456789abcdef"
 DEVICE = "fridge"
+# Meters of the mixed case, each with two days of 10-s readings (the fridge's first day is the one the
+# single-endpoint rows ask for).
+MIXED_DEVICES = (DEVICE, "heatpump", "washer", "oven")
+MIXED_URLS = 20_000  # distinct consumption questions: none repeats within a run, none is cached
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=2.0, help="measured seconds per endpoint and round")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds first")
     parser.add_argument("--rounds", type=int, default=7, help="floor/service pairs per endpoint (median)")
+    parser.add_argument(
+        "--case",
+        choices=("all", "plan", "device_status", "consumption_day", "mixed"),
+        default="all",
+        help="one case only (mixed: plan + uncached consumption queries alternating)",
+    )
 
 
 def _free_port() -> int:
@@ -121,13 +131,18 @@ async def _serve_service(data_dir: Path, port: int) -> None:
     await service.start()
     assert service.repo is not None and service.devices is not None
     day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    readings = [
-        Reading(DEVICE, day + timedelta(seconds=10 * i), power_w=100.0 + (i % 60)) for i in range(8640)
-    ]
-    await service.devices.register_device({"device_id": DEVICE, "name": "Fridge", "type": "load"})
-    await asyncio.to_thread(service.repo.write_readings, readings)
-    await asyncio.to_thread(service.repo.refresh_aggregates, day, day + timedelta(days=1))
-    service.devices.record_readings(readings[-1:])
+    first = day - timedelta(days=1)
+    for n, device_id in enumerate(MIXED_DEVICES):
+        readings = [
+            Reading(device_id, first + timedelta(seconds=10 * i), power_w=100.0 * (n + 1) + (i % 60))
+            for i in range(2 * 8640)
+        ]
+        await service.devices.register_device(
+            {"device_id": device_id, "name": device_id.title(), "type": "load"}
+        )
+        await asyncio.to_thread(service.repo.write_readings, readings)
+        service.devices.record_readings(readings[-1:])
+    await asyncio.to_thread(service.repo.refresh_aggregates, first, day + timedelta(days=1))
     await asyncio.Event().wait()
 
 
@@ -152,10 +167,18 @@ async def _serve_floor(port: int, bodies_dir: Path) -> None:
 # Load generator (own process: ``python -m shems_optimizer.bench.api load URL CLIENTS SECONDS WARMUP``)
 
 
-async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+def _kind(url: str) -> str:
+    """``plan`` or ``consumption`` (or ``floor/...``): the path's last segment, without the query."""
+    return urllib.parse.urlsplit(url).path.rsplit("/", 1)[-1]
+
+
+async def _load(urls: list[str], clients: int, seconds: float, warmup: float) -> dict[str, Any]:
+    """Each client sends the next URL of ``urls`` (cycling) as soon as its previous answer is read."""
     import aiohttp
 
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {}
+    next_url = 0
     errors = 0
     answered = 0  # with the warm-up: what the server's CPU time is divided by
     statuses: dict[int, int] = {}
@@ -167,8 +190,10 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
     async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
 
         async def worker() -> None:
-            nonlocal errors, answered
+            nonlocal errors, answered, next_url
             while True:
+                url = urls[next_url % len(urls)]
+                next_url += 1
                 began = time.perf_counter()
                 if began >= stop_at:
                     return
@@ -183,15 +208,17 @@ async def _load(url: str, clients: int, seconds: float, warmup: float) -> dict[s
                 answered += 1
                 if began >= measure_from:
                     latencies.append(ended - began)
+                    by_kind.setdefault(_kind(url), []).append(ended - began)
                     statuses[status] = statuses.get(status, 0) + 1
 
         await asyncio.gather(*(worker() for _ in range(clients)))
     latencies.sort()
 
-    def pct(q: float) -> float:
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
+    def pct(q: float, values: list[float] = latencies) -> float:
+        return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
     return {
+        "p95_by_kind_s": {kind: round(pct(0.95, sorted(v)), 5) for kind, v in sorted(by_kind.items())},
         "requests": len(latencies),
         "rps": round(len(latencies) / seconds, 1),
         "p50_s": round(pct(0.50), 5),
@@ -209,7 +236,7 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(url: str, args: argparse.Namespace, server_pid: int) -> dict[str, Any]:
+def _measure(urls: list[str], args: argparse.Namespace, server_pid: int) -> dict[str, Any]:
     """Latencies seen by the clients, and the server's CPU time per answered request: the CPU figure
     hardly depends on what else the shared machine runs, the latencies do."""
     cpu_before = process_cpu_s(server_pid)
@@ -219,11 +246,12 @@ def _measure(url: str, args: argparse.Namespace, server_pid: int) -> dict[str, A
             "-m",
             "shems_optimizer.bench.api",
             "load",
-            url,
+            "-",
             str(args.clients),
             str(args.seconds),
             str(args.warmup),
         ],
+        input="\n".join(urls),
         check=True,
         capture_output=True,
         text=True,
@@ -237,8 +265,8 @@ def _measure(url: str, args: argparse.Namespace, server_pid: int) -> dict[str, A
 
 def _endpoint_row(
     name: str,
-    url: str,
-    floor_url: str,
+    url: list[str],
+    floor_url: list[str],
     body_bytes: int,
     args: argparse.Namespace,
     pids: tuple[int, int],
@@ -279,6 +307,10 @@ def _endpoint_row(
         "p95_over_floor_rounds": ratios,
         "cpu_us_per_request": median(services, "server_cpu_us_per_request"),
         "floor_cpu_us_per_request": median(floors, "server_cpu_us_per_request"),
+        "p95_by_kind_s": {
+            kind: round(float(statistics.median(row["p95_by_kind_s"][kind] for row in services)), 5)
+            for kind in services[0]["p95_by_kind_s"]
+        },
     }
 
 
@@ -356,13 +388,21 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 env=_python_env(),
             )
             _wait_http(f"http://127.0.0.1:{floor_port}/floor/plan")
-            for name, url in targets.items():
+            cases = {
+                name: ([url], [f"http://127.0.0.1:{floor_port}/floor/{name}"], name)
+                for name, url in targets.items()
+                if args.case in ("all", name)
+            }
+            if args.case in ("all", "mixed"):
+                mixed, floor_mixed = _mixed_urls(base, f"http://127.0.0.1:{floor_port}/floor", day)
+                cases["mixed_plan_consumption_uncached"] = (mixed, floor_mixed, "consumption_day")
+            for name, (urls, floor_urls, body_name) in cases.items():
                 rows.append(
                     _endpoint_row(
                         name,
-                        url,
-                        f"http://127.0.0.1:{floor_port}/floor/{name}",
-                        (bodies / f"{name}.json").stat().st_size,
+                        urls,
+                        floor_urls,
+                        (bodies / f"{body_name}.json").stat().st_size,
                         args,
                         (service.pid, floor.pid),
                     )
@@ -375,6 +415,34 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def _mixed_urls(base: str, floor_base: str, day: datetime) -> tuple[list[str], list[str]]:
+    """Plan and consumption requests alternating; every consumption question is different (start and
+    length in 15-minute steps over two days, one meter or the whole home, three granularities), so
+    none is answered from the service's cache. The floor answers the same sequence from memory."""
+    import random
+
+    rng = random.Random(7)
+    first = day - timedelta(days=1)
+    seen: set[str] = set()
+    urls: list[str] = []
+    floor_urls: list[str] = []
+    while len(seen) < MIXED_URLS:
+        granularity = rng.choice(("15min", "hour", "day"))
+        start = first + timedelta(minutes=15 * rng.randrange(0, 4 * 36))
+        end = start + timedelta(minutes=15 * rng.randrange(4, 4 * 12 + 1))
+        params = {"start": start.isoformat(), "end": end.isoformat(), "granularity": granularity}
+        device = rng.choice((*MIXED_DEVICES, None))
+        if device is not None:
+            params["device"] = device
+        query = urllib.parse.urlencode(params)
+        if query in seen:
+            continue
+        seen.add(query)
+        urls += [f"{base}/plan", f"{base}/consumption?{query}"]
+        floor_urls += [f"{floor_base}/plan", f"{floor_base}/consumption_day?{query}"]
+    return urls, floor_urls
+
+
 def _main(argv: list[str]) -> None:
     mode = argv[0]
     if mode == "serve":
@@ -382,7 +450,8 @@ def _main(argv: list[str]) -> None:
     elif mode == "floor":
         asyncio.run(_serve_floor(int(argv[1]), Path(argv[2])))
     elif mode == "load":
-        print(json.dumps(asyncio.run(_load(argv[1], int(argv[2]), float(argv[3]), float(argv[4])))))
+        urls = sys.stdin.read().split() if argv[1] == "-" else [argv[1]]
+        print(json.dumps(asyncio.run(_load(urls, int(argv[2]), float(argv[3]), float(argv[4])))))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

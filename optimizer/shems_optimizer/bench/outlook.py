@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     outlook: dict[str, Any] = {}
     for _ in range(repeats):
         began = time.perf_counter()
-        plan = planner.make_plan(site, now, None)
+        plan = planner.make_plan(site, now, None).document
         plan_wall.append(time.perf_counter() - began)
         began = time.perf_counter()
         outlook = planner.make_outlook(site, now, str(plan["id"]))

@@ -20,6 +20,7 @@ TARGETS: dict[str, str] = {
     "api": "API read latency under concurrent clients, against a bare aiohttp floor",
     "commands": "device command latency from API call to device ack",
     "outlook": "compute time of the 7-day hourly outlook next to the 48 h plan (the service's planner)",
+    "soak": "a compressed day under telemetry, plans, commands, streams and restarts: growth and losses",
 }
 
 

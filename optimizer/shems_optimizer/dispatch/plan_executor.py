@@ -1,11 +1,15 @@
 """The plan executor: applies each battery's mode and targets at step boundaries, and closes the loop.
 
-Execution semantics are exactly the backtest's (:mod:`shems_optimizer.control`): every plan step becomes
-a *mode with targets* (:func:`~shems_optimizer.control.commands_from_plan`), and the
+The plan comes as an :class:`~.execution_plan.ExecutionPlan`, made from the optimizer's typed result
+(never re-read from the rounded API document). Execution semantics are exactly the backtest's
+(:mod:`shems_optimizer.control`): every plan step becomes a *mode with targets*
+(:func:`~shems_optimizer.control.commands_from_plan`), and the
 :class:`~shems_optimizer.control.LocalController` turns that mode, the measured load and PV and the
 battery's SOC into a battery power every tick, absorbing forecast errors inside the plan's SOC
-corridor. At each step boundary the battery device gets ``set_mode`` (the mode and its targets, so a
-device with its own controller can follow it alone); when load, PV and SOC are measured, it also gets
+corridor. With several batteries, each one's controller counts the others' planned charging as load
+and their planned discharging as supply, as its modes were derived. At each step boundary the
+battery device gets ``set_mode`` (the mode and its targets, so a device with its own controller can
+follow it alone); when load, PV and SOC are measured, it also gets
 ``set_power`` whenever the controller's answer moves by more than the dead band. Every decision is
 kept in a journal (``GET /api/v1/execution``) and logged.
 
@@ -23,10 +27,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from shems_optimizer.control import BatteryLimits, LocalController, PlanStep, StepCommand, commands_from_plan
+from shems_optimizer.control import BatteryLimits, LocalController, StepCommand, commands_from_plan
 from shems_optimizer.tasks import cancel_and_wait
 
+from .execution_plan import ExecutionPlan
+
 _LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _BatteryRun:
+    """One battery's commands for the plan in force, with the other batteries' planned powers per step
+    (they count as load and supply for this battery, as when its modes were derived)."""
+
+    plan_id: str
+    commands: list[StepCommand]
+    limits: BatteryLimits
+    others_charge_w: tuple[float, ...]
+    others_discharge_w: tuple[float, ...]
+
+    def step(self, now: datetime) -> tuple[int, StepCommand] | None:
+        return next(((i, c) for i, c in enumerate(self.commands) if c.start <= now < c.end), None)
 
 
 @dataclass(frozen=True)
@@ -65,37 +86,6 @@ def limits_for(battery: Mapping[str, Any]) -> BatteryLimits:
     )
 
 
-def plan_steps_for(plan: Mapping[str, Any], battery_id: str) -> list[PlanStep]:
-    """The plan document's steps as the control module's :class:`PlanStep` for one battery."""
-    out: list[PlanStep] = []
-    previous_soc: float | None = None
-    for step in plan.get("steps", []):
-        assets = step.get("assets", {})
-        mine = assets.get(battery_id)
-        if mine is None:
-            return []
-        power = float(mine["power_w"])  # + discharge, - charge
-        soc_end = float(mine["soc_pct"]) / 100
-        ev_w = sum(float(v["power_w"]) for k, v in assets.items() if k != battery_id and "soc_pct" in v)
-        out.append(
-            PlanStep(
-                start=datetime.fromisoformat(step["start"]),
-                end=datetime.fromisoformat(step["end"]),
-                load_w=float(step["load_w"]),
-                pv_w=float(step["pv_w"]),
-                charge_w=max(-power, 0.0),
-                discharge_w=max(power, 0.0),
-                soc_start=previous_soc if previous_soc is not None else soc_end,
-                soc_end=soc_end,
-                grid_import_w=float(step["grid_import_w"]),
-                grid_export_w=float(step["grid_export_w"]),
-                ev_w=ev_w,
-            )
-        )
-        previous_soc = soc_end
-    return out
-
-
 def mode_payload(command: StepCommand) -> dict[str, Any]:
     mode = command.battery
     payload: dict[str, Any] = {
@@ -114,7 +104,7 @@ class PlanExecutor:
     def __init__(
         self,
         site: Callable[[], Mapping[str, Any] | None],
-        plan: Callable[[], Mapping[str, Any] | None],
+        plan: Callable[[], ExecutionPlan | None],
         measurements: Measurements,
         commands: CommandSink,
         has_device: Callable[[str], bool],
@@ -129,7 +119,7 @@ class PlanExecutor:
         self._settings = settings = settings or ExecutorSettings()
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
-        self._schedule: dict[str, tuple[str, list[StepCommand], BatteryLimits]] = {}
+        self._schedule: dict[str, _BatteryRun] = {}
         self._current: dict[str, StepCommand] = {}
         self._last_power: dict[str, float] = {}
         self.journal: deque[dict[str, Any]] = deque(maxlen=settings.journal_size)
@@ -139,14 +129,23 @@ class PlanExecutor:
         if plan is None or site is None:
             self._schedule = {}
             return
+        schedule: dict[str, _BatteryRun] = {}
         for battery in site.get("batteries", []):
             known = self._schedule.get(battery["id"])
-            if known is not None and known[0] == plan.get("id"):
+            if known is not None and known.plan_id == plan.plan_id:
+                schedule[battery["id"]] = known
                 continue
             limits = limits_for(battery)
-            steps = plan_steps_for(plan, battery["id"])
-            self._schedule[battery["id"]] = (str(plan.get("id")), commands_from_plan(steps, limits), limits)
+            others_charge, others_discharge = plan.others_w(battery["id"])
+            schedule[battery["id"]] = _BatteryRun(
+                plan.plan_id,
+                commands_from_plan(plan.steps_for(battery["id"]), limits),
+                limits,
+                others_charge,
+                others_discharge,
+            )
             self._current.pop(battery["id"], None)
+        self._schedule = schedule
 
     async def tick(self) -> list[dict[str, Any]]:
         """One control tick for every battery; returns the journal entries it wrote."""
@@ -154,10 +153,12 @@ class PlanExecutor:
         now = self._clock()
         entries = []
         home = self._measurements.home_w()
-        for battery_id, (plan_id, commands, limits) in self._schedule.items():
-            command = next((c for c in commands if c.start <= now < c.end), None)
-            if command is None:
+        for battery_id, run in self._schedule.items():
+            found = run.step(now)
+            if found is None:
                 continue
+            index, command = found
+            plan_id, limits = run.plan_id, run.limits
             entry: dict[str, Any] = {
                 "time": now.isoformat(),
                 "asset_id": battery_id,
@@ -180,7 +181,12 @@ class PlanExecutor:
             if home is not None and soc is not None:
                 load_w, pv_w = home
                 result = LocalController(limits).tick(
-                    command.battery, load_w, pv_w, soc, self._settings.tick_s, ev_w=command.ev_w
+                    command.battery,
+                    load_w + run.others_charge_w[index],
+                    pv_w + run.others_discharge_w[index],
+                    soc,
+                    self._settings.tick_s,
+                    ev_w=command.ev_w,
                 )
                 entry.update(
                     soc=round(soc, 4),

@@ -6,6 +6,11 @@ restarting. Acknowledgements are manual: a message's PUBACK is sent only once it
 store or the disk spool (see :mod:`shems_optimizer.ingest.pipeline`); paho reconnects by itself after a
 broker restart and re-subscribes in ``on_connect``.
 
+No message can stop ingestion: each is handled inside a catch-all (paho's network thread would end
+on any exception a callback raises, and with it all telemetry). Refused messages and readings are
+counted per device and reason, published (rate-limited) as dead letters on ``dead_letter_topic``, and
+acknowledged, so the broker does not re-deliver a poison message after a restart.
+
 Broker settings matter for throughput: Mosquitto's defaults (``max_inflight_messages 20``,
 ``max_queued_messages 1000``) bound how many unacknowledged messages are in flight and silently drop a
 persistent session's queue beyond 1,000 messages; docs/telemetry.md gives the settings used for the
@@ -15,6 +20,7 @@ benchmark.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -32,6 +38,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from shems_optimizer.ingest.mappings import BUILTIN_MAPPINGS, SHEMS_FORMAT, TopicBinding
 from shems_optimizer.ingest.payload import FieldMapping, PayloadError, parse_mapped, parse_shems
 from shems_optimizer.ingest.pipeline import TelemetryPipeline
+from shems_optimizer.ingest.refusals import UNKNOWN_DEVICE, Reason, Refusal, excerpt
 from shems_optimizer.store.models import Device
 
 _LOG = logging.getLogger(__name__)
@@ -73,8 +80,10 @@ class MqttIngester:
         bindings: Sequence[TopicBinding],
         pipeline: TelemetryPipeline,
         mappings: Mapping[str, FieldMapping] | None = None,
+        dead_letter_topic: str | None = None,
     ) -> None:
         self._connection = connection
+        self._dead_letter_topic = dead_letter_topic
         self._bindings = list(bindings)
         self._pipeline = pipeline
         self._mappings = {**BUILTIN_MAPPINGS, **(mappings or {})}
@@ -87,7 +96,11 @@ class MqttIngester:
         self._zones = {b.timezone: ZoneInfo(b.timezone) for b in self._bindings}
         self._route_cache: dict[str, TopicBinding | None] = {}
         self.connected = threading.Event()
+        self.internal_errors = 0
+        self._started = False
         self._client = self._make_client()
+        if dead_letter_topic is not None:
+            pipeline.refusals.set_sink(self._publish_dead_letter)
 
     def _make_client(self) -> mqtt.Client:
         c = self._connection
@@ -121,11 +134,31 @@ class MqttIngester:
             properties=properties,
         )
         self._client.loop_start()
+        self._started = True
 
     def stop(self) -> None:
+        self._started = False
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
+
+    def alive(self) -> bool:
+        """The network thread runs (it receives, acknowledges and reconnects)."""
+        thread = self._client._thread  # paho keeps its loop thread here; no public accessor
+        return self._started and thread is not None and thread.is_alive()
+
+    def _publish_dead_letter(self, refusal: Refusal) -> None:
+        if self._dead_letter_topic is None or not self.connected.is_set():
+            return
+        body = {
+            "topic": refusal.topic,
+            "device": refusal.device,
+            "reason": refusal.reason,
+            "detail": refusal.detail,
+            "payload_excerpt": refusal.excerpt,
+            "at": datetime.now(UTC).isoformat(),
+        }
+        self._client.publish(self._dead_letter_topic, json.dumps(body), qos=0)
 
     # -- callbacks (paho network thread) -------------------------------------------------------------
     def _on_connect(self, client: mqtt.Client, _userdata: Any, _flags: Any, reason: Any, _props: Any) -> None:
@@ -161,25 +194,69 @@ class MqttIngester:
         return found
 
     def _on_message(self, client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-        topic = message.topic
         ack = functools.partial(client.ack, message.mid, message.qos)
+        try:
+            self._handle(message, ack)
+        except Exception as err:  # anything unforeseen: count it, acknowledge it, keep the thread alive
+            self.internal_errors += 1
+            _LOG.exception("telemetry on %s: unexpected error", message.topic[:120])
+            try:
+                refusal = Refusal(
+                    message.topic,
+                    UNKNOWN_DEVICE,
+                    Reason.INTERNAL_ERROR,
+                    f"{type(err).__name__}: {err}"[:200],
+                    excerpt(message.payload),
+                )
+                self._pipeline.reject(refusal, ack)
+            except Exception:
+                _LOG.exception("telemetry: cannot even count a refused message")
+
+    def _handle(self, message: mqtt.MQTTMessage, ack: functools.partial[Any]) -> None:
+        topic = message.topic
+        if topic == self._dead_letter_topic:
+            ack()  # our own dead letters, under a wildcard subscription: never telemetry
+            return
         binding = self._route(topic)
         if binding is None:
-            self._pipeline.reject(topic, "no topic binding matches this topic", ack)
+            refusal = Refusal(
+                topic, UNKNOWN_DEVICE, Reason.NO_BINDING, "no topic binding matches", excerpt(message.payload)
+            )
+            self._pipeline.reject(refusal, ack)
             return
         received_at = datetime.now(UTC)
+        bound = binding.device_for(topic)
         try:
             if binding.payload_format == SHEMS_FORMAT:
-                result = parse_shems(message.payload, received_at, binding.device_for(topic))
+                result = parse_shems(message.payload, received_at, bound)
             else:
                 result = parse_mapped(
                     message.payload,
                     self._mappings[binding.payload_format],
                     received_at,
-                    binding.device_for(topic),
+                    bound,
                     self._zones[binding.timezone],
                 )
         except PayloadError as err:
-            self._pipeline.reject(topic, str(err), ack)
+            device = bound or err.device or UNKNOWN_DEVICE
+            self._pipeline.reject(Refusal(topic, device, err.reason, str(err), excerpt(message.payload)), ack)
             return
-        self._pipeline.submit(topic, result.readings, result.errors, ack)
+        shown = excerpt(message.payload)
+        refused = [
+            Refusal(topic, bound or p.device or UNKNOWN_DEVICE, p.reason, str(p), shown)
+            for p in result.problems
+        ]
+        readings = result.readings
+        if binding.device_id is not None and any(r.device_id != binding.device_id for r in readings):
+            # The topic belongs to one device: a reading naming another is refused, never stored for it.
+            kept = []
+            for reading in readings:
+                if reading.device_id == binding.device_id:
+                    kept.append(reading)
+                else:
+                    detail = (
+                        f"reading names device {reading.device_id[:40]!r}, the topic is {binding.device_id!r}"
+                    )
+                    refused.append(Refusal(topic, binding.device_id, Reason.DEVICE_MISMATCH, detail, shown))
+            readings = kept
+        self._pipeline.submit(topic, readings, refused, ack)

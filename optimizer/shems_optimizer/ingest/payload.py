@@ -37,13 +37,27 @@ _MAX_DEVICE_ID = 128
 
 
 class PayloadError(ValueError):
-    """A payload (or one reading in it) cannot be turned into readings; the message names the field."""
+    """A payload (or one reading in it) cannot be turned into readings; the message names the field.
+
+    ``reason`` is a short stable code (counted per device in the metrics and dead letters):
+    ``invalid_json``, ``invalid_device``, ``invalid_time``, ``invalid_value`` or ``invalid_payload``.
+    ``device`` is the device the reading named, when it named a valid one.
+    """
+
+    def __init__(self, message: str, reason: str = "invalid_payload", device: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.device = device
 
 
 @dataclass(frozen=True)
 class ParseResult:
     readings: list[Reading]
-    errors: list[str]  # per-reading problems; the other readings of the message are kept
+    problems: list[PayloadError]  # per-reading problems; the other readings of the message are kept
+
+    @property
+    def errors(self) -> list[str]:
+        return [str(problem) for problem in self.problems]
 
 
 @dataclass(frozen=True)
@@ -76,9 +90,12 @@ class FieldMapping:
 
 def check_device_id(device_id: Any, where: str) -> str:
     if not isinstance(device_id, str) or not device_id:
-        raise PayloadError(f"{where}: device must be a non-empty string, got {device_id!r}")
+        shown = repr(device_id)[:40] if isinstance(device_id, str) else type(device_id).__name__
+        raise PayloadError(f"{where}: device must be a non-empty string, got {shown}", "invalid_device")
     if len(device_id) > _MAX_DEVICE_ID or any(ord(c) < 32 for c in device_id) or "\\" in device_id:
-        raise PayloadError(f"{where}: device id {device_id[:40]!r} has control characters or is too long")
+        raise PayloadError(
+            f"{where}: device id {device_id[:40]!r} has control characters or is too long", "invalid_device"
+        )
     return device_id
 
 
@@ -87,24 +104,42 @@ def parse_time(value: Any, field: str, tz: ZoneInfo | None = None, fmt: str = Ti
     if isinstance(value, bool):
         raise PayloadError(f"{field}: expected a time, got {value!r}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise PayloadError(f"{field}: time is not finite ({value!r})")
-        seconds = value / 1000 if fmt == TimeFormat.EPOCH_MS or value > _MS_THRESHOLD else value
         try:
+            if not math.isfinite(value):
+                raise PayloadError(f"{field}: time is not finite ({_shown(value)})", "invalid_time")
+            seconds = value / 1000 if fmt == TimeFormat.EPOCH_MS or value > _MS_THRESHOLD else value
             return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError) as err:
-            raise PayloadError(f"{field}: time {value!r} is out of range") from err
+        except (OverflowError, OSError, ValueError) as err:  # 400-digit integers overflow the float
+            if isinstance(err, PayloadError):
+                raise
+            raise PayloadError(f"{field}: time {_shown(value)} is out of range", "invalid_time") from err
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError as err:
-            raise PayloadError(f"{field}: {value[:40]!r} is not an ISO 8601 time") from err
+            raise PayloadError(f"{field}: {value[:40]!r} is not an ISO 8601 time", "invalid_time") from err
         if parsed.tzinfo is None:
             if tz is None:
-                raise PayloadError(f"{field}: {value!r} has no UTC offset (add 'Z' or '+01:00')")
+                raise PayloadError(
+                    f"{field}: {value[:40]!r} has no UTC offset (add 'Z' or '+01:00')", "invalid_time"
+                )
             parsed = parsed.replace(tzinfo=tz)
-        return parsed.astimezone(UTC)
-    raise PayloadError(f"{field}: expected ISO 8601 text or Unix seconds, got {type(value).__name__}")
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as err:  # 9999-12-31T23:30-01:00 and 0001-01-01T00:00+01:00 leave the range
+            raise PayloadError(f"{field}: {value[:40]!r} is out of range", "invalid_time") from err
+    raise PayloadError(
+        f"{field}: expected ISO 8601 text or Unix seconds, got {type(value).__name__}", "invalid_time"
+    )
+
+
+def _shown(value: object) -> str:
+    """A value for a message, cut short (a 5,000-digit number must not fill the log)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond the digit limit of str()
+        return "a number too large to show"
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _number(value: Any, field: str) -> float:
@@ -113,12 +148,15 @@ def _number(value: Any, field: str) -> float:
             try:
                 value = float(value)
             except ValueError:
-                raise PayloadError(f"{field}: {value[:40]!r} is not a number") from None
+                raise PayloadError(f"{field}: {value[:40]!r} is not a number", "invalid_value") from None
         else:
-            raise PayloadError(f"{field}: expected a number, got {type(value).__name__}")
-    number = float(value)
+            raise PayloadError(f"{field}: expected a number, got {type(value).__name__}", "invalid_value")
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise PayloadError(f"{field}: {_shown(value)} is too large", "invalid_value") from None
     if not math.isfinite(number):
-        raise PayloadError(f"{field}: value is not finite ({value!r})")
+        raise PayloadError(f"{field}: value is not finite ({_shown(value)})", "invalid_value")
     return number
 
 
@@ -139,7 +177,7 @@ _VALID_DEVICE_IDS: set[str] = set()
 
 def _device(value: Any, where: str) -> str:
     # Validated ids are remembered: a gateway sends the same few ids thousands of times per second.
-    if value in _VALID_DEVICE_IDS:
+    if type(value) is str and value in _VALID_DEVICE_IDS:
         return str(value)
     device = check_device_id(value, where)
     if len(_VALID_DEVICE_IDS) < 100_000:
@@ -160,13 +198,21 @@ def _shems_reading(item: Any, device_id: str | None, received_at: datetime, wher
     time_value = item.get("time")
     if type(time_value) is float or type(time_value) is int:  # fast path: Unix seconds
         if not 0 < time_value < _MS_THRESHOLD:
-            time = parse_time(time_value, f"{_where(where)}.time")
+            time = _timed(time_value, f"{_where(where)}.time", device)
         else:
             time = datetime.fromtimestamp(time_value, UTC)
     elif time_value is None:
         time = received_at
     else:
-        time = parse_time(time_value, f"{_where(where)}.time")
+        time = _timed(time_value, f"{_where(where)}.time", device)
+    try:
+        return _shems_values(item, device, time, where)
+    except PayloadError as err:
+        err.device = device
+        raise
+
+
+def _shems_values(item: dict[str, Any], device: str, time: datetime, where: str | int) -> Reading:
     values: list[float | None] = [None, None, None, None]
     found = False
     for key, raw in item.items():
@@ -174,7 +220,7 @@ def _shems_reading(item: Any, device_id: str | None, received_at: datetime, wher
         if spec is None:
             if key not in _SHEMS_META:
                 raise PayloadError(
-                    f"{_where(where)}.{key}: unknown field (value fields: {', '.join(_SHEMS_KEYS)})"
+                    f"{_where(where)}.{key[:40]}: unknown field (value fields: {', '.join(_SHEMS_KEYS)})"
                 )
             continue
         if raw is None:
@@ -187,6 +233,14 @@ def _shems_reading(item: Any, device_id: str | None, received_at: datetime, wher
     if not found:
         raise PayloadError(f"{_where(where)}: no value (one of {', '.join(_SHEMS_KEYS)})")
     return Reading(device, time, values[0], values[1], values[2], values[3])
+
+
+def _timed(value: Any, field: str, device: str) -> datetime:
+    try:
+        return parse_time(value, field)
+    except PayloadError as err:
+        err.device = device
+        raise
 
 
 def _where(where: str | int) -> str:
@@ -205,20 +259,24 @@ def parse_shems(payload: bytes, received_at: datetime, device_id: str | None = N
         raise PayloadError("payload.readings: expected a list")
     default_device = document.get("device", device_id)
     readings: list[Reading] = []
-    errors: list[str] = []
+    problems: list[PayloadError] = []
     for index, item in enumerate(items):
         try:
             readings.append(_shems_reading(item, default_device, received_at, index))
         except PayloadError as err:
-            errors.append(str(err))
-    return ParseResult(readings, errors)
+            problems.append(err)
+    return ParseResult(readings, problems)
 
 
 def _load(payload: bytes) -> Any:
     try:
         return json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise PayloadError(f"payload is not valid JSON: {err}") from err
+        raise PayloadError(f"payload is not valid JSON: {err}", "invalid_json") from err
+    except RecursionError:  # e.g. 100,000 opening brackets
+        raise PayloadError("payload is nested too deeply", "invalid_json") from None
+    except ValueError as err:  # an integer beyond Python's digit limit for str -> int
+        raise PayloadError(f"payload is not usable JSON: {str(err)[:80]}", "invalid_json") from None
 
 
 def _lookup(document: Mapping[str, Any], path: str) -> Any:

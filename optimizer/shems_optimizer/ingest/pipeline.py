@@ -5,9 +5,13 @@ pipeline:
 
 1. holds messages in a **bounded queue** — when it is full, ``submit`` blocks, which stops the MQTT
    network loop and lets the broker hold the backlog (backpressure instead of unbounded memory);
-2. filters each reading: unknown devices, duplicates (same time as the device's previous reading) and
-   out-of-order readings (older than the device's newest) are counted, logged with their topic and
-   skipped — or, with ``late_readings="store"``, late readings are stored;
+2. filters each reading: unknown devices, implausible readings (times far from now, absurd power, an
+   energy counter going down: :mod:`~shems_optimizer.ingest.plausibility`), duplicates (same time as
+   the device's previous reading) and out-of-order readings (older than the device's newest) are
+   counted and skipped — or, with ``late_readings="store"``, late readings are stored. Refusals go to
+   :class:`~shems_optimizer.ingest.refusals.RefusalLog` (per device and reason, dead letters). While the
+   store cannot say whether a device exists (it is down), its readings are kept and spooled; the replay
+   drops those of devices that turn out unknown;
 3. writes batches (up to ``batch_size`` readings, or whatever arrived within ``flush_interval_s``) in
    one store transaction;
 4. when the store is unavailable, appends the batch to the **disk spool** instead and replays the spool,
@@ -15,7 +19,10 @@ pipeline:
    order is kept;
 5. acknowledges a message only once its readings are in the store or in the spool (an MQTT QoS 1
    message not acknowledged is re-delivered after a crash; store writes are idempotent, so a
-   re-delivery never duplicates a row).
+   re-delivery never duplicates a row);
+6. never dies of one bad batch: a write the store refuses (not "unavailable") is retried reading by
+   reading and only the refused readings are dropped (counted), and anything unexpected in the writer
+   loop is counted and logged, its messages acknowledged, so a poison message cannot come back.
 """
 
 from __future__ import annotations
@@ -25,10 +32,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from shems_optimizer.ingest.plausibility import PlausibilityRules, ReadingGuard, rating_w
+from shems_optimizer.ingest.refusals import Reason, Refusal, RefusalLog
 from shems_optimizer.ingest.spool import DiskSpool, SpoolFullError
 from shems_optimizer.ingest.stats import IngestCounts, IngestStats
 from shems_optimizer.store.models import Reading, StoreError, StoreUnavailableError
@@ -50,6 +59,7 @@ class PipelineConfig:
     known_devices_refresh_s: float = 5.0
     touch_interval_s: float = 10.0
     late_readings: str = "skip"  # "skip" or "store"
+    plausibility: PlausibilityRules = field(default_factory=PlausibilityRules)
 
     def __post_init__(self) -> None:
         if self.late_readings not in ("skip", "store"):
@@ -105,7 +115,10 @@ class TelemetryPipeline:
         self._queue: queue.Queue[_Item] = queue.Queue(maxsize=config.queue_max_messages)
         self._spool = DiskSpool(config.spool_dir, config.spool_max_bytes)
         self.stats = IngestStats()
+        self.refusals = RefusalLog()
+        self._guard = ReadingGuard(config.plausibility)
         self._known: set[str] = set()
+        self._known_ok = False  # the last device list refresh succeeded
         self._known_at = float("-inf")
         self._newest: dict[str, datetime] = {}
         self._seen: dict[str, datetime] = {}
@@ -118,21 +131,26 @@ class TelemetryPipeline:
 
     # -- source side ---------------------------------------------------------------------------------
     def submit(
-        self, topic: str, readings: Sequence[Reading], errors: Sequence[str] = (), ack: Ack | None = None
+        self,
+        topic: str,
+        readings: Sequence[Reading],
+        refused: Sequence[Refusal] = (),
+        ack: Ack | None = None,
     ) -> None:
-        """Queue one message's readings (blocks while the queue is full). ``errors``: rejected readings."""
+        """Queue one message's readings (blocks while the queue is full). ``refused``: its readings the
+        source already refused (counted and dead-lettered here)."""
         self.stats.add(
-            messages=1, readings_received=len(readings) + len(errors), malformed_readings=len(errors)
+            messages=1, readings_received=len(readings) + len(refused), malformed_readings=len(refused)
         )
-        for error in errors:
-            self._log.warn(("malformed", topic), "telemetry on %s: reading skipped: %s", topic, error)
+        for refusal in refused:
+            self.refusals.record(refusal)
         self._busy.set()
         self._queue.put(_Item(topic, readings, ack))
 
-    def reject(self, topic: str, reason: str, ack: Ack | None = None) -> None:
-        """Count and log a message that could not be parsed at all, then acknowledge it (never retried)."""
+    def reject(self, refusal: Refusal, ack: Ack | None = None) -> None:
+        """Count a message that could not be used at all, then acknowledge it (never retried)."""
         self.stats.add(messages=1, malformed_messages=1)
-        self._log.warn(("malformed", topic), "telemetry on %s: message skipped: %s", topic, reason)
+        self.refusals.record(refusal)
         if ack is not None:
             ack()
 
@@ -157,6 +175,17 @@ class TelemetryPipeline:
     def counts(self) -> IngestCounts:
         return self.stats.snapshot()
 
+    def writer_alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    @property
+    def store_down(self) -> bool:
+        """The last write found the store unavailable (readings go to the spool)."""
+        return self._store_down
+
     @property
     def spooled_segments(self) -> int:
         return len(self._spool)
@@ -175,6 +204,15 @@ class TelemetryPipeline:
 
     # -- writer thread -------------------------------------------------------------------------------
     def _run(self) -> None:
+        while True:
+            try:
+                self._loop()
+                return
+            except Exception:  # never let one batch end the writer; its messages were acknowledged
+                self.stats.add(writer_errors=1)
+                _LOG.exception("telemetry writer: unexpected error, continuing")
+
+    def _loop(self) -> None:
         pending: list[_Item] = []
         count = 0
         first_at = 0.0
@@ -213,8 +251,14 @@ class TelemetryPipeline:
                 or time.monotonic() - first_at >= self._config.flush_interval_s
             )
             if due:
-                self._flush(pending, stopping)
-                pending, count = [], 0
+                batch, pending, count = pending, [], 0
+                try:
+                    self._flush(batch, stopping)
+                except Exception:
+                    for done in batch:  # acknowledged: a message that broke the writer must not return
+                        if done.ack is not None:
+                            done.ack()
+                    raise
             self._maybe_replay()
             self._maybe_touch()
             if not pending and self._queue.empty():
@@ -238,20 +282,27 @@ class TelemetryPipeline:
             if item.ack is not None:
                 item.ack()
 
+    def _refuse(self, topic: str, reading: Reading, reason: str, detail: str) -> None:
+        self.stats.add(implausible=1)
+        self.refusals.record(Refusal(topic, reading.device_id, reason, f"{reading.device_id}: {detail}"))
+
     def _accept(self, items: list[_Item]) -> list[Reading]:
         accepted: list[Reading] = []
         store_late = self._config.late_readings == "store"
+        guard = self._guard
+        now = datetime.now(UTC)
         for item in items:
             for reading in item.readings:
                 device = reading.device_id
-                if device not in self._known and not self._refresh_known(wanted=device):
+                if device not in self._known and self._refresh_known(wanted=device) is False:
                     self.stats.add(unknown_device=1)
-                    self._log.warn(
-                        ("unknown-device", item.topic),
-                        "telemetry on %s: unknown device %r, reading skipped",
-                        item.topic,
-                        device,
+                    self.refusals.record(
+                        Refusal(item.topic, "", Reason.UNKNOWN_DEVICE, f"unknown device {device[:40]!r}")
                     )
+                    continue
+                refused = guard.refuse_time_or_power(reading, now)
+                if refused is not None:
+                    self._refuse(item.topic, reading, *refused)
                     continue
                 newest = self._newest.get(device)
                 if newest is not None and reading.time <= newest:
@@ -277,6 +328,10 @@ class TelemetryPipeline:
                         )
                         continue
                 else:
+                    refused = guard.refuse_energy(reading)
+                    if refused is not None:
+                        self._refuse(item.topic, reading, *refused)
+                        continue
                     self._newest[device] = reading.time
                 accepted.append(reading)
         return accepted
@@ -286,7 +341,7 @@ class TelemetryPipeline:
             return
         if not self._store_down and not len(self._spool):
             try:
-                self._repo.write_readings(readings)
+                readings = self._write(readings)
             except StoreUnavailableError as err:
                 self.stats.add(store_failures=1)
                 _LOG.error("store unavailable, spooling telemetry to %s: %s", self._spool.directory, err)
@@ -306,7 +361,7 @@ class TelemetryPipeline:
         for segment in self._spool.segments():
             readings = self._spool.read(segment)
             try:
-                self._repo.write_readings(readings)
+                readings = self._write(self._only_known(readings))
             except StoreUnavailableError:
                 self.stats.add(store_failures=1)
                 self._next_retry = time.monotonic() + self._config.retry_interval_s
@@ -319,15 +374,72 @@ class TelemetryPipeline:
             _LOG.warning("store is back: replayed %d spooled readings", replayed)
         self._store_down = False
 
-    def _refresh_known(self, force: bool = False, wanted: str | None = None) -> bool:
-        now = time.monotonic()
-        if force or now - self._known_at >= self._config.known_devices_refresh_s:
-            self._known_at = now
+    def _write(self, readings: list[Reading]) -> list[Reading]:
+        """Write; when the store refuses the batch (an error other than "unavailable": a device deleted
+        meanwhile, a value it cannot hold), drop readings of unknown devices, then write one by one and
+        drop only the refused ones. Returns what was written."""
+        try:
+            self._repo.write_readings(readings)
+            return readings
+        except StoreUnavailableError:
+            raise
+        except Exception as err:
+            _LOG.warning(
+                "store refused a batch of %d readings (%s); writing them one by one", len(readings), err
+            )
+        readings = self._only_known(readings, force=True)
+        written = []
+        for reading in readings:
             try:
-                self._known = {d.id for d in self._repo.list_devices()}
+                self._repo.write_readings([reading])
+            except StoreUnavailableError:
+                raise
+            except Exception as err:
+                self._refuse("store", reading, Reason.INTERNAL_ERROR, f"the store refused it: {err}"[:200])
+            else:
+                written.append(reading)
+        return written
+
+    def _only_known(self, readings: list[Reading], force: bool = False) -> list[Reading]:
+        """Drop (and count) readings of devices the store does not know. Spooled readings of devices the
+        store could not vouch for while it was down are checked here, at replay."""
+        if all(r.device_id in self._known for r in readings) and not force:
+            return readings
+        if self._refresh_known(force=True) is not True:
+            return readings  # cannot tell: keep them (the write decides)
+        kept = []
+        for reading in readings:
+            if reading.device_id in self._known:
+                kept.append(reading)
+            else:
+                self.stats.add(unknown_device=1)
+                self.refusals.record(
+                    Refusal("spool", reading.device_id, Reason.UNKNOWN_DEVICE, "device is not registered")
+                )
+        return kept
+
+    def _refresh_known(self, force: bool = False, wanted: str | None = None) -> bool | None:
+        """Whether ``wanted`` is a registered device; ``None`` when the store cannot tell now (it is
+        down): such readings are kept, spooled, and checked again at replay."""
+        now = time.monotonic()
+        wait = self._config.known_devices_refresh_s if self._known_ok else self._config.retry_interval_s
+        due = force or now - self._known_at >= wait
+        if due and (force or not self._store_down):
+            try:
+                known = {d.id: d for d in self._repo.list_devices()}
             except StoreError as err:
+                self._known_ok = False
                 _LOG.warning("cannot refresh the device list: %s", err)
-        return wanted in self._known if wanted is not None else True
+            else:
+                self._known, self._known_ok = set(known), True
+                ratings = {d.id: r for d in known.values() if (r := rating_w(d.attributes)) is not None}
+                self._guard.set_ratings(ratings)
+            self._known_at = time.monotonic()  # after the attempt: a refused one may take seconds
+        if wanted is None:
+            return self._known_ok
+        if wanted in self._known:
+            return True
+        return False if self._known_ok and not self._store_down else None
 
     def _note_seen(self, readings: list[Reading]) -> None:
         seen = self._seen

@@ -17,6 +17,8 @@ class IngestCounts:
     unknown_device: int = 0
     duplicates: int = 0  # same device and time as the previous reading
     out_of_order: int = 0  # older than the device's newest reading (skipped by default)
+    implausible: int = 0  # refused: time far from now, absurd power, energy counter going down
+    writer_errors: int = 0  # unexpected errors the writer survived
     store_failures: int = 0  # writes that failed because the store was unavailable
     segments_replayed: int = 0
 

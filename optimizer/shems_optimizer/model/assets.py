@@ -87,6 +87,9 @@ class Battery:
     # False: the battery only serves the house; export is limited to the PV surplus.
     may_export: bool = True
 
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
+
     def __post_init__(self) -> None:
         owner = f"batteries[{self.name}]"
         check_energy(owner, "capacity_kwh", self.capacity_kwh)
@@ -121,6 +124,9 @@ class ElectricVehicle:
     min_charge_kw: float = 0.0
     plugged_in: bool = True
     charge_efficiency: float = 0.9
+
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
 
     def __post_init__(self) -> None:
         owner = f"evs[{self.name}]"
@@ -158,6 +164,9 @@ class ProfileAppliance:
     profile_step: timedelta = timedelta(minutes=15)
     earliest_start: datetime | None = None
     latest_finish: datetime | None = None
+
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
 
     def __post_init__(self) -> None:
         owner = f"appliances[{self.name}]"
@@ -206,6 +215,9 @@ class EnergyAppliance:
     min_on: timedelta = timedelta(0)
     min_off: timedelta = timedelta(0)
 
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
+
     def __post_init__(self) -> None:
         owner = f"appliances[{self.name}]"
         check_energy(owner, "energy_kwh", self.energy_kwh, allow_zero=True)
@@ -253,6 +265,9 @@ class ThermalLoad:
     uses_outdoor_temperature: bool = False
     # Constant heat taken out (hot-water use, kW thermal) on top of the losses.
     draw_kw: float = 0.0
+
+    # What people call it (the name they gave); ``name`` is the internal id. Empty: use ``name``.
+    label: str = ""
 
     def __post_init__(self) -> None:
         owner = f"thermal[{self.name}]"

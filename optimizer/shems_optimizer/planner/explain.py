@@ -12,6 +12,13 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from shems_optimizer.model.assets import (
+    Battery,
+    ElectricVehicle,
+    EnergyAppliance,
+    ProfileAppliance,
+    ThermalLoad,
+)
 from shems_optimizer.plan import AppliancePlan, BatteryPlan, EVPlan, ThermalPlan, UnmetGoal
 from shems_optimizer.planner.build import BuiltModel
 from shems_optimizer.planner.context import BuildContext
@@ -20,6 +27,16 @@ from shems_optimizer.timegrid import FloatArray
 
 KWH_TOLERANCE = 0.01
 KELVIN_TOLERANCE = 0.05
+
+
+Named = Battery | ElectricVehicle | ProfileAppliance | EnergyAppliance | ThermalLoad
+
+
+def shown(asset: Named, kind: str = "") -> str:
+    """The name people gave the asset; without one (a scenario file), its kind and model name."""
+    if asset.label:
+        return asset.label
+    return f"{kind} {asset.name}" if kind else asset.name
 
 
 def when(ctx: BuildContext, moment: datetime) -> str:
@@ -112,7 +129,7 @@ def explain_unmet(
                 achieved=plan.soc[-1],
                 unit="soc",
                 explanation=(
-                    f"Battery {b.name} ends at {100 * plan.soc[-1]:.0f} %, not {100 * target:.0f} %, "
+                    f"{shown(b, 'Battery')} ends at {100 * plan.soc[-1]:.0f} %, not {100 * target:.0f} %, "
                     f"at {when(ctx, ctx.grid.end)}: {why}."
                 ),
             )
@@ -157,7 +174,7 @@ def explain_unmet(
                 achieved=reached,
                 unit="soc",
                 explanation=(
-                    f"EV {ev.name} reaches {100 * reached:.0f} %, not {100 * wanted:.0f} %, "
+                    f"{shown(ev, 'EV')} reaches {100 * reached:.0f} %, not {100 * wanted:.0f} %, "
                     f"by {by_text}: {why}."
                 ),
             )
@@ -187,7 +204,7 @@ def explain_unmet(
                 wanted=1.0,
                 achieved=0.0,
                 unit="runs",
-                explanation=f"{app.name} cannot run in this plan: {why}.",
+                explanation=f"{shown(app)} cannot run in this plan: {why}.",
             )
         )
     for en in built.energies:
@@ -223,7 +240,7 @@ def explain_unmet(
                 wanted=wanted,
                 achieved=got,
                 unit="kWh",
-                explanation=(f"{need.name} gets {got:.1f} kWh of {wanted:.1f} kWh by {by_text}: {why}."),
+                explanation=(f"{shown(need)} gets {got:.1f} kWh of {wanted:.1f} kWh by {by_text}: {why}."),
             )
         )
 
@@ -264,10 +281,10 @@ def explain_unmet(
                     achieved=extreme,
                     unit="°C",
                     explanation=(
-                        f"{load.name} is {side} of {bound:g} °C for {hours_text(hours)} from "
+                        f"{shown(load)} is {side} of {bound:g} °C for {hours_text(hours)} from "
                         f"{when(ctx, ctx.grid.starts[first])} (down to {extreme:.1f} °C): {why}."
                         if kind == "cold"
-                        else f"{load.name} is {side} of {bound:g} °C for {hours_text(hours)} "
+                        else f"{shown(load)} is {side} of {bound:g} °C for {hours_text(hours)} "
                         f"(up to {extreme:.1f} °C): {why}."
                     ),
                 )

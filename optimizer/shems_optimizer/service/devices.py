@@ -112,7 +112,14 @@ class DeviceRegistry:
             self._status[reading.device_id] = status
             self._status_answers.pop(reading.device_id, None)
             if self._hub is not None:
-                self._hub.publish("device_update", {"device_id": reading.device_id, "status": status})
+                self._hub.publish("device_update", self._update_message(reading.device_id, status))
+
+    def _update_message(self, device_id: str, status: dict[str, Any]) -> dict[str, Any]:
+        """The stream's ``device_update``: it says whether the device is a mirror of a Home Assistant
+        sensor of the site (``source: site``), which Home Assistant already shows and need not fetch."""
+        device = self._devices.get(device_id)
+        source = "site" if device is not None and device.attributes.get("source") == "site" else "registered"
+        return {"device_id": device_id, "source": source, "status": status}
 
     # -- API port -----------------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from shems_optimizer.dispatch.execution_plan import ExecutionPlan
 from shems_optimizer.model.errors import ConfigError
 from shems_optimizer.model.series import Series
 from shems_optimizer.plan import Plan
@@ -23,7 +24,7 @@ from shems_optimizer.timegrid import TimeGrid
 
 from .engine_site import ApplianceRequest, LiveValues, build_site, document_field
 from .plan_document import plan_document
-from .planning import PlanningError
+from .planning import PlannedRun, PlanningError
 
 STEP = timedelta(minutes=15)
 HORIZON_STEPS = 192  # 48 h
@@ -96,10 +97,11 @@ class EnginePlanner:
 
     def make_plan(
         self, site: Mapping[str, Any], now: datetime, previous: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
+    ) -> PlannedRun:
         grid = horizon(now, str(site.get("timezone", "UTC")))
         plan, notes, got = self.solve(site, grid, now)
-        return plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)
+        document = plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)
+        return PlannedRun(document, ExecutionPlan.from_plan(plan, str(document["id"])))
 
     def make_outlook(self, site: Mapping[str, Any], now: datetime, plan_id: str | None) -> dict[str, Any]:
         """The 7-day hourly outlook: same inputs and optimizer as the plan, on an hourly grid."""

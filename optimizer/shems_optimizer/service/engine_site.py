@@ -110,6 +110,7 @@ def build_site(
         batteries.append(
             Battery(
                 name=b["id"],
+                label=str(b["name"]),
                 capacity_kwh=float(b["capacity_kwh"]),
                 max_charge_kw=0.0 if hold else b["max_charge_w"] / 1000,
                 max_discharge_kw=0.0 if hold else b["max_discharge_w"] / 1000,
@@ -130,6 +131,7 @@ def build_site(
         evs.append(
             ElectricVehicle(
                 name=e["id"],
+                label=str(e["name"]),
                 capacity_kwh=float(e["battery_kwh"]),
                 soc_now=min(max(soc, 0.0), 1.0),
                 target_soc=e["target_soc_pct"] / 100,
@@ -162,6 +164,7 @@ def build_site(
         appliances.append(
             ProfileAppliance(
                 name=a["id"],
+                label=str(a["name"]),
                 profile_kw=(a["power_w"] / 1000,) * steps,
                 profile_step=APPLIANCE_STEP,
                 earliest_start=earliest,
@@ -178,6 +181,7 @@ def build_site(
         thermal.append(
             ThermalLoad(
                 name=t["id"],
+                label=str(t["name"]),
                 max_power_kw=t["power_w"] / 1000,
                 cop=float(t.get("cop", defaults["cop"])),
                 heat_capacity_kwh_per_k=float(

@@ -22,6 +22,8 @@ from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.load import LoadForecaster
 from shems_optimizer.timegrid import TimeGrid
 
+from .forecast_words import method_words
+
 _LOGGER = logging.getLogger(__name__)
 STEP = timedelta(minutes=15)
 RETRAIN_EVERY = timedelta(days=1)
@@ -68,6 +70,8 @@ class LoadForecast:
         for step_start, step_end in zip(grid.starts, grid.ends, strict=True):
             window = watts[(watts.index >= step_start) & (watts.index < step_end)]
             out.append(float(window.mean()) / 1000 if len(window) else float(watts.iloc[-1]) / 1000)
-        note = f"load forecast: {result.method}" + (f" ({'; '.join(result.notes)})" if result.notes else "")
+        note = f"load forecast: {method_words(result.method)}" + (
+            f" ({'; '.join(result.notes)})" if result.notes else ""
+        )
         assert len(out) == steps
         return out, note

@@ -44,8 +44,14 @@ class MpcLoop:
         self._reasons: list[str] = []
         self._task: asyncio.Task[None] | None = None
         self._last_retrain: datetime | None = None
+        self._running = False
         self.runs = 0
         self.failures = 0
+
+    @property
+    def busy(self) -> bool:
+        """A re-plan is asked for (settling) or under way: the plan in force is about to change."""
+        return self._wake.is_set() or self._running
 
     def trigger(self, reason: str) -> None:
         """Ask for a re-plan soon (thread-safe when called through ``loop.call_soon_threadsafe``)."""
@@ -71,8 +77,12 @@ class MpcLoop:
                 self._plans.set_next_run(due)
                 reason = await self._wait_for_reason(wait_s)
         while True:
-            await self._maybe_retrain()
-            await self._run_once(reason)
+            self._running = True
+            try:
+                await self._maybe_retrain()
+                await self._run_once(reason)
+            finally:
+                self._running = False
             next_run = self._clock() + self._interval
             self._plans.set_next_run(next_run)
             reason = await self._wait_for_reason(self._interval.total_seconds())
@@ -81,9 +91,11 @@ class MpcLoop:
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=timeout_s)
         except TimeoutError:
+            self._running = True
             return "interval"
         # Let a burst of events settle into one run.
         await asyncio.sleep(self._settle.total_seconds())
+        self._running = True  # before the wake flag drops, so ``busy`` never blinks off in between
         self._wake.clear()
         reasons, self._reasons = self._reasons, []
         return ",".join(dict.fromkeys(reasons)) or "event"

@@ -1,14 +1,24 @@
-"""Plans kept in the repository (``plans`` table), so a restart resumes with the plan in force."""
+"""Plans kept in the repository (``plans`` table), so a restart resumes with the plan in force.
+
+The stored document is the API's plan document plus, under ``EXECUTION_KEY``, the typed schedule the
+plan executor follows (full precision), so execution resumes after a restart without a new solve. The
+key never reaches the API: it is taken off when the plan is read back.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
+from shems_optimizer.dispatch.execution_plan import ExecutionPlan
 from shems_optimizer.store import Repository, StoredPlan
 
 from .blocking import BlockingRunner
+from .planning import PlannedRun
+
+_LOGGER = logging.getLogger(__name__)
+EXECUTION_KEY = "_execution"
 
 
 class StorePlanArchive:
@@ -17,11 +27,25 @@ class StorePlanArchive:
         self._blocking = blocking
         self._home_id = home_id
 
-    async def latest(self) -> dict[str, Any] | None:
+    async def latest(self) -> PlannedRun | None:
         stored = await self._blocking(self._repo.latest_plan, self._home_id)
-        return None if stored is None else dict(stored.document)
+        if stored is None:
+            return None
+        document = dict(stored.document)
+        raw = document.pop(EXECUTION_KEY, None)
+        execution = None
+        if isinstance(raw, Mapping):
+            try:
+                execution = ExecutionPlan.from_json(raw)
+            except (KeyError, TypeError, ValueError) as err:
+                _LOGGER.warning(
+                    "the archived plan's schedule is unreadable; batteries wait for the next plan",
+                    extra={"plan_id": document.get("id"), "error": f"{type(err).__name__}: {err}"},
+                )
+        return PlannedRun(document, execution)
 
-    async def save(self, plan: Mapping[str, Any]) -> None:
+    async def save(self, run: PlannedRun) -> None:
+        plan = run.document
         record = StoredPlan(
             id=str(plan["id"]),
             home_id=self._home_id,
@@ -29,7 +53,9 @@ class StorePlanArchive:
             horizon_start=datetime.fromisoformat(str(plan["horizon_start"])),
             horizon_end=datetime.fromisoformat(str(plan["horizon_end"])),
             status=str(plan["status"]),
-            document=dict(plan),
+            document=dict(plan)
+            if run.execution is None
+            else {**plan, EXECUTION_KEY: run.execution.to_json()},
             objective=plan.get("cost_total"),
         )
         await self._blocking(self._repo.save_plan, record)

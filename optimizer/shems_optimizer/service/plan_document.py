@@ -74,12 +74,14 @@ def plan_document(
     tz = ZoneInfo(str(doc.get("timezone", "UTC")))
     today = created_at.astimezone(tz).date()
     evs_by_id = {e["id"]: e for e in doc.get("evs", [])}
+    names = asset_names(doc)
     ev_out = []
     for e in plan.evs:
         ev_doc = evs_by_id.get(e.name, {})
         ev_out.append(
             {
                 "id": e.name,
+                "name": names.get(e.name, e.name),
                 "departure": _departure_iso(ev_doc, created_at, tz),
                 "projected_soc_pct": round(e.soc[-1] * 100, 2) if e.soc else None,
                 "target_soc_pct": ev_doc.get("target_soc_pct"),
@@ -98,6 +100,7 @@ def plan_document(
         "appliances": [
             {
                 "id": a.name,
+                "name": names.get(a.name, a.name),
                 "planned_start": a.runs[0].start.isoformat() if a.runs else None,
                 "planned_end": a.runs[-1].end.isoformat() if a.runs else None,
                 "energy_kwh": round(a.energy_kwh, 3),
@@ -116,6 +119,7 @@ def plan_document(
         "unmet_goals": [
             {
                 "asset_id": g.asset,
+                "asset_name": names.get(g.asset, g.asset),
                 "goal": g.goal,
                 "wanted": g.wanted,
                 "achieved": g.achieved,
@@ -131,6 +135,15 @@ def plan_document(
         },
         "prices_updated_at": prices_updated_at.isoformat() if prices_updated_at else None,
     }
+
+
+def asset_names(doc: Mapping[str, Any]) -> dict[str, str]:
+    """Each asset's id → the name people gave it in the site document (the grid's parts by role)."""
+    names = {"house": "House", "pv": "Solar"}
+    for kind in ("batteries", "evs", "appliances", "thermal_loads"):
+        for asset in doc.get(kind, []):
+            names[str(asset["id"])] = str(asset.get("name") or asset["id"])
+    return names
 
 
 def baseline_step_costs(plan: Plan) -> list[float] | None:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from shems_optimizer.api.jsonio import dumps
 from shems_optimizer.api.ports import OptimizationFailed, SiteMissing, SitePort
 from shems_optimizer.api.stream import StreamHub
+from shems_optimizer.dispatch.execution_plan import ExecutionPlan
 
 from .logs import correlation
 
@@ -29,18 +30,27 @@ class PlanningError(Exception):
     """A run could not produce a plan; the message says why in words a user understands."""
 
 
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run's result: the plan document people and clients read, and the typed schedule the plan
+    executor follows (``None`` when the planner gives none: then nothing is executed)."""
+
+    document: dict[str, Any]
+    execution: ExecutionPlan | None = None
+
+
 class Planner(Protocol):
     def make_plan(
         self, site: Mapping[str, Any], now: datetime, previous: Mapping[str, Any] | None
-    ) -> dict[str, Any]:
-        """A plan document for ``site`` from ``now`` on; raise :class:`PlanningError` when impossible."""
+    ) -> PlannedRun:
+        """The plan for ``site`` from ``now`` on; raise :class:`PlanningError` when impossible."""
         ...
 
 
 class PlanArchive(Protocol):
-    async def latest(self) -> dict[str, Any] | None: ...
+    async def latest(self) -> PlannedRun | None: ...
 
-    async def save(self, plan: Mapping[str, Any]) -> None: ...
+    async def save(self, run: PlannedRun) -> None: ...
 
 
 @dataclass
@@ -78,17 +88,21 @@ class PlanService:
         self._state = _RunState()
         self._plan: dict[str, Any] | None = None
         self._plan_json: str | None = None
+        self._execution: ExecutionPlan | None = None
         self._listeners = listeners if listeners is not None else []
         self._before_run = before_run
         self._status_parts: list[Callable[[], Mapping[str, Any]]] = []
 
     async def load(self) -> None:
         """Resume with the plan in force before a restart."""
-        self._set_plan(await self._archive.latest())
+        latest = await self._archive.latest()
+        if latest is not None:
+            self._set_plan(latest.document, latest.execution)
 
-    def _set_plan(self, plan: dict[str, Any] | None) -> None:
+    def _set_plan(self, plan: dict[str, Any] | None, execution: ExecutionPlan | None) -> None:
         self._plan = plan
         self._plan_json = None if plan is None else dumps(plan)
+        self._execution = execution
 
     def on_new_plan(self, listener: Callable[[dict[str, Any]], None]) -> None:
         self._listeners.append(listener)
@@ -102,7 +116,7 @@ class PlanService:
         if it is still ``plan_id``, and tell the stream's clients."""
         if self._plan is None or self._plan.get("id") != plan_id:
             return
-        self._set_plan({**self._plan, **fields})
+        self._set_plan({**self._plan, **fields}, self._execution)
         self._hub.publish("plan_updated", self._plan)
 
     def set_next_run(self, when: datetime | None) -> None:
@@ -113,6 +127,10 @@ class PlanService:
 
     def current_plan_json(self) -> str | None:
         return self._plan_json
+
+    def current_execution(self) -> ExecutionPlan | None:
+        """The typed schedule of the plan in force, for the plan executor."""
+        return self._execution
 
     def status(self) -> dict[str, Any]:
         state = self._state
@@ -173,7 +191,7 @@ class PlanService:
         planner, previous = self._planner, self._plan
         try:
             loop = asyncio.get_running_loop()
-            plan = await loop.run_in_executor(self._executor, planner.make_plan, site, now, previous)
+            made = await loop.run_in_executor(self._executor, planner.make_plan, site, now, previous)
         except PlanningError as err:
             return self._failed(str(err), reason, started)
         except Exception as err:  # a bug or a broken input must not end the service
@@ -181,16 +199,17 @@ class PlanService:
             return self._failed(f"unexpected {type(err).__name__}: {err}", reason, started)
         finally:
             state.running = False
+        plan = made.document
         plan.setdefault("correlation_id", cid)
         plan.setdefault("reason", reason)
         try:
-            await self._archive.save(plan)
+            await self._archive.save(made)
         except Exception as err:  # e.g. the database is away: the plan still goes into force
             _LOGGER.error(
                 "plan not archived; it is in force but will not survive a restart",
                 extra={"plan_id": plan.get("id"), "error": f"{type(err).__name__}: {err}"},
             )
-        self._set_plan(plan)
+        self._set_plan(plan, made.execution)
         state.last_success = now
         state.last_error = None
         state.last_duration_s = round(time.perf_counter() - started, 4)

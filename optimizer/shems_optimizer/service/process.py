@@ -30,6 +30,7 @@ from shems_optimizer.dispatch.plan_executor import PlanExecutor
 from shems_optimizer.dispatch.plan_publisher import PlanPublisher
 from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
+from shems_optimizer.store.sqlite_backup import live_db_path, restore_if_absent
 
 from .analytics import ConsumptionAnalytics
 from .bill import BillService
@@ -50,8 +51,10 @@ from .outlook import OutlookService
 from .plan_archive import StorePlanArchive
 from .planning import Planner, PlanService
 from .predictions import Forecasts
+from .problems import SetupProblems
 from .schedules import ScheduleBook
 from .site_store import SiteStore
+from .snapshots import SnapshotKeeper
 from .telemetry import TelemetryService
 
 _LOGGER = logging.getLogger(__name__)
@@ -102,6 +105,12 @@ class Service:
         self.ha_ingest: HaIngestService | None = None
         self.outlook: OutlookService | None = None
         self.bill: BillService | None = None
+        self._snapshots: SnapshotKeeper | None = None
+
+    @property
+    def replanning(self) -> bool:
+        """A re-plan is asked for or under way (see :attr:`MpcLoop.busy`)."""
+        return self._mpc is not None and self._mpc.busy
 
     @property
     def url(self) -> str:
@@ -115,7 +124,7 @@ class Service:
         if storage.kind == "timescaledb":
             assert storage.dsn is not None
             return TimescaleConfig(storage.dsn)
-        return SqliteConfig(self.config.data_dir / "shems.sqlite3")
+        return SqliteConfig(live_db_path(self.config.data_dir))
 
     async def start(self) -> None:
         try:
@@ -130,7 +139,13 @@ class Service:
         self.hub.bind(loop)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shems-planner")
         blocking = self._blocking = BlockingRunner()
+        if config.storage.kind == "embedded":
+            # A data directory restored from a Home Assistant backup holds the snapshot, not the database.
+            await blocking(restore_if_absent, config.data_dir)
         repo = self.repo = await blocking(open_store, self._store_config())
+        if config.storage.kind == "embedded":
+            self._snapshots = SnapshotKeeper(config.data_dir)
+            self._snapshots.start()
         site_doc = self.site.get() or {}
         await blocking(
             repo.upsert_home,
@@ -166,6 +181,8 @@ class Service:
             clock=self._clock,
         )
         await plans.load()
+        problems = SetupProblems(config.homeassistant is not None, self.site.get)
+        plans.add_status(problems.status)
         await self._start_long_range(repo, blocking, plans, planner)
         mpc = self._mpc = MpcLoop(
             plans, timedelta(minutes=config.optimization_interval_min), clock=self._clock
@@ -249,7 +266,7 @@ class Service:
             self.health.add("telemetry", self.telemetry.health)
         executor = self.executor = PlanExecutor(
             self.site.get,
-            plans.current_plan,
+            plans.current_execution,
             LiveMeasurements(devices, live),
             dispatcher,
             lambda device_id: devices.route_now(device_id) is not None,
@@ -276,15 +293,13 @@ class Service:
         await web.TCPSite(self._runner, config.host, config.port, reuse_address=True).start()
         bound = self._runner.addresses
         self.port = int(bound[0][1]) if bound else config.port
-        if self.tokens.created and not config.fixed_token:
-            _LOGGER.warning(
-                "a new API token was created; use it to connect Home Assistant or other clients",
-                extra={"api_token_file": str(self.tokens.path)},
-            )
+        self._log_token_location()
         _LOGGER.info(
             "SHEMS service listening",
             extra={"port": self.port, "instance_id": self.instance_id, "store": repo.backend},
         )
+        for problem in problems.current():
+            _LOGGER.warning(problem.message, extra={"problem": problem.code})
         if config.announce_discovery:
             from .addon_options import announce
 
@@ -297,6 +312,19 @@ class Service:
         if self._watcher is not None:
             self._watcher.start()
         executor.start()
+
+    def _log_token_location(self) -> None:
+        """Say at every start where the API token is, never the token itself: add-on logs end up in
+        bug reports and forum posts, and the token opens the whole API. The file is readable only by
+        whoever may read the data directory; the ingress panel shows it to Home Assistant's users."""
+        made = "a new API token was made" if self.tokens.created else "the API token"
+        _LOGGER.log(
+            logging.WARNING if self.tokens.created else logging.INFO,
+            f"{made} for the Home Assistant integration and the web UI is in the file "
+            f"{self.tokens.path} (in a container: docker exec <container> cat {self.tokens.path}); "
+            "in Home Assistant the SHEMS panel shows it",
+            extra={"api_token_file": str(self.tokens.path)},
+        )
 
     async def _start_long_range(
         self, repo: Repository, blocking: BlockingRunner, plans: PlanService, planner: Planner
@@ -365,9 +393,14 @@ class Service:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        if self._snapshots is not None:
+            await self._snapshots.stop()
         if self.repo is not None and self._blocking is not None:
             await self._blocking(self.repo.close)
             self.repo = None
+        if self._snapshots is not None:
+            await self._snapshots.snapshot_now()  # for a backup taken while the add-on is stopped
+            self._snapshots = None
         if self._blocking is not None:
             self._blocking.shutdown()
             self._blocking = None

@@ -38,16 +38,17 @@ from shems_optimizer.forecast.pv import PVForecaster
 from shems_optimizer.forecast.solar import Location, mean_over_steps
 from shems_optimizer.timegrid import TimeGrid
 
+from .forecast_words import method_words
 from .pv_provider import PvInterval, on_index
 
 _LOGGER = logging.getLogger(__name__)
 STEP = timedelta(minutes=15)
 RETRAIN_EVERY = timedelta(days=1)
 DERATE = 0.80  # clear-sky fallback: AC output per W of peak at 1,000 W/m² of horizontal irradiance
-NO_ARRAYS_NOTE = "no PV forecast yet: the site lists no solar arrays (solar[]), so no production is planned"
+NO_ARRAYS_NOTE = "no PV forecast yet: the site has no solar panels, so no production is planned"
 NO_LOCATION_NOTE = (
-    "no PV forecast yet: the site has no location; set location.latitude and location.longitude "
-    "(decimal degrees, Home Assistant's home location) so solar production can be forecast"
+    "no PV forecast yet: the home's location is not known; set it in Home Assistant (Settings → "
+    "System → General) or give the site a latitude and longitude, so solar production can be forecast"
 )
 
 
@@ -159,10 +160,11 @@ class PvForecast:
                         "PV forecaster trained", extra={"method": summary.method, "rows": summary.rows}
                     )
                 result = self._model.predict(ctx, origin, steps, bands=False)
-        except SeriesError as err:
-            return self._clear_sky(index[origin:], ctx, origin, peak_w, grid, f"{err}")
+        except SeriesError:
+            why = "no solar production measured yet and no solar forecast service"
+            return self._clear_sky(index[origin:], ctx, origin, peak_w, grid, why)
         watts = pd.Series(result.p50, index=result.index)
-        note = f"PV forecast: {result.method}" + (
+        note = f"PV forecast: {method_words(result.method)}" + (
             f" ({'; '.join([*result.notes, *notes])})" if result.notes or notes else ""
         )
         return PvResult([w / 1000 for w in step_means(watts, grid)], note)
@@ -179,8 +181,8 @@ class PvForecast:
         if peak_w is None:
             return PvResult(
                 None,
-                f"no PV forecast yet ({why}); set solar[].peak_w or solar[].forecast_entity "
-                "to plan with solar production before history exists",
+                f"no PV forecast yet ({why}): give the solar array's peak power or a solar forecast "
+                "sensor to plan with solar production before there is history",
             )
         assert ctx.location is not None
         ghi = mean_over_steps(future, pd.Timedelta(STEP), ctx.location, "ghi")

@@ -12,6 +12,7 @@ Leaving the block stops everything: no task, timer or thread remains.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -64,6 +65,30 @@ class RunningService:
     async def stop(self) -> None:
         if self.service is not None:
             await self.service.stop()
+
+    async def quiet(self, limit_s: float = 30.0) -> dict[str, Any] | None:
+        """Wait until no re-plan is asked for or under way and the figures that follow a plan (outlook,
+        costs) are done; return the plan in force, which then stays until something new happens.
+
+        Tests read a plan and then what depends on it: without this a re-plan the service had already
+        queued (e.g. for the site just pushed) can land in between.
+        """
+        service = self.service
+        assert service is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        while True:
+            while service.replanning or (
+                service.plans is not None and service.plans.status()["optimizer"] == "running"
+            ):
+                if loop.time() > deadline:
+                    raise TimeoutError(f"the service kept re-planning for {limit_s} s")
+                await asyncio.sleep(0.02)
+            for follower in (service.outlook, service.bill):
+                if follower is not None:
+                    await asyncio.wait_for(follower.wait(), max(deadline - loop.time(), 0.1))
+            if not service.replanning:
+                return service.plans.current_plan() if service.plans is not None else None
 
 
 @asynccontextmanager

@@ -17,7 +17,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from shems_optimizer.store.aggregation import AggregateRow, bucket_end, local_bucket_start, rebucket, zone
+from shems_optimizer.store.aggregation import (
+    AggregateRow,
+    bucket_end,
+    has_whole_hour_offsets,
+    local_bucket_start,
+    rebucket,
+    zone,
+)
 from shems_optimizer.store.migrations import pending
 from shems_optimizer.store.models import (
     CommandError,
@@ -39,11 +46,11 @@ from shems_optimizer.store.models import (
     require_aware,
 )
 from shems_optimizer.store.repository import Repository, WriteResult, new_id
+from shems_optimizer.store.sqlite_rollup import BASE_US, HOUR_US, SELECT_RANGE, recompute
 from shems_optimizer.store.sqlite_schema import MIGRATIONS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-_BASE_US = 15 * 60 * 1_000_000  # aggregation base bucket: 15 minutes
 
 
 def to_us(value: datetime) -> int:
@@ -254,6 +261,7 @@ class SqliteRepository(Repository):
                     rows,
                 )
                 written = db.total_changes - before
+                recompute(db, ((row[0], row[1]) for row in rows))
         except sqlite3.OperationalError as err:
             raise StoreUnavailableError(f"SQLite store unavailable while writing telemetry: {err}") from err
         return WriteResult(len(readings), written)
@@ -304,12 +312,12 @@ class SqliteRepository(Repository):
         return int(rows[0][0])
 
     def refresh_aggregates(self, start: datetime, end: datetime) -> None:
-        """Nothing to refresh: SQLite aggregates are computed from the readings at query time."""
+        """Nothing to refresh: each write keeps the 15-minute roll-up up to date in its transaction."""
         require_aware(start, "start")
         require_aware(end, "end")
 
     def run_maintenance(self, now: datetime) -> None:
-        """Nothing to do: no pre-computed aggregates, and a single home's history is kept whole."""
+        """Nothing to do: the roll-up is kept by the writes, and a single home's history is kept whole."""
         require_aware(now, "now")
 
     def _aggregate(
@@ -318,16 +326,17 @@ class SqliteRepository(Repository):
         tzinfo = zone(tz)
         lo = local_bucket_start(start, granularity, tzinfo)
         hi = bucket_end(local_bucket_start(end - _US, granularity, tzinfo), granularity, tzinfo)
+        # Group as far as SQL can: local hours are UTC hours unless the zone has a half-hour offset.
+        # 15-minute rows are already the 15-minute buckets of every zone (all offsets are multiples).
+        hourly = granularity is not Granularity.MIN15 and has_whole_hour_offsets(tzinfo, lo, hi)
         rows = self._query(
-            "SELECT device_id, (time / :base) * :base AS b, count(*), count(power_w), sum(power_w), "
-            "coalesce(sum(CASE WHEN power_w > 0 THEN power_w ELSE 0 END) / nullif(count(power_w), 0), 0) "
-            "* 0.00025, "
-            "coalesce(sum(CASE WHEN power_w < 0 THEN -power_w ELSE 0 END) / nullif(count(power_w), 0), 0) "
-            "* 0.00025, "
-            "max(power_w), min(power_w), min(energy_kwh), max(energy_kwh) FROM energy_consumption "
-            "WHERE device_id IN (SELECT value FROM json_each(:devices)) AND time >= :lo AND time < :hi "
-            "GROUP BY device_id, b",
-            {"base": _BASE_US, "devices": json.dumps(list(device_ids)), "lo": to_us(lo), "hi": to_us(hi)},
+            SELECT_RANGE,
+            {
+                "devices": json.dumps(list(device_ids)),
+                "lo": to_us(lo),
+                "hi": to_us(hi),
+                "step": HOUR_US if hourly else BASE_US,
+            },
         )
         base = [
             AggregateRow(
@@ -345,6 +354,8 @@ class SqliteRepository(Repository):
             )
             for r in rows
         ]
+        if granularity is Granularity.MIN15 or (hourly and granularity is Granularity.HOUR):
+            return base
         return rebucket(base, granularity, tzinfo)
 
     # -- device commands -----------------------------------------------------------------------------

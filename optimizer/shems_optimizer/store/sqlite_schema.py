@@ -1,13 +1,14 @@
 """Embedded SQLite schema, as versioned migrations (see :mod:`shems_optimizer.store.migrations`).
 
 Same tables and meaning as the TimescaleDB schema. Times are INTEGER microseconds since the Unix epoch
-(UTC), JSON documents are TEXT. There are no continuous aggregates: a single home's history is small
-enough to aggregate from ``energy_consumption`` directly (its primary key is (device_id, time)).
+(UTC), JSON documents are TEXT. Consumption questions read a 15-minute roll-up that every write keeps
+up to date (:mod:`shems_optimizer.store.sqlite_rollup`).
 """
 
 from __future__ import annotations
 
 from shems_optimizer.store.migrations import Migration
+from shems_optimizer.store.sqlite_rollup import BACKFILL, CREATE_TABLE
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -109,4 +110,5 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX schedules_home_idx ON schedules (home_id, created_at)",
         ),
     ),
+    Migration(3, "15-minute consumption roll-up, filled from the readings", (CREATE_TABLE, BACKFILL)),
 )

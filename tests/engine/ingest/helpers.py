@@ -44,15 +44,22 @@ def running_ingest(
     broker: Any,
     spool_dir: Path,
     bindings: Callable[[str], Sequence[TopicBinding]],
+    prefix: str | None = None,
+    dead_letters: bool = False,
     **pipeline_options: Any,
 ) -> Iterator[Running]:
-    """Pipeline + ingester on a unique topic prefix; ``bindings(prefix)`` builds the subscriptions."""
-    prefix = f"t{uuid.uuid4().hex[:8]}"
+    """Pipeline + ingester on a unique topic prefix (or ``prefix``: the same client id and persistent
+    session again); ``bindings(prefix)`` builds the subscriptions; ``dead_letters`` publishes refusals
+    on ``<prefix>/dead_letter``."""
+    prefix = prefix or f"t{uuid.uuid4().hex[:8]}"
     options = {"flush_interval_s": 0.05, "retry_interval_s": 0.2, **pipeline_options}
     pipeline = TelemetryPipeline(repo, PipelineConfig(spool_dir=spool_dir, **options))
     pipeline.start()
     ingester = MqttIngester(
-        MqttConnection(broker.host, broker.port, client_id=f"shems-{prefix}"), bindings(prefix), pipeline
+        MqttConnection(broker.host, broker.port, client_id=f"shems-{prefix}"),
+        bindings(prefix),
+        pipeline,
+        dead_letter_topic=f"{prefix}/dead_letter" if dead_letters else None,
     )
     ingester.start()
     try:

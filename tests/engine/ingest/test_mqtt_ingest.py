@@ -104,7 +104,7 @@ def test_bad_input_is_counted_logged_with_topic_and_skipped(
     assert [r.power_w for r in repo.readings("meter", T0, T0 + timedelta(minutes=1))] == [1.0, 2.0, 4.0, 5.0]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     for expected in (
-        "message skipped: payload is not valid JSON",
+        "refused (invalid_json): payload is not valid JSON",
         "unknown device 'ghost'",
         "duplicate reading",
         "out-of-order reading",

@@ -130,6 +130,8 @@ async def test_prices_and_soc_come_from_home_assistant(svc: RunningService) -> N
         async with http.post(f"{svc.url}/api/v1/optimize") as resp:
             assert resp.status == 200, await resp.text()
             plan = await resp.json()
+        async with http.get(f"{svc.url}/api/v1/status") as resp:
+            assert (await resp.json())["problems"] == []  # Home Assistant is reachable: nothing to fix
     for step in plan["steps"]:
         start = datetime.fromisoformat(step["start"])
         assert step["import_price"] == pytest.approx(0.10 if start.hour < 6 else 0.30)  # EUR/MWh → EUR/kWh

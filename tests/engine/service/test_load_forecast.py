@@ -41,7 +41,7 @@ async def test_plan_load_follows_the_learned_daily_profile(tmp_path: Path) -> No
         async with http.post(f"{svc.url}/api/v1/optimize") as resp:
             assert resp.status == 200, await resp.text()
             plan = await resp.json()
-    assert "load forecast: gradient_boosting" in plan["message"]
+    assert "load forecast: learned from the measured consumption" in plan["message"]
 
     def utc_hour(step: dict[str, str]) -> int:
         return datetime.fromisoformat(step["start"]).astimezone(UTC).hour

@@ -106,22 +106,20 @@ def test_no_location_names_the_fields_to_set() -> None:
     grid = TimeGrid.uniform(T0, timedelta(minutes=15), 8, tz="UTC")
     result = PvForecast().forecast({"solar": [{"peak_w": 5000}]}, [], [], grid)
     assert result.kw is None
-    assert "location.latitude and location.longitude" in result.note
+    assert "give the site a latitude and longitude" in result.note
 
 
 def test_nothing_to_scale_says_what_to_set() -> None:
     grid = TimeGrid.uniform(T0, timedelta(minutes=15), 8, tz="UTC")
     site = {"location": BERLIN, "solar": [{"energy_entity": "sensor.pv_energy"}]}
     result = PvForecast().forecast(site, [], [], grid)
-    assert result.kw is None and "solar[].peak_w or solar[].forecast_entity" in result.note
+    assert result.kw is None and "the solar array's peak power or a solar forecast sensor" in result.note
 
 
 def test_a_home_without_solar_arrays_is_told_so_not_asked_for_a_peak() -> None:
     grid = TimeGrid.uniform(T0, timedelta(minutes=15), 8, tz="UTC")
     result = PvForecast().forecast({"location": BERLIN, "solar": []}, [], [], grid)
-    assert result.kw is None and result.note.endswith(
-        "lists no solar arrays (solar[]), so no production is planned"
-    )
+    assert result.kw is None and result.note.endswith("has no solar panels, so no production is planned")
 
 
 def sunny_history(days: int, peak_w: float = 3000.0) -> list[tuple[datetime, float]]:
@@ -144,7 +142,7 @@ def test_learned_from_history_on_any_grid(step: timedelta, steps: int) -> None:
     grid = TimeGrid.uniform(start, step, steps, tz="Europe/Berlin")
     result = PvForecast().forecast(SITE, sunny_history(10), [], grid)
     assert result.kw is not None and len(result.kw) == steps
-    assert result.note.startswith("PV forecast: clear_sky_model")
+    assert result.note.startswith("PV forecast: a clear-sky model fitted to the measured production")
     for step_start, kw in zip(grid.starts, result.kw, strict=True):
         hour = utc_hour(step_start)
         if 1.0 <= hour < 2.0:
@@ -161,6 +159,6 @@ def test_provider_as_is_then_repeated_past_its_end() -> None:
     provider = [PvInterval(T0 + timedelta(hours=h), T0 + timedelta(hours=h + 1), 2000.0) for h in range(24)]
     result = PvForecast().forecast(SITE, [], provider, grid)
     assert result.kw is not None
-    assert "provider_as_is" in result.note and "last day is repeated" in result.note
+    assert "the solar forecast service as it is" in result.note and "last day is repeated" in result.note
     assert result.kw[11] == pytest.approx(2.0) and result.kw[11 + 48] == pytest.approx(2.0)
     assert result.kw[0] == 0.0  # the sun is down at midnight whatever the provider says

@@ -223,7 +223,7 @@ async def test_plan_has_pv_by_day_and_none_at_night(
     ha.set_attributes("sensor.solcast", "10.5", {"detailedForecast": estimates, "unit_of_measurement": "kWh"})
     ha.set_attributes("sensor.odd", "3", {"estimate_today": 3})
     for entity, expected in (
-        ("sensor.solcast", "PV forecast: provider_as_is"),
+        ("sensor.solcast", "PV forecast: the solar forecast service as it is"),
         ("sensor.odd", "sensor.odd: no PV forecast found"),
     ):
         with_provider = {
@@ -249,7 +249,7 @@ async def test_without_location_the_plan_says_what_to_set(
             assert resp.status == 200
         async with http.post(f"{svc.url}/api/v1/optimize") as resp:
             plan = await resp.json()
-    assert "set location.latitude and location.longitude" in plan["message"]
+    assert "give the site a latitude and longitude" in plan["message"]
     assert all(s["pv_w"] == 0 for s in plan["steps"])
 
 
@@ -347,8 +347,8 @@ async def test_load_history_from_the_site_meters_reaches_the_plan(
         async with http.post(f"{svc.url}/api/v1/optimize") as resp:
             assert resp.status == 200, await resp.text()
             plan = await resp.json()
-    assert "load forecast: gradient_boosting" in plan["message"]
-    assert "PV forecast: clear_sky_model" in plan["message"]
+    assert "load forecast: learned from the measured consumption" in plan["message"]
+    assert "PV forecast: a clear-sky model fitted to the measured production" in plan["message"]
     evening = [s["load_w"] for s in plan["steps"] if 19 <= local_hour(s) < 21]
     midday = [s["load_w"] for s in plan["steps"] if 11 <= local_hour(s) < 13]
     assert sum(evening) / len(evening) > 1200  # the balance, not the grid import (0 at midday)

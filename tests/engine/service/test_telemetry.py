@@ -44,6 +44,7 @@ async def test_state_topic_feeds_status_usage_and_stream(
                 if event["type"] == "device_update":
                     update = event["data"]
         assert update["device_id"] == "heatpump" and update["status"]["power_w"] == 2400.0
+        assert update["source"] == "registered"
         async with http.get(f"{svc.url}/api/v1/devices/heatpump/status") as resp:
             status = await resp.json()
         assert status["state"]["energy_kwh"] == 12.5

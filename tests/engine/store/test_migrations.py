@@ -25,13 +25,22 @@ from shems_optimizer.store import (
 )
 from shems_optimizer.store.migrations import Migration
 
+LATEST = len(sqlite_schema.MIGRATIONS)  # both back-ends keep the same numbering
+ALL_VERSIONS = [(version,) for version in range(1, LATEST + 1)]
+
+
+def test_both_back_ends_have_the_same_number_of_migrations() -> None:
+    assert len(timescale_schema.MIGRATIONS) == LATEST
+
 
 def _broken(migrations: tuple[Migration, ...]) -> tuple[Migration, ...]:
-    """The real migrations plus a third whose second statement fails after the first succeeded."""
+    """The real migrations plus one more whose second statement fails after the first succeeded."""
     return (
         *migrations,
         Migration(
-            3, "broken on purpose", ("CREATE TABLE half_done (x integer)", "SELECT no_such_function()")
+            len(migrations) + 1,
+            "broken on purpose",
+            ("CREATE TABLE half_done (x integer)", "SELECT no_such_function()"),
         ),
     )
 
@@ -41,7 +50,7 @@ def test_sqlite_reopen_is_a_no_op_and_version_is_recorded(tmp_path: Path) -> Non
     SqliteRepository.open(SqliteConfig(path)).close()
     SqliteRepository.open(SqliteConfig(path)).close()
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,)]
+        assert db.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == ALL_VERSIONS
 
 
 def test_sqlite_failed_migration_leaves_previous_version(
@@ -50,10 +59,12 @@ def test_sqlite_failed_migration_leaves_previous_version(
     path = tmp_path / "s.sqlite3"
     SqliteRepository.open(SqliteConfig(path)).close()
     monkeypatch.setattr("shems_optimizer.store.sqlite.MIGRATIONS", _broken(sqlite_schema.MIGRATIONS))
-    with pytest.raises(StoreError, match=r"migration 3 \(broken on purpose\) failed and was rolled back"):
+    with pytest.raises(
+        StoreError, match=rf"migration {LATEST + 1} \(broken on purpose\) failed and was rolled back"
+    ):
         SqliteRepository.open(SqliteConfig(path))
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT max(version) FROM schema_migrations").fetchone() == (2,)
+        assert db.execute("SELECT max(version) FROM schema_migrations").fetchone() == (LATEST,)
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchall() == []
 
 
@@ -74,7 +85,7 @@ def test_timescale_reopen_and_concurrent_open(timescale_dsn: str) -> None:
     assert errors == []
     with psycopg.connect(timescale_dsn) as conn:
         rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
-    assert rows == [(1,), (2,)]
+    assert rows == ALL_VERSIONS
 
 
 def test_timescale_failed_migration_is_rolled_back(
@@ -82,10 +93,12 @@ def test_timescale_failed_migration_is_rolled_back(
 ) -> None:
     TimescaleRepository.open(TimescaleConfig(timescale_dsn)).close()
     monkeypatch.setattr("shems_optimizer.store.timescale.MIGRATIONS", _broken(timescale_schema.MIGRATIONS))
-    with pytest.raises(StoreError, match=r"migration 3 \(broken on purpose\) failed and was rolled back"):
+    with pytest.raises(
+        StoreError, match=rf"migration {LATEST + 1} \(broken on purpose\) failed and was rolled back"
+    ):
         TimescaleRepository.open(TimescaleConfig(timescale_dsn))
     with psycopg.connect(timescale_dsn) as conn:
-        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (2,)
+        assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (LATEST,)
         assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
 
 

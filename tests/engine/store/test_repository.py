@@ -20,13 +20,14 @@ from shems_optimizer.store import (
     ScheduleStatus,
     StoredPlan,
     StoreError,
+    sqlite_schema,
 )
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 
 def test_schema_is_migrated_to_the_latest_version(repo: Repository) -> None:
-    assert repo.schema_version() == 2
+    assert repo.schema_version() == len(sqlite_schema.MIGRATIONS)
 
 
 def test_homes_round_trip_and_update(repo: Repository) -> None:

@@ -15,12 +15,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from shems_optimizer.service.testing import RunningService, running_service
+from tests.support.ingress import ingress_proxy
 
 CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
-INGRESS = "/api/hassio_ingress/Xk3Tq9bLmNcZ"
 SITE: dict[str, Any] = {
     "timezone": "UTC",
     "currency": "EUR",
@@ -40,41 +39,6 @@ SITE: dict[str, Any] = {
     ],
     "appliances": [{"id": "dishwasher", "name": "Dishwasher", "power_w": 1800, "duration_min": 90}],
 }
-
-
-async def _ingress_proxy(target: str) -> AsyncIterator[str]:
-    """Forward /api/hassio_ingress/<token>/… to the add-on's /…, as the Supervisor does."""
-    session = aiohttp.ClientSession(auto_decompress=False)
-
-    async def forward(request: web.Request) -> web.StreamResponse:
-        tail = request.match_info["tail"]
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
-        headers["X-Ingress-Path"] = INGRESS
-        async with session.request(
-            request.method,
-            f"{target}/{tail}",
-            params=request.query,
-            headers=headers,
-            data=await request.read(),
-        ) as upstream:
-            body = await upstream.read()
-            keep = {
-                k: v
-                for k, v in upstream.headers.items()
-                if k.lower() in ("content-type", "cache-control", "content-encoding", "last-modified", "etag")
-            }
-            return web.Response(status=upstream.status, body=body, headers=keep)
-
-    app = web.Application()
-    app.router.add_route("*", INGRESS + "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}{INGRESS}/"
-    finally:
-        await runner.cleanup()
-        await session.close()
 
 
 @pytest.fixture
@@ -115,14 +79,10 @@ async def test_ui_through_ingress_renders_charts_and_api_values(
     addon: tuple[RunningService, dict[str, Any]], tmp_path: Path
 ) -> None:
     svc, plan = addon
-    proxy = _ingress_proxy(svc.url)
-    page = await proxy.__anext__()
-    try:
+    async with ingress_proxy(svc.url) as page:
         dom = (await _chromium("--dump-dom", page)).decode()
         shot = tmp_path / "ui.png"
         await _chromium(f"--screenshot={shot}", page)
-    finally:
-        await proxy.aclose()
     assert 'data-loaded="true"' in dom, "the page's script did not finish (an asset or API call failed)"
     cost = re.search(r'id="cost-24h">([^<]*)<', dom)
     assert cost is not None and cost.group(1) == f"{plan['cost_next_24h']:.2f}"
@@ -131,7 +91,7 @@ async def test_ui_through_ingress_renders_charts_and_api_values(
     for chart in ("chart-power", "chart-price", "chart-soc"):
         assert re.search(rf'id="{chart}"[^>]*data-rendered="true"', dom), f"{chart} not drawn"
     assert "ui-token" in dom  # the token is shown through ingress
-    assert ">dishwasher<" in dom
+    assert ">Dishwasher<" in dom and ">dishwasher<" not in dom  # the name people gave, not the id
 
     import matplotlib.image as mpimg
     import numpy as np

@@ -85,6 +85,12 @@ STATUS_SCHEMA = obj(
     },
     currency={"type": "string"},
     prices_updated_at=TIMESTAMP,
+    problems={
+        **array_of(obj(["code", "message"], code={"type": "string"}, message={"type": "string"})),
+        "description": "set-up problems a person must fix, each with a stable code and a message in "
+        "plain words; no_home_assistant: started without Home Assistant's URL and token, so no Home "
+        "Assistant sensors and no prices from Home Assistant are read",
+    },
 )
 
 OPTIMIZE_QUERY = vol.Schema(

@@ -1,0 +1,574 @@
+"""The whole-home journey: a new user sets SHEMS up in a real Home Assistant and the home runs.
+
+Real parts only: ``hass`` with its frontend, the add-on as its own process (``addon/run.sh``) with
+Mosquitto and its store, headless Chromium. Each test is one phase of the journey and builds on the ones
+before it (they run in file order and share the module's ``journey``): Energy dashboard, the config flow
+with a wrong token and a wrong sensor, the assets added one after another (a kW value in a W field, two
+appliances back to back), then what the user sees: every entity meaningful, services and voice that
+answer, pages without internal ids, and logs without a SHEMS error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp
+import psycopg
+import pytest
+
+from tests.support.browser import Browser
+from tests.support.ingress import ingress_proxy
+from tests.support.processes import until
+
+from .conftest import Journey
+from .ha_client import HomeAssistantApi
+from .home_config import PRICES_TODAY, TIME_ZONE
+from .screens import Screen, capture, device_page_shows, hass_tokens, internal_ids_in
+
+ENTITY_BOUND_S = 120.0  # every entity meaningful within this long after the last asset was added
+PRICE = "sensor.nord_pool_de_lu"
+FEED_IN = 0.08
+
+BATTERY = {
+    "name": "Home battery",
+    "capacity_kwh": 10.0,
+    "max_charge_w": 5000,
+    "max_discharge_w": 5000,
+    "min_soc_pct": 10,
+    "max_soc_pct": 95,
+    "efficiency": 0.92,
+    "soc_entity": "sensor.battery_level",
+}
+EV = {
+    "name": "Family car",
+    "battery_kwh": 58.0,
+    "max_charge_w": 11000,
+    "min_charge_w": 4200,
+    "departure": "07:30:00",  # replaced by a time 8 hours after the test starts: always feasible
+    "target_soc_pct": 80,
+    "soc_entity": "sensor.car_battery",
+    "charger_entity": "input_boolean.wallbox_charging",
+}
+DISHWASHER = {
+    "name": "Dishwasher",
+    "power_w": 1900,
+    "duration_min": 150,
+    "finish_by": "07:00:00",
+    "switch_entity": "input_boolean.dishwasher_plug",
+}
+WASHER = {
+    "name": "Washing machine",
+    "power_w": 2100,
+    "duration_min": 120,
+    "finish_by": "18:00:00",
+    "switch_entity": "input_boolean.washer_plug",
+}
+
+
+def _suggested(form: dict[str, Any]) -> dict[str, Any]:
+    """The values a form shows pre-filled, as the frontend fills them in."""
+    values: dict[str, Any] = {}
+    for field in form["data_schema"]:
+        description = field.get("description") or {}
+        if "suggested_value" in description:
+            values[field["name"]] = description["suggested_value"]
+        elif "default" in field:
+            values[field["name"]] = field["default"]
+    return values
+
+
+async def test_energy_dashboard_is_set_up(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The owner fills in the Energy dashboard first, as Home Assistant suggests after onboarding."""
+    with journey.phase("energy prefs"):
+        await until(
+            lambda: _numeric_states(ha, "sensor.grid_import", PRICE, "sensor.battery_level"),
+            timeout_s=60,
+            what="the home's template sensors",
+        )
+        await ha.ws(
+            "energy/save_prefs",
+            energy_sources=[
+                {
+                    "type": "grid",
+                    "flow_from": [
+                        {
+                            "stat_energy_from": "sensor.grid_import",
+                            "stat_cost": None,
+                            "entity_energy_price": PRICE,
+                            "number_energy_price": None,
+                        }
+                    ],
+                    "flow_to": [
+                        {
+                            "stat_energy_to": "sensor.grid_export",
+                            "stat_compensation": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": FEED_IN,
+                        }
+                    ],
+                    "power": [{"stat_rate": "sensor.grid_power"}],
+                    "cost_adjustment_day": 0,
+                },
+                {
+                    "type": "solar",
+                    "stat_energy_from": "sensor.solar_energy",
+                    "stat_rate": "sensor.solar_power",
+                },
+                {
+                    "type": "battery",
+                    "stat_energy_from": "sensor.battery_discharged",
+                    "stat_energy_to": "sensor.battery_charged",
+                },
+            ],
+            device_consumption=[],
+        )
+        prefs = await ha.ws("energy/get_prefs")
+    assert [source["type"] for source in prefs["energy_sources"]] == ["grid", "solar", "battery"]
+
+
+async def _numeric_states(ha: HomeAssistantApi, *entity_ids: str) -> bool:
+    states = await ha.states()
+    for entity_id in entity_ids:
+        try:
+            float(states[entity_id]["state"])
+        except (KeyError, ValueError):
+            return False
+    return True
+
+
+async def _entry_loaded(ha: HomeAssistantApi, entry_id: str) -> None:
+    async def loaded() -> bool:
+        entries = await ha.get("/api/config/config_entries/entry?domain=shems")
+        return any(entry["entry_id"] == entry_id and entry["state"] == "loaded" for entry in entries)
+
+    await until(loaded, timeout_s=60, what=f"the SHEMS entry {entry_id} loaded")
+
+
+async def test_config_flow_as_a_new_user(journey: Journey, ha: HomeAssistantApi) -> None:
+    """Add the integration: a mistyped token and a power sensor picked as an energy meter are refused
+    with a form error; the home and its prices come pre-filled from the Energy dashboard."""
+    assert journey.addon is not None
+    with journey.phase("config flow"):
+        form = await ha.flow_start("shems")
+        assert form["type"] == "form" and form["step_id"] == "user", form
+        flow_id = form["flow_id"]
+
+        wrong = await ha.flow_step(flow_id, {"url": journey.addon.url, "token": "not-the-token"})
+        assert wrong["type"] == "form" and wrong["errors"] == {"base": "invalid_auth"}, wrong
+
+        home = await ha.flow_step(flow_id, {"url": journey.addon.url, "token": journey.addon.token})
+        assert home["type"] == "form" and home["step_id"] == "home", home
+        prefill = _suggested(home)
+        assert prefill["grid_import_entity"] == "sensor.grid_import"
+        assert prefill["grid_export_entity"] == "sensor.grid_export"
+        assert prefill["grid_power_entity"] == "sensor.grid_power"
+        assert prefill["solar_entities"] == ["sensor.solar_energy"]
+
+        mistake = await ha.flow_step(flow_id, {**prefill, "grid_import_entity": "sensor.grid_power"})
+        assert mistake["type"] == "form" and mistake["errors"] == {"grid_import_entity": "not_energy_sensor"}
+
+        price = await ha.flow_step(flow_id, {**prefill, "max_import_w": 17250})
+        assert price["type"] == "form" and price["step_id"] == "price", price
+        entity_form = await ha.flow_step(flow_id, {"price_kind": "entity"})
+        assert entity_form["step_id"] == "price_entity", entity_form
+        price_prefill = _suggested(entity_form)
+        assert price_prefill.get("price_entity") == PRICE
+        done = await ha.flow_step(flow_id, price_prefill)
+        assert done["type"] == "create_entry", done
+        journey.entry_id = done["result"]["entry_id"]
+        await _entry_loaded(ha, journey.entry_id)
+
+
+def _departure_in(hours: int) -> str:
+    """A local time of day ``hours`` from now, on the quarter hour, as the time selector sends it."""
+    moment = datetime.now(ZoneInfo(TIME_ZONE)) + timedelta(hours=hours)
+    return f"{moment.hour:02d}:{moment.minute // 15 * 15:02d}:00"
+
+
+async def _add_asset(ha: HomeAssistantApi, entry_id: str, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    form = await ha.subentry_start(entry_id, kind)
+    assert form["type"] == "form" and form["step_id"] == "user", form
+    return await ha.subentry_step(form["flow_id"], data)
+
+
+async def test_assets_are_added_one_after_another(journey: Journey, ha: HomeAssistantApi) -> None:
+    """Battery (first typed in kW), EV, then dishwasher and washing machine sent back to back."""
+    entry_id = journey.entry_id
+    assert entry_id, "the config flow did not create the entry"
+    with journey.phase("subentry flows"):
+        form = await ha.subentry_start(entry_id, "battery")
+        prefill = _suggested(form)
+        assert prefill.get("energy_in_entity") == "sensor.battery_charged", prefill
+        assert prefill.get("energy_out_entity") == "sensor.battery_discharged", prefill
+        kw = await ha.subentry_step(form["flow_id"], {**prefill, **BATTERY, "max_charge_w": 5})
+        assert kw["type"] == "form" and kw["errors"] == {"max_charge_w": "watts_look_like_kw"}, kw
+        battery = await ha.subentry_step(form["flow_id"], {**prefill, **BATTERY})
+        assert battery["type"] == "create_entry", battery
+
+        ev = await _add_asset(ha, entry_id, "ev", {**EV, "departure": _departure_in(hours=8)})
+        assert ev["type"] == "create_entry", ev
+
+        # Two appliances, the second sent while the first is still being set up.
+        dishwasher_form = await ha.subentry_start(entry_id, "appliance")
+        washer_form = await ha.subentry_start(entry_id, "appliance")
+        results = await asyncio.gather(
+            ha.subentry_step(dishwasher_form["flow_id"], DISHWASHER),
+            ha.subentry_step(washer_form["flow_id"], WASHER),
+        )
+        assert [result["type"] for result in results] == ["create_entry", "create_entry"], results
+
+        subentries = await ha.ws("config_entries/subentries/list", entry_id=entry_id)
+        journey.subentries = {sub["title"]: sub["subentry_id"] for sub in subentries}
+    assert set(journey.subentries) == {"Home battery", "Family car", "Dishwasher", "Washing machine"}
+
+
+async def _shems_entities(ha: HomeAssistantApi) -> list[dict[str, Any]]:
+    return [
+        entity
+        for entity in await ha.ws("config/entity_registry/list")
+        if entity["platform"] == "shems" and entity["disabled_by"] is None
+    ]
+
+
+# Entities whose value the journey cannot expect yet, and why.
+# A button's state is the time it was last pressed: unknown until the user presses it (optimize now).
+# Checks of defects being fixed (issue 11), kept apart so the rest of the journey stays green; each is
+# expected to fail until its fix lands (then pytest reports XPASS and the mark goes).
+LOST_SECOND_APPLIANCE = "issue 11 defect 2: the second of two appliances added back to back is lost"
+COST_UNKNOWN_DAY_ONE = "issue 11 defect 9: cost and savings stay unknown all of day one"
+AWAITING_FIXES = {
+    re.compile(r"sensor\.washing_machine_planned_start"): LOST_SECOND_APPLIANCE,
+    re.compile(r"sensor\.\w+_(savings|cost)_(today|this_month)(_\d+)?"): COST_UNKNOWN_DAY_ONE,
+}
+
+
+def awaiting_fix(entity_id: str) -> bool:
+    return any(pattern.fullmatch(entity_id) for pattern in AWAITING_FIXES)
+
+
+def not_yet_knowable(entity_id: str) -> bool:
+    return entity_id.startswith("button.")
+
+
+async def _unknown_entities(ha: HomeAssistantApi, entry_id: str) -> tuple[list[str], list[str]]:
+    """(every enabled entity of the SHEMS entry, those still unknown or unavailable)."""
+    states = await ha.states()
+    entities = [
+        entity["entity_id"] for entity in await _shems_entities(ha) if entity["config_entry_id"] == entry_id
+    ]
+    missing = [
+        entity_id
+        for entity_id in entities
+        if states.get(entity_id, {}).get("state", "unknown") in ("unknown", "unavailable")
+    ]
+    return entities, missing
+
+
+async def test_every_entity_becomes_meaningful(journey: Journey, ha: HomeAssistantApi) -> None:
+    """Within a bound every SHEMS entity has a value: none stays unknown or unavailable."""
+    with journey.phase("entities meaningful"):
+
+        async def all_known() -> list[str] | None:
+            entities, missing = await _unknown_entities(ha, journey.entry_id)
+            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            journey.notes["unknown entities"] = missing
+            return entities if len(entities) > 20 and not waiting else None
+
+        try:
+            known = await until(all_known, timeout_s=ENTITY_BOUND_S, what="every SHEMS entity", interval_s=1)
+        except AssertionError as err:
+            raise AssertionError(f"still unknown: {journey.notes['unknown entities']}") from err
+    devices = await ha.ws("config/device_registry/list")
+    names = {
+        device["name_by_user"] or device["name"]
+        for device in devices
+        if journey.entry_id in device["config_entries"]
+    }
+    assert {"Home battery", "Family car", "Dishwasher", "Washing machine"} <= names, names
+    journey.notes["entities"] = known
+
+
+@pytest.mark.xfail(reason=f"{LOST_SECOND_APPLIANCE}; {COST_UNKNOWN_DAY_ONE}", strict=False)
+async def test_entities_awaiting_fixes_are_meaningful(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The entities of the defects above, given a short extra bound after all others were known."""
+
+    async def known() -> bool:
+        _, missing = await _unknown_entities(ha, journey.entry_id)
+        journey.notes["unknown entities"] = missing
+        return not [entity_id for entity_id in missing if awaiting_fix(entity_id)]
+
+    try:
+        await until(known, timeout_s=20, what="the entities awaiting fixes", interval_s=1)
+    except AssertionError as err:
+        raise AssertionError(f"still unknown: {journey.notes['unknown entities']}") from err
+
+
+async def test_services_answer(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The plan and the price forecast come back as service responses, for the home's own assets."""
+    with journey.phase("services"):
+        answer = await ha.call_service("shems", "get_plan", {}, response=True)
+        plan = answer["response"]
+        assert plan["steps"], plan
+        planned_assets = {asset for step in plan["steps"] for asset in step.get("assets", {})}
+        assert set(journey.subentries.values()) <= planned_assets, planned_assets
+        forecast = await ha.call_service(
+            "shems", "get_forecast", {"kind": "price", "horizon": "24h"}, response=True
+        )
+    assert forecast["response"], forecast
+
+
+def _expected_cheapest_today(now: datetime) -> tuple[str, float]:
+    """The start ("now" or HH:MM) and price of the cheapest hour left today, from the sensor's prices."""
+    local = now.astimezone(ZoneInfo(TIME_ZONE))
+    left = PRICES_TODAY[local.hour :]
+    hour = local.hour + left.index(min(left))
+    return ("now" if hour == local.hour else f"{hour:02d}:00"), min(left)
+
+
+async def _say(ha: HomeAssistantApi, text: str) -> str:
+    answer = await ha.post("/api/conversation/process", {"text": text, "language": "en"})
+    return str(answer["response"]["speech"]["plain"]["speech"])
+
+
+VOICE_TODAY = "issue 11 defect 9: 'cheapest today' answers with tomorrow's cheapest hour"
+
+
+@pytest.mark.xfail(reason=VOICE_TODAY, strict=False)
+async def test_voice_tells_when_electricity_is_cheapest_today(journey: Journey, ha: HomeAssistantApi) -> None:
+    """HA's own conversation agent over its REST API: today's cheapest hour (tomorrow night is cheaper)."""
+    with journey.phase("voice: cheapest today"):
+        asked = datetime.now().astimezone()
+        speech = await _say(ha, "When is electricity cheapest today?")
+    journey.notes["voice cheapest"] = speech
+    start, price = _expected_cheapest_today(asked)
+    assert f"{price:.2f}" in speech and start in speech and "tomorrow" not in speech, speech
+
+
+async def test_voice_schedules_the_dishwasher(journey: Journey, ha: HomeAssistantApi) -> None:
+    """ "Start the dishwasher at the cheapest time" answers with a time, and the plan runs it then."""
+    with journey.phase("voice: schedule"):
+        asked = datetime.now().astimezone()
+        said = await _say(ha, "Start the dishwasher at the cheapest time")
+        journey.notes["voice schedule"] = said
+        assert said.startswith("The Dishwasher will start at"), said
+        told = re.search(r"(\d\d:\d\d)", said)
+        assert told, said
+        plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
+    runs = {run["id"]: run for run in plan.get("appliances", [])}
+    run = runs.get(journey.subentries["Dishwasher"])
+    assert run and run.get("planned_start"), plan.get("appliances")
+    start_local = datetime.fromisoformat(run["planned_start"]).astimezone(ZoneInfo(TIME_ZONE))
+    assert start_local.strftime("%H:%M") == told.group(1), (run, said)
+    assert asked <= start_local + timedelta(minutes=15) <= asked + timedelta(days=2)
+
+
+EV_PLUG = "issue 11 defect 1: the charger switch is the EV's only plugged-in signal, so it never charges"
+
+
+@pytest.mark.xfail(reason=EV_PLUG, strict=False)
+async def test_ev_reaches_its_target_by_departure(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The car is plugged in (38 %, 58 kWh, 11 kW, 8 hours to go): the plan charges it to 80 %."""
+    plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
+    outlook = {ev["id"]: ev for ev in plan.get("evs", [])}.get(journey.subentries["Family car"])
+    assert outlook is not None, plan.get("evs")
+    journey.notes["EV outlook"] = outlook
+    assert outlook["projected_soc_pct"] >= EV["target_soc_pct"] - 0.5, outlook
+
+
+async def test_add_on_answers_with_its_token(journey: Journey) -> None:
+    """The plain container's API: public health, everything else only with the token."""
+    assert journey.addon is not None
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{journey.addon.url}/api/v1/status") as resp:
+            assert resp.status == 401
+        headers = {"Authorization": f"Bearer {journey.addon.token}"}
+        async with session.get(f"{journey.addon.url}/api/v1/status", headers=headers) as resp:
+            assert resp.status == 200
+
+
+async def _known_ids(journey: Journey, devices: list[dict[str, Any]]) -> list[str]:
+    assert journey.addon is not None
+    async with aiohttp.ClientSession() as session, session.get(f"{journey.addon.url}/api/v1/health") as resp:
+        instance_id = str((await resp.json())["instance_id"])
+    return [journey.entry_id, instance_id, *journey.subentries.values(), *(d["id"] for d in devices)]
+
+
+async def test_home_assistant_pages_show_names_never_internal_ids(
+    journey: Journey, ha: HomeAssistantApi
+) -> None:
+    """The integration page, every SHEMS device page and the repairs page render in Chromium, are kept
+    as screenshots, and show the names the user gave, never an internal id."""
+    shots = journey.artifacts / "screenshots"
+    devices = [
+        device
+        for device in await ha.ws("config/device_registry/list")
+        if journey.entry_id in device["config_entries"]
+    ]
+    known_ids = await _known_ids(journey, devices)
+    hass = journey.hass.url
+    browser = Browser(journey.artifacts / "chromium-profile", journey.artifacts / "chromium.log")
+    screens: list[Screen] = []
+    with journey.phase("screenshots (Home Assistant)"):
+        await browser.start()
+        try:
+            login = hass_tokens(hass, journey.tokens)
+            tab = await browser.open(f"{hass}/config/integrations/integration/shems", local_storage=login)
+            screens.append(
+                await capture(tab, shots, "integration", "Dishwasher", "Home battery", "Add battery")
+            )
+            for device in devices:
+                name = device["name_by_user"] or device["name"]
+                await tab.goto_in_app(f"/config/devices/device/{device['id']}")
+                screens.append(
+                    await capture(
+                        tab,
+                        shots,
+                        f"device {name}",
+                        name,
+                        ready_js=device_page_shows(device["id"]),
+                        height=1400,
+                    )
+                )
+            await tab.goto_in_app("/config/repairs")
+            screens.append(
+                await capture(
+                    tab, shots, "repairs", "Repairs", ready_js="location.pathname === '/config/repairs'"
+                )
+            )
+        finally:
+            await browser.close()
+    journey.notes["screens"] = [str(screen.shot) for screen in screens]
+    leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
+    assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
+
+
+ADDON_UI_IDS = "issue 11 defect 6: the add-on's web UI shows asset ids instead of names"
+
+
+@pytest.mark.xfail(reason=ADDON_UI_IDS, strict=False)
+async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The add-on's web UI through an ingress-style path, and plainly with its token: it loads, draws
+    the home's appliances by name and shows no internal id."""
+    assert journey.addon is not None
+    addon = journey.addon
+    shots = journey.artifacts / "screenshots"
+    known_ids = await _known_ids(journey, [])
+    loaded = "document.body.dataset.loaded === 'true'"
+    browser = Browser(journey.artifacts / "chromium-profile-addon", journey.artifacts / "chromium-addon.log")
+    screens: list[Screen] = []
+    with journey.phase("screenshots (add-on)"):
+        await browser.start()
+        try:
+            async with ingress_proxy(addon.url, addon.token) as ingress_url:
+                tab = await browser.open(ingress_url)
+                screens.append(
+                    await capture(tab, shots, "add-on ingress", "Dishwasher", ready_js=loaded, height=2400)
+                )
+            bearer = {"Authorization": f"Bearer {addon.token}"}
+            tab = await browser.open(f"{addon.url}/", headers=bearer)
+            screens.append(
+                await capture(tab, shots, "add-on plain", "Dishwasher", ready_js=loaded, height=2400)
+            )
+        finally:
+            await browser.close()
+    leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
+    assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
+
+
+async def test_timescaledb_add_on_runs_a_home(
+    journey: Journey, ha: HomeAssistantApi, timescale_dsn: str
+) -> None:
+    """The shorter TimescaleDB variant: the add-on on a fresh TimescaleDB database, added as a second
+    SHEMS entry with one battery; its entities get values, its plan answers, the plan is stored in the
+    database, and removing the entry leaves the first home running."""
+    addon = journey.addon_timescale
+    assert addon is not None
+    with journey.phase("TimescaleDB variant"):
+        form = await ha.flow_start("shems")
+        home = await ha.flow_step(form["flow_id"], {"url": addon.url, "token": addon.token})
+        assert home["step_id"] == "home", home
+        await ha.flow_step(form["flow_id"], _suggested(home))
+        entity_form = await ha.flow_step(form["flow_id"], {"price_kind": "entity"})
+        done = await ha.flow_step(form["flow_id"], _suggested(entity_form))
+        assert done["type"] == "create_entry", done
+        entry_id = done["result"]["entry_id"]
+        await _entry_loaded(ha, entry_id)
+        battery = await _add_asset(ha, entry_id, "battery", {**BATTERY, "name": "Garage battery"})
+        assert battery["type"] == "create_entry", battery
+
+        async def all_known() -> list[str] | None:
+            entities, missing = await _unknown_entities(ha, entry_id)
+            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            journey.notes["unknown entities (TimescaleDB)"] = missing
+            return entities if len(entities) > 10 and not waiting else None
+
+        await until(all_known, timeout_s=ENTITY_BOUND_S, what="the TimescaleDB home's entities", interval_s=1)
+        plan = (await ha.call_service("shems", "get_plan", {"config_entry_id": entry_id}, response=True))[
+            "response"
+        ]
+        assert plan["steps"], plan
+
+        async def stored_plans() -> int | None:
+            async with await psycopg.AsyncConnection.connect(timescale_dsn) as conn:
+                cursor = await conn.execute("SELECT count(*) FROM plans")
+                row = await cursor.fetchone()
+            return int(row[0]) if row and row[0] else None
+
+        await until(stored_plans, timeout_s=60, what="a plan stored in TimescaleDB")
+        await ha.delete(f"/api/config/config_entries/entry/{entry_id}")
+    entries = await ha.get("/api/config/config_entries/entry?domain=shems")
+    assert [(entry["entry_id"], entry["state"]) for entry in entries] == [(journey.entry_id, "loaded")]
+
+
+SHEMS_CODE = re.compile(r"custom_components[./]shems|shems_optimizer")
+HA_RECORD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<level>[A-Z]+) \(.*?\) \[(?P<logger>[^\]]+)\]"
+)
+
+
+def _records(log: str) -> list[str]:
+    """A log's records: a header line with everything after it up to the next header (tracebacks)."""
+    records: list[str] = []
+    for line in log.splitlines():
+        if HA_RECORD.match(line) or line.startswith("{") or not records:
+            records.append(line)
+        else:
+            records[-1] += "\n" + line
+    return records
+
+
+def _shems_errors(log: str) -> list[str]:
+    """Records that are errors of SHEMS's own loggers, or tracebacks passing through SHEMS's code."""
+    problems: list[str] = []
+    for record in _records(log):
+        head = record.split("\n", 1)[0]
+        if (match := HA_RECORD.match(head)) is not None:
+            error = match["level"] in ("ERROR", "CRITICAL") and SHEMS_CODE.search(match["logger"])
+        elif head.startswith("{"):
+            try:
+                fields = json.loads(head)
+            except ValueError:
+                fields = {}
+            error = (
+                fields.get("level") in ("error", "critical") or "exc_info" in fields or "traceback" in fields
+            )
+        else:
+            error = False
+        if error or ("Traceback" in record and SHEMS_CODE.search(record)):
+            problems.append(record[:3000])
+    return problems
+
+
+async def test_logs_have_no_shems_error(journey: Journey) -> None:
+    """After the whole journey neither Home Assistant's log nor the add-on's has an error of SHEMS."""
+    assert journey.addon is not None
+    hass_log = journey.hass.log.read_text(encoding="utf-8", errors="replace")
+    addon_log = journey.addon.process.log.read_text(encoding="utf-8", errors="replace")
+    assert "custom_components.shems" in hass_log or "shems" in hass_log  # the log is the right one
+    assert not _shems_errors(hass_log), _shems_errors(hass_log)
+    assert not _shems_errors(addon_log), _shems_errors(addon_log)
