@@ -34,6 +34,17 @@ TOKEN = "days-token"
 BLUEPRINTS = Path(__file__).resolve().parents[3] / "blueprints" / "automation" / "shems"
 
 
+OUTCOMES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The simulated days' outcomes, also when every check passed, so they can be quoted."""
+    if OUTCOMES:
+        terminalreporter.write_sep("-", "simulated days: outcomes")
+        for line in OUTCOMES:
+            terminalreporter.write_line(line)
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let HA load custom_components/shems."""
@@ -65,7 +76,14 @@ async def ha_api(
     config = tmp_path / "config"
     shutil.copytree(BLUEPRINTS, config / "blueprints" / "automation" / "shems")
     hass.config.config_dir = str(config)
-    for component in ("http", "api", "websocket_api", "homeassistant", "system_log", "persistent_notification"):
+    for component in (
+        "http",
+        "api",
+        "websocket_api",
+        "homeassistant",
+        "system_log",
+        "persistent_notification",
+    ):
         assert await async_setup_component(hass, component, {})
     client = await aiohttp_client(hass.http.app)
     refresh = await hass.auth.async_create_refresh_token(
@@ -74,7 +92,9 @@ async def ha_api(
         token_type=TOKEN_TYPE_LONG_LIVED_ACCESS_TOKEN,
         access_token_expiration=timedelta(days=3650),
     )
-    return HomeAssistantConfig(str(client.make_url("/")).rstrip("/"), hass.auth.async_create_access_token(refresh))
+    return HomeAssistantConfig(
+        str(client.make_url("/")).rstrip("/"), hass.auth.async_create_access_token(refresh)
+    )
 
 
 @pytest.fixture

@@ -41,8 +41,10 @@ class BatteryInverter:
         elif self.mode == FORCE_DISCHARGE:
             wanted = min(self.discharge_w, self.max_w)
         elif self.mode == SELF_USE:  # cover the net load, store the surplus
-            wanted = min(net_load_w, self.discharge_w, self.max_w) if net_load_w > 0 else -min(
-                -net_load_w, self.max_w
+            wanted = (
+                min(net_load_w, self.discharge_w, self.max_w)
+                if net_load_w > 0
+                else -min(-net_load_w, self.max_w)
             )
         else:
             wanted = 0.0
@@ -77,17 +79,18 @@ class Wallbox:
     switch_on: bool = False
     current_a: float = 16.0
     delivered_kwh: float = 0.0
+    limit_soc: float = 0.80  # the car's own charge limit, set in the car (the same in both runs)
 
     def power_w(self) -> float:
-        if not (self.plugged and self.switch_on) or self.soc >= 1.0 or self.current_a < self.min_a:
+        if not (self.plugged and self.switch_on) or self.soc >= self.limit_soc or self.current_a < self.min_a:
             return 0.0
         power = min(self.current_a, self.max_a) * self.phases * self.volts
-        room_w = (1.0 - self.soc) * self.car_kwh / HOURS * 1000
+        room_w = (self.limit_soc - self.soc) * self.car_kwh / HOURS * 1000
         return min(power, room_w)
 
     def run(self, power_w: float) -> None:
         kwh = power_w * HOURS / 1000
-        self.soc = min(self.soc + kwh / self.car_kwh, 1.0)
+        self.soc = min(self.soc + kwh / self.car_kwh, self.limit_soc)
         self.delivered_kwh += kwh
 
 
@@ -120,7 +123,11 @@ class Appliance:
 
     def tick(self, now: datetime) -> None:
         """The programme ends: the run is recorded and the machine waits to be loaded again."""
-        if self.started_at is not None and self.loaded_at is not None and now >= self.started_at + self.duration:
+        if (
+            self.started_at is not None
+            and self.loaded_at is not None
+            and now >= self.started_at + self.duration
+        ):
             self.runs.append((self.loaded_at, self.started_at, self.started_at + self.duration))
             self.loaded_at = self.started_at = None
 

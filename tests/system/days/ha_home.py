@@ -53,8 +53,20 @@ async def add_controls(hass: HomeAssistant) -> None:
         {"input_select": {"inverter_work_mode": {"options": INVERTER_MODES, "initial": "Self use"}}},
     )
     numbers = {
-        "inverter_charge_power": {"min": 0, "max": 5000, "step": 1, "initial": 5000, "unit_of_measurement": "W"},
-        "inverter_discharge_power": {"min": 0, "max": 5000, "step": 1, "initial": 5000, "unit_of_measurement": "W"},
+        "inverter_charge_power": {
+            "min": 0,
+            "max": 5000,
+            "step": 1,
+            "initial": 5000,
+            "unit_of_measurement": "W",
+        },
+        "inverter_discharge_power": {
+            "min": 0,
+            "max": 5000,
+            "step": 1,
+            "initial": 5000,
+            "unit_of_measurement": "W",
+        },
         "wallbox_current": {"min": 0, "max": 16, "step": 1, "initial": 16, "unit_of_measurement": "A"},
     }
     assert await async_setup_component(hass, "input_number", {"input_number": numbers})

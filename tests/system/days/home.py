@@ -119,6 +119,7 @@ class Home:
         self.log.append(
             {
                 "at": now.isoformat(),
+                "surplus_w": round(max(-net_w, 0.0)),
                 "grid_w": round(grid_w),
                 "battery_w": round(battery_w),
                 "soc": round(self.battery.soc, 3),

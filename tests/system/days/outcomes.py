@@ -37,8 +37,9 @@ class ApplianceRun:
             return moment.astimezone(TZ).strftime("%a %H:%M") if moment else "none"
 
         return (
-            f"{self.name}: loaded {hm(self.loaded)}, planned {hm(self.planned_start)}, started {hm(self.start)},"
-            f" finished {hm(self.end)} (window {hm(self.loaded)}–{hm(self.deadline)})"
+            f"{self.name}: loaded {hm(self.loaded)}, planned {hm(self.planned_start)},"
+            f" started {hm(self.start)}, finished {hm(self.end)}"
+            f" (window {hm(self.loaded)}–{hm(self.deadline)})"
         )
 
 
@@ -48,7 +49,9 @@ def appliance_runs(home: Home, plans: list[dict[str, Any]], start: datetime) -> 
         for loaded, began, ended in appliance.runs:
             tick = int((began - start) / STEP)
             before = plans[tick - 1] if tick > 0 else plans[0]  # the plan in force when the timer fired
-            entry = next((a for a in before.get("appliances", []) if a["id"] == APPLIANCE_IDS[appliance.name]), {})
+            entry = next(
+                (a for a in before.get("appliances", []) if a["id"] == APPLIANCE_IDS[appliance.name]), {}
+            )
             runs.append(
                 ApplianceRun(
                     appliance.name,
@@ -73,7 +76,9 @@ def planned_starts(plans: list[dict[str, Any]], asset: str, ev: bool = False) ->
     out: list[datetime | None] = []
     for plan in plans:
         if ev:
-            step = next((s for s in plan["steps"] if (s["assets"].get(asset) or {}).get("power_w", 0) > 0), None)
+            step = next(
+                (s for s in plan["steps"] if (s["assets"].get(asset) or {}).get("power_w", 0) > 0), None
+            )
             out.append(_when(step["start"]) if step else None)
         else:
             entry = next((a for a in plan.get("appliances", []) if a["id"] == asset), {})
@@ -81,12 +86,17 @@ def planned_starts(plans: list[dict[str, Any]], asset: str, ev: bool = False) ->
     return out
 
 
-def flaps(plans: list[dict[str, Any]], asset: str, ev: bool = False) -> int:
-    """How often a still-future planned start moved to another time from one plan to the next."""
+def flaps(
+    plans: list[dict[str, Any]], asset: str, waits: list[tuple[datetime, datetime]], ev: bool = False
+) -> int:
+    """How often a still-future planned start moved to another time from one plan to the next, while
+    the user waited for it (``waits``: from loading or plugging in to the start or departure)."""
     count = 0
     starts = planned_starts(plans, asset, ev)
     for i in range(1, len(plans)):
         made = datetime.fromisoformat(str(plans[i]["created_at"]))
+        if not any(begin < made <= end for begin, end in waits):
+            continue
         previous, current = starts[i - 1], starts[i]
         if previous is not None and current is not None and previous > made and current != previous:
             count += 1
