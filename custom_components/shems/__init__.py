@@ -26,6 +26,7 @@ from .const import CONF_TOKEN, CONF_URL, DOMAIN
 from .coordinator import ShemsCoordinator
 from .entity import AssetEntities, entry_uid, hub_device
 from .intents import async_setup_intents
+from .migration import async_migrate_entry as async_migrate_entry  # HA calls it for older entries
 from .repairs import async_clear_issues, async_watch_sources
 from .services import async_setup_services
 from .voice import async_attach_sentences

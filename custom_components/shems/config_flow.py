@@ -41,6 +41,10 @@ from .const import (
     CONF_PEAK_START,
     CONF_PRICE_ENTITY,
     CONF_PRICE_KIND,
+    CONF_PV_AZIMUTH,
+    CONF_PV_FORECAST,
+    CONF_PV_PEAK_W,
+    CONF_PV_TILT,
     CONF_SOLAR,
     CONF_TOKEN,
     CONF_URL,
@@ -70,6 +74,10 @@ HOME_KEYS = (
     CONF_METERS,
     CONF_MAX_IMPORT_W,
     CONF_MAX_EXPORT_W,
+    CONF_PV_PEAK_W,
+    CONF_PV_TILT,
+    CONF_PV_AZIMUTH,
+    CONF_PV_FORECAST,
 )
 PRICE_KEYS = (
     CONF_PRICE_KIND,
@@ -97,6 +105,15 @@ PRICE_NUMBER = selector.NumberSelector(
     selector.NumberSelectorConfig(min=-10, max=10, step="any", mode=selector.NumberSelectorMode.BOX)
 )
 TIME = selector.TimeSelector()
+PV_FORECAST_SENSOR = selector.EntitySelector(selector.EntitySelectorConfig(domain="sensor"))
+
+
+def _degrees(maximum: int) -> selector.NumberSelector:
+    return selector.NumberSelector(
+        selector.NumberSelectorConfig(
+            min=0, max=maximum, step=1, unit_of_measurement="°", mode=selector.NumberSelectorMode.BOX
+        )
+    )
 
 
 def _suggested(value: Any) -> dict[str, Any]:
@@ -122,7 +139,8 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Discovery or manual set-up, then the home and its price source."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: EVs name their charger's phases, voltage and current range and a plug input (see migration).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         self._connection: dict[str, Any] = {}
@@ -291,6 +309,13 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
                 problem := power_sensor_problem(self.hass, user_input[CONF_GRID_POWER])
             ):
                 errors[CONF_GRID_POWER] = problem
+            for key in (CONF_MAX_IMPORT_W, CONF_PV_PEAK_W):
+                # Under 100 W is almost surely a value typed in kW: refuse it with that hint.
+                if 0 < float(user_input.get(key) or 0) < 100:
+                    errors[key] = "watts_look_like_kw"
+            forecast = user_input.get(CONF_PV_FORECAST)
+            if forecast and self.hass.states.get(forecast) is None:
+                errors[CONF_PV_FORECAST] = "entity_not_found"
             if not errors:
                 self._home = {key: user_input.get(key) for key in HOME_KEYS}
                 return await self.async_step_price()
@@ -304,6 +329,10 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
                 vol.Optional(CONF_METERS, default=[]): ENERGY_SENSORS,
                 vol.Optional(CONF_MAX_IMPORT_W): WATTS,
                 vol.Optional(CONF_MAX_EXPORT_W): WATTS,
+                vol.Optional(CONF_PV_PEAK_W): WATTS,
+                vol.Optional(CONF_PV_TILT): _degrees(90),
+                vol.Optional(CONF_PV_AZIMUTH): _degrees(360),
+                vol.Optional(CONF_PV_FORECAST): PV_FORECAST_SENSOR,
             }
         )
         suggested = {key: value for key, value in (user_input or defaults).items() if value not in (None, "")}
@@ -359,6 +388,7 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_PRICE_KIND: PRICE_ENTITY,
                         CONF_PRICE_ENTITY: user_input[CONF_PRICE_ENTITY],
                         CONF_EXPORT_PRICE_ENTITY: user_input.get(CONF_EXPORT_PRICE_ENTITY),
+                        CONF_EXPORT_PRICE: user_input.get(CONF_EXPORT_PRICE),
                     }
                 )
         defaults = await self._async_home_defaults()
@@ -366,6 +396,9 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
             {
                 vol.Required(CONF_PRICE_ENTITY): PRICE_SENSOR,
                 vol.Optional(CONF_EXPORT_PRICE_ENTITY): PRICE_SENSOR,
+                # The common dynamic import with a fixed feed-in tariff (pre-filled from the Energy
+                # dashboard's fixed export price); used when no export price entity is chosen.
+                vol.Optional(CONF_EXPORT_PRICE): PRICE_NUMBER,
             }
         )
         suggested = {k: v for k, v in (user_input or defaults).items() if v}

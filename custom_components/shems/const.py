@@ -22,6 +22,11 @@ CONF_SOLAR: Final = "solar_entities"
 CONF_METERS: Final = "meter_entities"
 CONF_MAX_IMPORT_W: Final = "max_import_w"
 CONF_MAX_EXPORT_W: Final = "max_export_w"
+# The solar system, so the plan has a PV forecast before any production is measured.
+CONF_PV_PEAK_W: Final = "pv_peak_w"
+CONF_PV_TILT: Final = "pv_tilt"
+CONF_PV_AZIMUTH: Final = "pv_azimuth"
+CONF_PV_FORECAST: Final = "pv_forecast_entity"
 
 # Price source (config entry data).
 CONF_PRICE_KIND: Final = "price_kind"
@@ -63,7 +68,13 @@ CONF_ENERGY_OUT: Final = "energy_out_entity"
 CONF_BATTERY_MODE: Final = "battery_mode"
 BATTERY_MODES: Final = ("auto", "hold", "charge", "off")
 CONF_BATTERY_KWH: Final = "battery_kwh"
-CONF_CHARGER_ENTITY: Final = "charger_entity"
+CONF_CHARGER_ENTITY: Final = "charger_entity"  # an output: what starts and stops charging
+CONF_PLUGGED_ENTITY: Final = "plugged_entity"  # an input: whether the car is plugged in
+CONF_PHASES: Final = "phases"
+PHASES: Final = ("1", "3")
+CONF_VOLTAGE: Final = "voltage_v"
+CONF_MIN_CURRENT: Final = "min_current_a"
+CONF_MAX_CURRENT: Final = "max_current_a"
 CONF_DEPARTURE: Final = "departure"
 CONF_TARGET_SOC: Final = "target_soc_pct"
 CONF_POWER_W: Final = "power_w"

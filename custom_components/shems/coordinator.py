@@ -27,6 +27,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 
 from .api import ShemsAuthError, ShemsClient, ShemsConnectionError, ShemsError, ShemsResponseError
+from .appliance_start import async_start_appliance
 from .const import (
     DOMAIN,
     EVENT_APPLIANCE_START_DUE,
@@ -226,6 +227,10 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
                     "device_id": device.id if device is not None else None,
                     "planned_start": start.isoformat(),
                 },
+            )
+            subentry = self.config_entry.subentries.get(asset_id)
+            self.config_entry.async_create_task(
+                self.hass, async_start_appliance(self.hass, subentry), f"{DOMAIN} start {asset_id}"
             )
 
         return _due

@@ -20,7 +20,8 @@ from homeassistant.util import dt as dt_util
 
 from .api import ShemsError
 from .const import CONF_FINISH_BY, SUBENTRY_APPLIANCE
-from .plan_math import cheapest_window
+from .models import Plan
+from .plan_math import Window, cheapest_window, local_day_bounds
 from .services import resolve_entry
 
 if TYPE_CHECKING:
@@ -28,12 +29,17 @@ if TYPE_CHECKING:
 
 INTENT_CHEAPEST = "ShemsCheapestTime"
 INTENT_SCHEDULE = "ShemsScheduleAppliance"
+DAY_TODAY = "today"  # the cheapest-time question's optional scope: the rest of the local day
 
 SPEECH: dict[str, dict[str, str]] = {
     "en": {
         "cheapest_now": "Electricity is cheapest now, until {end}, at {price} {unit}.",
         "cheapest": "Electricity is cheapest from {start} to {end}, at {price} {unit}.",
         "cheapest_tomorrow": "Electricity is cheapest tomorrow from {start} to {end}, at {price} {unit}.",
+        "today_now": "Electricity is cheapest now for the rest of today, until {end}, at {price} {unit}.",
+        "today": "Electricity is cheapest today from {start} to {end}, at {price} {unit}.",
+        "cheaper_tomorrow": "Tomorrow it gets cheaper: from {start}, at {price} {unit}.",
+        "midnight": "midnight",
         "no_plan": "I don't have prices for the coming hours yet.",
         "scheduled": "The {appliance} will start at {start}.",
         "unknown_appliance": "I don't know an appliance called {appliance}.",
@@ -43,6 +49,10 @@ SPEECH: dict[str, dict[str, str]] = {
         "cheapest_now": "Strom ist jetzt am günstigsten, bis {end}, für {price} {unit}.",
         "cheapest": "Strom ist von {start} bis {end} am günstigsten, für {price} {unit}.",
         "cheapest_tomorrow": "Strom ist morgen von {start} bis {end} am günstigsten, für {price} {unit}.",
+        "today_now": "Strom ist für den Rest des Tages jetzt am günstigsten, bis {end}, für {price} {unit}.",
+        "today": "Strom ist heute von {start} bis {end} am günstigsten, für {price} {unit}.",
+        "cheaper_tomorrow": "Morgen wird er günstiger: ab {start}, für {price} {unit}.",
+        "midnight": "Mitternacht",
         "no_plan": "Für die nächsten Stunden habe ich noch keine Preise.",
         "scheduled": "{appliance} startet um {start}.",
         "unknown_appliance": "Ich kenne kein Gerät namens {appliance}.",
@@ -97,32 +107,72 @@ def cheapest_phrase(start: datetime, now: datetime) -> str:
     return "cheapest"
 
 
+def cheapest_answer(
+    plan: Plan, now: datetime, *, today: bool, language: str | None, unit: str
+) -> tuple[str, Window] | None:
+    """What to say about the cheapest time, and the window it names; None without prices ahead.
+
+    Asked about today, the answer covers the rest of the local day (up to midnight, never a window of
+    tomorrow) and adds when tomorrow is cheaper still; otherwise it covers the next 24 hours.
+    """
+    ahead = cheapest_window(plan, now)
+    if ahead is None:
+        return None
+
+    def figures(window: Window) -> dict[str, str]:
+        return {
+            "start": _clock(window.start),
+            "end": _clock(window.end),
+            "price": _decimal(language, window.price),
+            "unit": unit,
+        }
+
+    if not today:
+        return say(language, cheapest_phrase(ahead.start, now), **figures(ahead)), ahead
+    midnight = local_day_bounds(now)[1]
+    rest = cheapest_window(plan, now, until=midnight)
+    if rest is None:
+        return None
+    values = figures(rest)
+    if rest.end >= midnight:
+        values["end"] = say(language, "midnight")
+    text = say(language, "today_now" if rest.start <= now else "today", **values)
+    if ahead.start >= midnight and ahead.price < rest.price:
+        text = f"{text} {say(language, 'cheaper_tomorrow', **figures(ahead))}"
+    return text, rest
+
+
 class CheapestTimeIntent(intent.IntentHandler):
-    """Tell when import is cheapest within the next 24 hours."""
+    """Tell when import is cheapest within the next 24 hours, or for the rest of today."""
 
     intent_type = INTENT_CHEAPEST
-    description = "Tells when electricity is cheapest in the next 24 hours, according to SHEMS"
+    description = (
+        "Tells when electricity is cheapest in the next 24 hours, or for the rest of today "
+        "(day: today), according to SHEMS"
+    )
+
+    @property
+    def slot_schema(self) -> dict[Any, Any]:
+        return {vol.Optional("day"): vol.In([DAY_TODAY])}
 
     async def async_handle(self, intent_obj: intent.Intent) -> intent.IntentResponse:
         hass = intent_obj.hass
+        slots = self.async_validate_slots(intent_obj.slots)
+        today = (slots.get("day") or {}).get("value") == DAY_TODAY
         response = intent_obj.create_response()
         entry = _loaded_entry(hass)
         plan = entry.runtime_data.coordinator.data.plan
-        now = dt_util.utcnow()
-        window = cheapest_window(plan, now) if plan is not None else None
-        if window is None:
+        unit = f"{hass.config.currency}/{UnitOfEnergy.KILO_WATT_HOUR}"
+        answer = (
+            cheapest_answer(plan, dt_util.utcnow(), today=today, language=intent_obj.language, unit=unit)
+            if plan is not None
+            else None
+        )
+        if answer is None:
             response.async_set_speech(say(intent_obj.language, "no_plan"))
             return response
-        response.async_set_speech(
-            say(
-                intent_obj.language,
-                cheapest_phrase(window.start, now),
-                start=_clock(window.start),
-                end=_clock(window.end),
-                price=_decimal(intent_obj.language, window.price),
-                unit=f"{hass.config.currency}/{UnitOfEnergy.KILO_WATT_HOUR}",
-            )
-        )
+        text, window = answer
+        response.async_set_speech(text)
         response.async_set_speech_slots({"start": window.start.isoformat(), "price": window.price})
         return response
 

@@ -53,16 +53,19 @@ def energy_kwh(
     return round(total, 3) if seen else None
 
 
-def cheapest_window(plan: Plan, now: datetime, within: timedelta = timedelta(hours=24)) -> Window | None:
+def cheapest_window(
+    plan: Plan, now: datetime, within: timedelta = timedelta(hours=24), until: datetime | None = None
+) -> Window | None:
     """The first run of back-to-back steps at the lowest import price that has not ended yet.
 
-    Only steps overlapping the next ``within`` count; an hourly price in 15-minute steps gives one
-    window of an hour, not its first quarter.
+    Only steps overlapping the next ``within`` (and starting before ``until``, e.g. the end of today)
+    count; an hourly price in 15-minute steps gives one window of an hour, not its first quarter.
     """
+    horizon = now + within if until is None else min(now + within, until)
     upcoming = [
         step
         for step in plan.steps
-        if step.end > now and step.start < now + within and step.import_price is not None
+        if step.end > now and step.start < horizon and step.import_price is not None
     ]
     if not upcoming:
         return None

@@ -30,7 +30,18 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from . import ShemsConfigEntry
-from .const import CONF_SOLAR, DOMAIN, SUBENTRY_APPLIANCE, SUBENTRY_BATTERY, SUBENTRY_EV, SUBENTRY_THERMAL
+from .const import (
+    CONF_MAX_CURRENT,
+    CONF_MIN_CURRENT,
+    CONF_PHASES,
+    CONF_SOLAR,
+    CONF_VOLTAGE,
+    DOMAIN,
+    SUBENTRY_APPLIANCE,
+    SUBENTRY_BATTERY,
+    SUBENTRY_EV,
+    SUBENTRY_THERMAL,
+)
 from .coordinator import ShemsCoordinator
 from .entity import Context, ShemsEntity, add_asset_entities, entry_uid, hub_device, meter_device, part_device
 from .models import Meter, PlanStep
@@ -84,6 +95,19 @@ def _asset_curve(ctx: Context) -> dict[str, Any] | None:
             if asset_id in step.assets
         ]
     }
+
+
+def _ev_curve_and_charger(ctx: Context) -> dict[str, Any] | None:
+    """The plan curve and the charger's electrics, so the EV blueprint converts watts to amperes
+    with the figures the plan was made for (configured once, in the EV's SHEMS settings)."""
+    asset = ctx.asset
+    charger = {
+        "phases": int(asset.get(CONF_PHASES) or 3),
+        "voltage": float(asset.get(CONF_VOLTAGE) or 230),
+        "min_current": float(asset.get(CONF_MIN_CURRENT) or 6),
+        "max_current": float(asset.get(CONF_MAX_CURRENT) or 16),
+    }
+    return (_asset_curve(ctx) or {}) | charger
 
 
 def _curve_of(value: Callable[[PlanStep], float | None]) -> AttrsFn:
@@ -289,7 +313,7 @@ ASSET_SENSORS: dict[str, tuple[ShemsSensorDescription, ...]] = {
         _soc("planned_soc_end_of_day", _soc_end_of_day),
     ),
     SUBENTRY_EV: (
-        _power("ev_planned_power", _asset_power_now, _asset_curve),
+        _power("ev_planned_power", _asset_power_now, _ev_curve_and_charger),
         _soc("projected_soc", _ev_projected),
     ),
     SUBENTRY_APPLIANCE: (

@@ -30,22 +30,29 @@ from .const import (
     CONF_IMPORT_PRICE,
     CONF_INTERVAL_MIN,
     CONF_MAX_CHARGE_W,
+    CONF_MAX_CURRENT,
     CONF_MAX_DISCHARGE_W,
     CONF_MAX_EXPORT_W,
     CONF_MAX_IMPORT_W,
     CONF_MAX_SOC,
     CONF_MAX_TEMP,
     CONF_METERS,
-    CONF_MIN_CHARGE_W,
+    CONF_MIN_CURRENT,
     CONF_MIN_SOC,
     CONF_MIN_TEMP,
     CONF_MODE,
     CONF_PEAK_END,
     CONF_PEAK_PRICE,
     CONF_PEAK_START,
+    CONF_PHASES,
+    CONF_PLUGGED_ENTITY,
     CONF_POWER_W,
     CONF_PRICE_ENTITY,
     CONF_PRICE_KIND,
+    CONF_PV_AZIMUTH,
+    CONF_PV_FORECAST,
+    CONF_PV_PEAK_W,
+    CONF_PV_TILT,
     CONF_SMART_START,
     CONF_SOC_ENTITY,
     CONF_SOLAR,
@@ -53,6 +60,7 @@ from .const import (
     CONF_TARGET_SOC,
     CONF_TEMPERATURE_ENTITY,
     CONF_THERMAL_KIND,
+    CONF_VOLTAGE,
     DEFAULT_INTERVAL_MIN,
     MODE_COST,
     PRICE_ENTITY,
@@ -82,6 +90,8 @@ def _price(data: Mapping[str, Any]) -> dict[str, Any]:
             "kind": "entity",
             "entity_id": data.get(CONF_PRICE_ENTITY),
             "export_entity_id": data.get(CONF_EXPORT_PRICE_ENTITY),
+            # Dynamic import with a fixed feed-in tariff: the fixed price applies without an entity.
+            "export_per_kwh": _float(data.get(CONF_EXPORT_PRICE)),
         }
     if kind == PRICE_FIXED:
         return {
@@ -102,6 +112,24 @@ def _price(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _solar(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One array per solar energy meter; the system's peak power, orientation and forecast entity go
+    with the first (the add-on sums the arrays), or stand alone when no meter is named."""
+    arrays: list[dict[str, Any]] = [{"energy_entity": entity_id} for entity_id in data.get(CONF_SOLAR) or []]
+    system = {
+        "peak_w": _float(data.get(CONF_PV_PEAK_W)) or None,
+        "tilt_deg": _float(data.get(CONF_PV_TILT)),
+        "azimuth_deg": _float(data.get(CONF_PV_AZIMUTH)),
+        "forecast_entity": data.get(CONF_PV_FORECAST) or None,
+    }
+    if any(value is not None for value in system.values()):
+        if arrays:
+            arrays[0] |= system
+        else:
+            arrays.append(system)
+    return arrays
+
+
 def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
     """The full site document for ``PUT /api/v1/site``."""
     data = entry.data
@@ -120,9 +148,7 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
             "max_import_w": _float(data.get(CONF_MAX_IMPORT_W)),
             "max_export_w": _float(data.get(CONF_MAX_EXPORT_W)),
         },
-        "solar": [
-            {"energy_entity": entity_id, "power_entity": None} for entity_id in data.get(CONF_SOLAR) or []
-        ],
+        "solar": _solar(data),
         "price": _price(data),
         "meters": [
             {"entity_id": entity_id, "name": _friendly_name(hass, entity_id)}
@@ -145,7 +171,9 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
                     "max_discharge_w": _float(sub.get(CONF_MAX_DISCHARGE_W)),
                     "min_soc_pct": _float(sub.get(CONF_MIN_SOC)),
                     "max_soc_pct": _float(sub.get(CONF_MAX_SOC)),
-                    "efficiency": _float(sub.get(CONF_EFFICIENCY)),
+                    # The form asks for the round trip (what datasheets state); the add-on applies
+                    # its square root on charge and again on discharge.
+                    "round_trip_efficiency": _float(sub.get(CONF_EFFICIENCY)),
                     "soc_entity": sub.get(CONF_SOC_ENTITY),
                     "energy_in_entity": sub.get(CONF_ENERGY_IN),
                     "energy_out_entity": sub.get(CONF_ENERGY_OUT),
@@ -157,9 +185,13 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
                 common
                 | {
                     "battery_kwh": _float(sub.get(CONF_BATTERY_KWH)),
-                    "max_charge_w": _float(sub.get(CONF_MAX_CHARGE_W)),
-                    "min_charge_w": _float(sub.get(CONF_MIN_CHARGE_W)),
+                    # The power range follows from the charger's electrics, in the add-on.
+                    "phases": int(sub.get(CONF_PHASES) or 3),
+                    "voltage_v": _float(sub.get(CONF_VOLTAGE)),
+                    "min_current_a": _float(sub.get(CONF_MIN_CURRENT)),
+                    "max_current_a": _float(sub.get(CONF_MAX_CURRENT)),
                     "soc_entity": sub.get(CONF_SOC_ENTITY),
+                    "plugged_entity": sub.get(CONF_PLUGGED_ENTITY),
                     "charger_entity": sub.get(CONF_CHARGER_ENTITY),
                     "departure": _hhmm(sub.get(CONF_DEPARTURE)),
                     "target_soc_pct": _float(sub.get(CONF_TARGET_SOC)),

@@ -26,13 +26,16 @@ from .const import (
     CONF_ENERGY_OUT,
     CONF_FINISH_BY,
     CONF_MAX_CHARGE_W,
+    CONF_MAX_CURRENT,
     CONF_MAX_DISCHARGE_W,
     CONF_MAX_SOC,
     CONF_MAX_TEMP,
-    CONF_MIN_CHARGE_W,
+    CONF_MIN_CURRENT,
     CONF_MIN_SOC,
     CONF_MIN_TEMP,
     CONF_NAME,
+    CONF_PHASES,
+    CONF_PLUGGED_ENTITY,
     CONF_POWER_W,
     CONF_SMART_START,
     CONF_SOC_ENTITY,
@@ -40,6 +43,8 @@ from .const import (
     CONF_TARGET_SOC,
     CONF_TEMPERATURE_ENTITY,
     CONF_THERMAL_KIND,
+    CONF_VOLTAGE,
+    PHASES,
     SUBENTRY_BATTERY,
     THERMAL_KINDS,
 )
@@ -178,26 +183,45 @@ class BatterySubentryFlow(AssetSubentryFlow):
 
 
 class EvSubentryFlow(AssetSubentryFlow):
+    """The car and its charger: the plug state is an input of its own; the switch is an output only.
+
+    The charger's phases, voltage and current range are entered once: the add-on plans only powers
+    the charger can deliver and the EV blueprint converts the plan back to amperes with them.
+    """
+
     schema = vol.Schema(
         {
             vol.Required(CONF_NAME): NAME,
             vol.Required(CONF_BATTERY_KWH): _number(1, 300, 0.5, "kWh"),
-            vol.Required(CONF_MAX_CHARGE_W): _number(0, 50000, 100, "W"),
-            vol.Required(CONF_MIN_CHARGE_W): _number(0, 50000, 100, "W"),
             vol.Required(CONF_DEPARTURE): TIME,
             vol.Required(CONF_TARGET_SOC): _number(0, 100, 1, "%"),
             vol.Optional(CONF_SOC_ENTITY): _entity("sensor", "battery"),
+            vol.Optional(CONF_PLUGGED_ENTITY): _entity(["binary_sensor", "sensor"]),
             vol.Optional(CONF_CHARGER_ENTITY): _entity(SWITCHABLE),
+            vol.Required(CONF_PHASES): selector.SelectSelector(
+                selector.SelectSelectorConfig(options=list(PHASES), translation_key="phases")
+            ),
+            vol.Required(CONF_VOLTAGE): _number(100, 260, 1, "V"),
+            vol.Required(CONF_MIN_CURRENT): _number(1, 80, 1, "A"),
+            vol.Required(CONF_MAX_CURRENT): _number(1, 80, 1, "A"),
         }
     )
     defaults: ClassVar[dict[str, Any]] = {
-        CONF_MIN_CHARGE_W: 1400,
-        CONF_MAX_CHARGE_W: 11000,
         CONF_DEPARTURE: "07:00:00",
         CONF_TARGET_SOC: 80,
+        CONF_PHASES: "3",
+        CONF_VOLTAGE: 230,
+        CONF_MIN_CURRENT: 6,
+        CONF_MAX_CURRENT: 16,
     }
-    min_max_pairs = ((CONF_MIN_CHARGE_W, CONF_MAX_CHARGE_W),)
-    watt_fields = (CONF_MIN_CHARGE_W, CONF_MAX_CHARGE_W)
+    min_max_pairs = ((CONF_MIN_CURRENT, CONF_MAX_CURRENT),)
+
+    def _validate(self, user_input: dict[str, Any]) -> dict[str, str]:
+        errors = super()._validate(user_input)
+        plugged = user_input.get(CONF_PLUGGED_ENTITY)
+        if plugged and self.hass.states.get(plugged) is None:
+            errors[CONF_PLUGGED_ENTITY] = "entity_not_found"
+        return errors
 
 
 class ApplianceSubentryFlow(AssetSubentryFlow):

@@ -35,15 +35,18 @@ DATA_VOICE: HassKey[VoiceRegistration] = HassKey(f"{DOMAIN}_voice")
 
 @dataclass(frozen=True, slots=True)
 class SentenceSet:
-    """The sentences of one language that ask for one SHEMS intent."""
+    """Sentences of one language that ask for one SHEMS intent, with the slots they fix (e.g. the
+    sentences that say "today" fix ``day: today``)."""
 
     language: str
     intent_type: str
     sentences: tuple[str, ...]
+    slots: tuple[tuple[str, str], ...] = ()
+    index: int = 0  # the n-th data block of this intent and language
 
     @property
     def trigger_id(self) -> str:
-        return f"{self.intent_type}/{self.language}"
+        return f"{self.intent_type}/{self.language}/{self.index}"
 
 
 @dataclass
@@ -62,8 +65,16 @@ def load_sentence_sets(directory: Path = SENTENCES_DIR) -> list[SentenceSet]:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
         language = str(document["language"])
         for intent_type, spec in document["intents"].items():
-            sentences = tuple(s for data in spec["data"] for s in data["sentences"])
-            sets.append(SentenceSet(language=language, intent_type=str(intent_type), sentences=sentences))
+            for index, data in enumerate(spec["data"]):
+                sets.append(
+                    SentenceSet(
+                        language=language,
+                        intent_type=str(intent_type),
+                        sentences=tuple(data["sentences"]),
+                        slots=tuple((str(k), str(v)) for k, v in (data.get("slots") or {}).items()),
+                        index=index,
+                    )
+                )
     return sets
 
 
@@ -120,7 +131,8 @@ async def async_answer(
     hass: HomeAssistant, sentence_set: SentenceSet, trigger: dict[str, Any], context: Context | None
 ) -> str:
     """Run the sentence's intent in the sentence's language and return what to say."""
-    slots = {name: {"value": value} for name, value in (trigger.get("slots") or {}).items()}
+    spoken = dict(sentence_set.slots) | (trigger.get("slots") or {})
+    slots = {name: {"value": value} for name, value in spoken.items()}
     try:
         response = await intent.async_handle(
             hass,

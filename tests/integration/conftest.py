@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.shems.const import DOMAIN
 
 TOKEN = "test-token"
+BLUEPRINTS = Path(__file__).resolve().parents[2] / "blueprints" / "automation" / "shems"
 
 GRID_IMPORT = "sensor.grid_import_energy"
 GRID_EXPORT = "sensor.grid_export_energy"
@@ -91,6 +92,16 @@ def set_price_entity(hass: HomeAssistant, **kwargs: Any) -> None:
 
 # The running add-ons by URL, so helpers given only a config entry can wait for its add-on.
 ADDONS: dict[str, Any] = {}
+
+
+@pytest.fixture
+def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> None:
+    """The repository's blueprints where Home Assistant looks for them: <config>/blueprints/automation."""
+    config = tmp_path / "config"
+    folder = config / "blueprints" / "automation"
+    folder.mkdir(parents=True)
+    (folder / "shems").symlink_to(BLUEPRINTS, target_is_directory=True)
+    hass.config.config_dir = str(config)
 
 
 @pytest.fixture
@@ -164,8 +175,10 @@ SUBENTRIES: list[ConfigSubentryData] = [
         data={
             "name": "Car",
             "battery_kwh": 60,
-            "max_charge_w": 11000,
-            "min_charge_w": 1400,
+            "phases": "3",
+            "voltage_v": 230,
+            "min_current_a": 6,
+            "max_current_a": 16,
             "departure": "07:30:00",
             "target_soc_pct": 80,
         },
@@ -211,6 +224,7 @@ def make_entry(addon: Any, *, subentries: bool = True, **overrides: Any) -> Mock
         data=entry_data(addon, **overrides),
         options={"optimization_interval_min": 15, "mode": "cost"},
         subentries_data=SUBENTRIES if subentries else None,
+        minor_version=2,
     )
 
 

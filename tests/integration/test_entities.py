@@ -318,13 +318,17 @@ async def test_today_and_month_totals_say_when_they_last_restarted(
     month = dt_util.parse_datetime(status["costs"]["month_start"])
     assert today == dt_util.start_of_local_day()
     assert month == dt_util.start_of_local_day(dt_util.now().date().replace(day=1))
-    for entity_id, expected in (
-        ("sensor.grid_cost_today", today),
-        ("sensor.shems_savings_today", today),
-        ("sensor.grid_cost_this_month", month),
-        ("sensor.shems_savings_this_month", month),
+    for entity_id, expected, key in (
+        ("sensor.grid_cost_today", today, "cost_today"),
+        ("sensor.shems_savings_today", today, "savings_today"),
+        ("sensor.grid_cost_this_month", month, "cost_month"),
+        ("sensor.shems_savings_this_month", month, "savings_month"),
     ):
         sensor = state(hass, entity_id)
         assert sensor.attributes["state_class"] == "total"
         assert dt_util.parse_datetime(sensor.attributes["last_reset"]) == expected, entity_id
+        # Day one (a new add-on, nothing measured yet): with a plan in force there is a value, the
+        # spent-so-far the add-on reports (0 until known time has elapsed), never unknown.
+        assert status[key] is not None, key
+        assert float(sensor.state) == pytest.approx(status[key]), entity_id
     assert "last_reset" not in state(hass, "sensor.shems_forecast_cost_next_24_hours").attributes

@@ -29,8 +29,10 @@ BATTERY = {
 EV = {
     "name": "Van",
     "battery_kwh": 75,
-    "max_charge_w": 7400,
-    "min_charge_w": 1400,
+    "phases": "1",
+    "voltage_v": 230,
+    "min_current_a": 6,
+    "max_current_a": 32,
     "departure": "06:00:00",
     "target_soc_pct": 90,
 }
@@ -114,7 +116,7 @@ async def test_add_edit_remove(
         ("battery", BATTERY | {"min_soc_pct": 95}, {"max_soc_pct": "min_not_below_max"}),
         ("battery", BATTERY | {"max_charge_w": 5}, {"max_charge_w": "watts_look_like_kw"}),
         ("battery", BATTERY | {"energy_in_entity": GRID_POWER}, {"energy_in_entity": "not_energy_sensor"}),
-        ("ev", EV | {"min_charge_w": 8000}, {"max_charge_w": "min_not_below_max"}),
+        ("ev", EV | {"min_current_a": 40}, {"max_current_a": "min_not_below_max"}),
         ("appliance", APPLIANCE | {"power_w": 2}, {"power_w": "watts_look_like_kw"}),
         ("thermal_load", THERMAL | {"min_temp_c": 60}, {"max_temp_c": "min_not_below_max"}),
     ],

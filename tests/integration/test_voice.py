@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from homeassistant.components import conversation
@@ -20,22 +21,24 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE
+from custom_components.shems.models import parse_plan
 from custom_components.shems.voice import async_attach_sentences
 
 from .conftest import optimized, wait_for
 
-CHEAPEST = {
+CHEAPEST = {  # asked about today: the answer covers the rest of the local day
     "en": (
         "When is electricity cheapest today?",
-        "Electricity is cheapest now, until {end}, at {price} EUR/kWh.",
-        "Electricity is cheapest from {start} to {end}, at {price} EUR/kWh.",
+        "Electricity is cheapest now for the rest of today, until {end}, at {price} EUR/kWh.",
+        "Electricity is cheapest today from {start} to {end}, at {price} EUR/kWh.",
     ),
     "de": (
         "Wann ist Strom heute am günstigsten?",
-        "Strom ist jetzt am günstigsten, bis {end}, für {price} EUR/kWh.",
-        "Strom ist von {start} bis {end} am günstigsten, für {price} EUR/kWh.",
+        "Strom ist für den Rest des Tages jetzt am günstigsten, bis {end}, für {price} EUR/kWh.",
+        "Strom ist heute von {start} bis {end} am günstigsten, für {price} EUR/kWh.",
     ),
 }
+MIDNIGHT = {"en": "midnight", "de": "Mitternacht"}
 SCHEDULE = {
     "en": ("Start the dishwasher at the cheapest time", "The Dishwasher will start at {start}."),
     "de": ("Starte den Dishwasher zur günstigsten Zeit", "Dishwasher startet um {start}."),
@@ -100,11 +103,14 @@ async def test_when_is_electricity_cheapest_by_voice(
     ]
     assert in_window and {s["import_price"] for s in in_window} == {0.20}
     # Off-peak now: the window is running ("now, until 17:00"); during the peak it starts at 21:00 today.
+    # Asked about today, a window running past midnight is said to end at midnight.
     question, running, later = CHEAPEST[language]
     answer = running if start <= dt_util.utcnow() else later
     response = await speak(hass, question, language)
     price = "0.20" if language == "en" else "0,20"
-    assert speech(response) == answer.format(start=hhmm(start), end=hhmm(end), price=price)
+    midnight = dt_util.start_of_local_day(dt_util.now() + timedelta(days=1))
+    until = MIDNIGHT[language] if end >= midnight else hhmm(end)
+    assert speech(response) == answer.format(start=hhmm(start), end=until, price=price)
 
 
 @pytest.mark.parametrize("language", ["en", "de"])
@@ -200,12 +206,16 @@ async def test_llm_agents_get_the_same_intents_as_tools(
     api = await llm.async_get_api(hass, llm.LLM_API_ASSIST, context)
     tools = {tool.name: tool for tool in api.tools}
     assert {INTENT_CHEAPEST, INTENT_SCHEDULE} <= set(tools)
-    assert (
-        tools[INTENT_CHEAPEST].description
-        == "Tells when electricity is cheapest in the next 24 hours, according to SHEMS"
+    assert tools[INTENT_CHEAPEST].description == (
+        "Tells when electricity is cheapest in the next 24 hours, or for the rest of today "
+        "(day: today), according to SHEMS"
     )
     result = await api.async_call_tool(llm.ToolInput(tool_name=INTENT_CHEAPEST, tool_args={}))
     assert result["speech"]["plain"]["speech"].startswith("Electricity is cheapest ")
+    today = await api.async_call_tool(llm.ToolInput(tool_name=INTENT_CHEAPEST, tool_args={"day": "today"}))
+    assert today["speech"]["plain"]["speech"].startswith(
+        ("Electricity is cheapest now for the rest of today", "Electricity is cheapest today from")
+    )
 
 
 @pytest.mark.parametrize(
@@ -251,3 +261,88 @@ async def test_a_german_appliance_name_with_an_umlaut(
     schedules = (await loaded_entry.runtime_data.client.request("GET", "/schedules"))["schedules"]
     subentry_id = next(i for i, s in loaded_entry.subentries.items() if s.title == "Geschirrspüler")
     assert [s["appliance_id"] for s in schedules] == [subentry_id]
+
+
+def late_today() -> datetime:
+    """22:30 local on a day the add-on's 48-hour plan covers with the next day (whatever the time)."""
+    return dt_util.as_utc(
+        dt_util.start_of_local_day(dt_util.now() + timedelta(hours=2)) + timedelta(hours=22.5)
+    )
+
+
+async def speak_at(hass: HomeAssistant, moment: datetime, text: str, language: str) -> str:
+    """Ask with Home Assistant's clock at ``moment`` (the plan stays the add-on's real one)."""
+    with patch("homeassistant.util.dt.utcnow", return_value=moment):
+        return speech(await speak(hass, text, language))
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+async def test_cheapest_today_late_in_the_day(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry, language: str
+) -> None:
+    """At 22:30 the off-peak 0.20 runs to 17:00 tomorrow: for today it ends at midnight."""
+    plan = await optimized(hass, loaded_entry)
+    late = late_today()
+    price = "0.20" if language == "en" else "0,20"
+    today = CHEAPEST[language][0]
+    assert await speak_at(hass, late, today, language) == CHEAPEST[language][1].format(
+        end=MIDNIGHT[language], price=price
+    )
+    # Without "today" the next 24 hours count: the same run, until 17:00 tomorrow.
+    plain = {"en": "When is electricity cheapest?", "de": "Wann ist Strom am günstigsten?"}[language]
+    until = {
+        "en": "Electricity is cheapest now, until 17:00, at 0.20 EUR/kWh.",
+        "de": "Strom ist jetzt am günstigsten, bis 17:00, für 0,20 EUR/kWh.",
+    }[language]
+    assert await speak_at(hass, late, plain, language) == until
+
+    # Tomorrow 03:00-04:00 cheaper still: the rest of today is still the answer, and tomorrow is named.
+    tomorrow_3 = dt_util.start_of_local_day(dt_util.as_local(late) + timedelta(days=1)) + timedelta(hours=3)
+    cheap = [
+        s | {"import_price": 0.10}
+        if tomorrow_3 <= dt_util.parse_datetime(s["start"]) < tomorrow_3 + timedelta(hours=1)
+        else s
+        for s in plan["steps"]
+    ]
+    coordinator = loaded_entry.runtime_data.coordinator
+    coordinator.async_set_plan(parse_plan(plan | {"id": "cheap-night", "steps": cheap}))
+    await hass.async_block_till_done()
+    expected = {
+        "en": "Electricity is cheapest now for the rest of today, until midnight, at 0.20 EUR/kWh. "
+        "Tomorrow it gets cheaper: from 03:00, at 0.10 EUR/kWh.",
+        "de": "Strom ist für den Rest des Tages jetzt am günstigsten, bis Mitternacht, für 0,20 EUR/kWh. "
+        "Morgen wird er günstiger: ab 03:00, für 0,10 EUR/kWh.",
+    }
+    assert await speak_at(hass, late, today, language) == expected[language]
+    tomorrow = {
+        "en": "Electricity is cheapest tomorrow from 03:00 to 04:00, at 0.10 EUR/kWh.",
+        "de": "Strom ist morgen von 03:00 bis 04:00 am günstigsten, für 0,10 EUR/kWh.",
+    }
+    assert await speak_at(hass, late, plain, language) == tomorrow[language]
+
+
+async def test_everyday_ways_of_asking_for_the_cheapest_time(
+    hass: HomeAssistant, assist: None, loaded_entry: MockConfigEntry
+) -> None:
+    """Contractions and other wordings people use reach SHEMS, and "today" keeps its meaning."""
+    await optimized(hass, loaded_entry)
+    for language, text, today in (
+        ("en", "when's power cheapest", False),
+        ("en", "What time is electricity cheapest?", False),
+        ("en", "When are electricity prices lowest?", False),
+        ("en", "What's the cheapest time for power?", False),
+        ("en", "When's power the cheapest today?", True),
+        ("de", "Wann ist Strom billig?", False),
+        ("de", "Wann sind die Strompreise am niedrigsten?", False),
+        ("de", "Wann ist die günstigste Zeit für Strom?", False),
+        ("de", "Wann ist der Strompreis heute am niedrigsten?", True),
+    ):
+        answer = speech(await speak(hass, text, language))
+        if language == "en":
+            scoped = answer.startswith(
+                ("Electricity is cheapest now for the rest", "Electricity is cheapest today")
+            )
+            assert answer.startswith("Electricity is cheapest ") and scoped == today, (text, answer)
+        else:
+            scoped = answer.startswith(("Strom ist für den Rest", "Strom ist heute"))
+            assert answer.startswith("Strom ist ") and scoped == today, (text, answer)

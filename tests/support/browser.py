@@ -60,7 +60,7 @@ VISIBLE_TEXT_JS = """
 class Browser:
     """One Chromium process; each :meth:`open` is a fresh tab with its own storage set-up."""
 
-    def __init__(self, profile: Path, log: Path) -> None:
+    def __init__(self, profile: Path, log: Path, time_zone: str = "UTC") -> None:
         binary = shutil.which("chromium")
         assert binary, "chromium is not installed in the test environment"
         self.profile = profile
@@ -81,7 +81,7 @@ class Browser:
                 "about:blank",
             ],
             log=log,
-            env={"HOME": str(profile), "PATH": "/usr/bin:/bin", "LANG": "en_US.UTF-8"},
+            env={"HOME": str(profile), "PATH": "/usr/bin:/bin", "LANG": "en_US.UTF-8", "TZ": time_zone},
         )
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None

@@ -75,8 +75,33 @@ DEVICES = (
     ("Car battery", "car_soc", "car_soc_pct", 38, 100, "%", "battery", "measurement"),
 )  # fmt: skip
 
+
+def _set(entity: str, value: str) -> str:
+    return (
+        "      - action: input_number.set_value\n"
+        f"        target:\n          entity_id: input_number.{entity}\n"
+        f'        data:\n          value: "{value}"\n'
+    )
+
+
+def _add(entity: str, kwh: float) -> str:
+    return _set(entity, f"{{{{ (states('input_number.{entity}') | float + {kwh}) | round(3) }}}}")
+
+
+# The home is alive: like real meters, the grid and the inverter report every few seconds.
+METERS_REPORT = (
+    "automation:\n  - id: meters_report\n    alias: Meters report\n    mode: single\n"
+    "    triggers:\n      - trigger: time_pattern\n        seconds: /5\n    actions:\n"
+    + _set("grid_power_w", "{{ 380 + (now().second * 53) % 900 }}")
+    + _add("grid_import_kwh", 0.001)
+    + _set("solar_w", "{{ 900 + (now().second * 29) % 700 }}")
+    + _add("solar_kwh", 0.002)
+    + _add("battery_in_kwh", 0.001)
+)
+
 INTEGRATIONS = (
     "api",
+    "automation",
     "config",
     "conversation",
     "energy",
@@ -107,10 +132,10 @@ def configuration_yaml(port: int) -> str:
         f"  unit_system: metric\n  time_zone: {TIME_ZONE}\n  currency: EUR\n  country: DE\n"
         f"  internal_url: http://127.0.0.1:{port}\n",
         f"http:\n  server_host: 127.0.0.1\n  server_port: {port}\n",
-        "logger:\n  default: warning\n  logs:\n    custom_components.shems: info\n",
+        "logger:\n  default: warning\n  logs:\n    custom_components.shems: debug\n",
         "recorder:\n  commit_interval: 2\n  purge_keep_days: 1\n",
     ]
-    configured_below = ("http", "recorder", "input_number", "input_boolean", "template")
+    configured_below = ("http", "recorder", "input_number", "input_boolean", "template", "automation")
     parts += [f"{name}:\n" for name in INTEGRATIONS if name not in configured_below]
     parts.append(
         "input_number:\n"
@@ -125,6 +150,7 @@ def configuration_yaml(port: int) -> str:
         "  dishwasher_plug:\n    name: Dishwasher plug\n"
         "  washer_plug:\n    name: Washing machine plug\n"
     )
+    parts.append(METERS_REPORT)
     sensors = "".join(
         _sensor(name, unique_id, source, unit, device_class, state_class)
         for name, unique_id, source, _, _, unit, device_class, state_class in DEVICES

@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import psycopg
-import pytest
 
 from tests.support.browser import Browser
 from tests.support.ingress import ingress_proxy
@@ -47,12 +48,15 @@ BATTERY = {
 EV = {
     "name": "Family car",
     "battery_kwh": 58.0,
-    "max_charge_w": 11000,
-    "min_charge_w": 4200,
     "departure": "07:30:00",  # replaced by a time 8 hours after the test starts: always feasible
     "target_soc_pct": 80,
     "soc_entity": "sensor.car_battery",
+    "plugged_entity": "binary_sensor.wallbox_plug",
     "charger_entity": "input_boolean.wallbox_charging",
+    "phases": "3",
+    "voltage_v": 230,
+    "min_current_a": 6,
+    "max_current_a": 16,
 }
 DISHWASHER = {
     "name": "Dishwasher",
@@ -154,6 +158,7 @@ async def test_config_flow_as_a_new_user(journey: Journey, ha: HomeAssistantApi)
     with a form error; the home and its prices come pre-filled from the Energy dashboard."""
     assert journey.addon is not None
     with journey.phase("config flow"):
+        journey.notes["entry created"] = datetime.now(ZoneInfo("UTC")).isoformat()
         form = await ha.flow_start("shems")
         assert form["type"] == "form" and form["step_id"] == "user", form
         flow_id = form["flow_id"]
@@ -172,12 +177,15 @@ async def test_config_flow_as_a_new_user(journey: Journey, ha: HomeAssistantApi)
         mistake = await ha.flow_step(flow_id, {**prefill, "grid_import_entity": "sensor.grid_power"})
         assert mistake["type"] == "form" and mistake["errors"] == {"grid_import_entity": "not_energy_sensor"}
 
-        price = await ha.flow_step(flow_id, {**prefill, "max_import_w": 17250})
+        # The owner adds what the Energy dashboard does not know: the fuse limit and the solar array.
+        solar = {"max_import_w": 17250, "pv_peak_w": 8400, "pv_tilt": 30, "pv_azimuth": 180}
+        price = await ha.flow_step(flow_id, {**prefill, **solar})
         assert price["type"] == "form" and price["step_id"] == "price", price
         entity_form = await ha.flow_step(flow_id, {"price_kind": "entity"})
         assert entity_form["step_id"] == "price_entity", entity_form
         price_prefill = _suggested(entity_form)
         assert price_prefill.get("price_entity") == PRICE
+        assert price_prefill.get("export_price") == FEED_IN  # the dashboard's fixed feed-in tariff
         done = await ha.flow_step(flow_id, price_prefill)
         assert done["type"] == "create_entry", done
         journey.entry_id = done["result"]["entry_id"]
@@ -235,22 +243,8 @@ async def _shems_entities(ha: HomeAssistantApi) -> list[dict[str, Any]]:
     ]
 
 
-# Entities whose value the journey cannot expect yet, and why.
-# A button's state is the time it was last pressed: unknown until the user presses it (optimize now).
-# Checks of defects being fixed (issue 11), kept apart so the rest of the journey stays green; each is
-# expected to fail until its fix lands (then pytest reports XPASS and the mark goes).
-LOST_SECOND_APPLIANCE = "issue 11 defect 2: the second of two appliances added back to back is lost"
-COST_UNKNOWN_DAY_ONE = "issue 11 defect 9: cost and savings stay unknown all of day one"
-AWAITING_FIXES = {
-    re.compile(r"sensor\.washing_machine_planned_start"): LOST_SECOND_APPLIANCE,
-    re.compile(r"sensor\.\w+_(savings|cost)_(today|this_month)(_\d+)?"): COST_UNKNOWN_DAY_ONE,
-}
-
-
-def awaiting_fix(entity_id: str) -> bool:
-    return any(pattern.fullmatch(entity_id) for pattern in AWAITING_FIXES)
-
-
+# The one kind of SHEMS entity that legitimately has no value yet: a button's state is the time it was
+# last pressed, unknown until the user presses it ("Optimize now").
 def not_yet_knowable(entity_id: str) -> bool:
     return entity_id.startswith("button.")
 
@@ -271,11 +265,12 @@ async def _unknown_entities(ha: HomeAssistantApi, entry_id: str) -> tuple[list[s
 
 async def test_every_entity_becomes_meaningful(journey: Journey, ha: HomeAssistantApi) -> None:
     """Within a bound every SHEMS entity has a value: none stays unknown or unavailable."""
+    assert journey.addon is not None
     with journey.phase("entities meaningful"):
 
         async def all_known() -> list[str] | None:
             entities, missing = await _unknown_entities(ha, journey.entry_id)
-            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            waiting = [e for e in missing if not not_yet_knowable(e)]
             journey.notes["unknown entities"] = missing
             return entities if len(entities) > 20 and not waiting else None
 
@@ -291,21 +286,18 @@ async def test_every_entity_becomes_meaningful(journey: Journey, ha: HomeAssista
     }
     assert {"Home battery", "Family car", "Dishwasher", "Washing machine"} <= names, names
     journey.notes["entities"] = known
+    # From here on the home is set up: what happens in the logs is its steady state.
+    journey.notes["steady logs"] = (journey.hass.log.stat().st_size, journey.addon.process.log.stat().st_size)
+    journey.notes["steady since"] = time.monotonic()
 
 
-@pytest.mark.xfail(reason=f"{LOST_SECOND_APPLIANCE}; {COST_UNKNOWN_DAY_ONE}", strict=False)
-async def test_entities_awaiting_fixes_are_meaningful(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The entities of the defects above, given a short extra bound after all others were known."""
+COORDINATOR_REFRESH = re.compile(r"\[custom_components\.shems\.coordinator\] Finished fetching")
 
-    async def known() -> bool:
-        _, missing = await _unknown_entities(ha, journey.entry_id)
-        journey.notes["unknown entities"] = missing
-        return not [entity_id for entity_id in missing if awaiting_fix(entity_id)]
 
-    try:
-        await until(known, timeout_s=20, what="the entities awaiting fixes", interval_s=1)
-    except AssertionError as err:
-        raise AssertionError(f"still unknown: {journey.notes['unknown entities']}") from err
+def _read_from(path: Path, offset: int) -> str:
+    with path.open("rb") as log:
+        log.seek(offset)
+        return log.read().decode("utf-8", errors="replace")
 
 
 async def test_services_answer(journey: Journey, ha: HomeAssistantApi) -> None:
@@ -335,10 +327,6 @@ async def _say(ha: HomeAssistantApi, text: str) -> str:
     return str(answer["response"]["speech"]["plain"]["speech"])
 
 
-VOICE_TODAY = "issue 11 defect 9: 'cheapest today' answers with tomorrow's cheapest hour"
-
-
-@pytest.mark.xfail(reason=VOICE_TODAY, strict=False)
 async def test_voice_tells_when_electricity_is_cheapest_today(journey: Journey, ha: HomeAssistantApi) -> None:
     """HA's own conversation agent over its REST API: today's cheapest hour (tomorrow night is cheaper)."""
     with journey.phase("voice: cheapest today"):
@@ -367,17 +355,22 @@ async def test_voice_schedules_the_dishwasher(journey: Journey, ha: HomeAssistan
     assert asked <= start_local + timedelta(minutes=15) <= asked + timedelta(days=2)
 
 
-EV_PLUG = "issue 11 defect 1: the charger switch is the EV's only plugged-in signal, so it never charges"
-
-
-@pytest.mark.xfail(reason=EV_PLUG, strict=False)
 async def test_ev_reaches_its_target_by_departure(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The car is plugged in (38 %, 58 kWh, 11 kW, 8 hours to go): the plan charges it to 80 %."""
+    """The car is plugged in (its plug sensor says so; 38 %, 58 kWh, 3 x 16 A, 8 hours to go): the plan
+    charges it to 80 % by departure, at powers its charger can deliver."""
     plan = (await ha.call_service("shems", "get_plan", {}, response=True))["response"]
     outlook = {ev["id"]: ev for ev in plan.get("evs", [])}.get(journey.subentries["Family car"])
     assert outlook is not None, plan.get("evs")
     journey.notes["EV outlook"] = outlook
     assert outlook["projected_soc_pct"] >= EV["target_soc_pct"] - 0.5, outlook
+    # Only powers the charger can deliver: off, or between 3 x 230 V x 6 A and 3 x 230 V x 16 A.
+    ev_id = journey.subentries["Family car"]
+    powers = {
+        round(step["assets"][ev_id]["power_w"]) for step in plan["steps"] if ev_id in step.get("assets", {})
+    }
+    low, high = 3 * 230 * EV["min_current_a"], 3 * 230 * EV["max_current_a"]
+    assert all(power == 0 or low - 1 <= power <= high + 1 for power in powers), sorted(powers)
+    assert any(power > 0 for power in powers), "the plan never charges the car"
 
 
 async def test_add_on_answers_with_its_token(journey: Journey) -> None:
@@ -411,7 +404,7 @@ async def test_home_assistant_pages_show_names_never_internal_ids(
     ]
     known_ids = await _known_ids(journey, devices)
     hass = journey.hass.url
-    browser = Browser(journey.artifacts / "chromium-profile", journey.artifacts / "chromium.log")
+    browser = Browser(journey.artifacts / "chromium-profile", journey.artifacts / "chromium.log", TIME_ZONE)
     screens: list[Screen] = []
     with journey.phase("screenshots (Home Assistant)"):
         await browser.start()
@@ -447,13 +440,9 @@ async def test_home_assistant_pages_show_names_never_internal_ids(
     assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
 
 
-ADDON_UI_IDS = "issue 11 defect 6: the add-on's web UI shows asset ids instead of names"
-
-
-@pytest.mark.xfail(reason=ADDON_UI_IDS, strict=False)
 async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The add-on's web UI through an ingress-style path, and plainly with its token: it loads, draws
-    the home's appliances by name and shows no internal id."""
+    """The add-on's web UI through an ingress-style path, and opened plainly, where it asks for the API
+    token and the user types it in: it loads, shows the home's appliances by name and no internal id."""
     assert journey.addon is not None
     addon = journey.addon
     shots = journey.artifacts / "screenshots"
@@ -469,15 +458,66 @@ async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: Ho
                 screens.append(
                     await capture(tab, shots, "add-on ingress", "Dishwasher", ready_js=loaded, height=2400)
                 )
-            bearer = {"Authorization": f"Bearer {addon.token}"}
-            tab = await browser.open(f"{addon.url}/", headers=bearer)
+            tab = await browser.open(f"{addon.url}/")
+            asks = "document.body.dataset.needsToken === 'true'"
             screens.append(
-                await capture(tab, shots, "add-on plain", "Dishwasher", ready_js=loaded, height=2400)
+                await capture(tab, shots, "add-on plain asks for its token", "API token", ready_js=asks)
+            )
+            await tab.evaluate("document.getElementById('token-input').focus()")
+            await tab.send("Input.insertText", text=addon.token)
+            await tab.evaluate("document.getElementById('login-form').requestSubmit()")
+            shown = f"{loaded} && !document.body.dataset.needsToken"
+            screens.append(
+                await capture(tab, shots, "add-on plain", "Dishwasher", ready_js=shown, height=2400)
             )
         finally:
             await browser.close()
     leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
     assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
+
+
+STEADY_WINDOW_S = 30.0  # three of the add-on's 10-second sampling rounds of Home Assistant's sensors
+
+
+async def test_meter_updates_do_not_refresh_everything(journey: Journey) -> None:
+    """Once the home is set up, while its meters report every few seconds, the integration refreshes
+    from the add-on when there is a new plan, not on every batch of sensor updates."""
+    assert journey.addon is not None
+    hass_from, addon_from = journey.notes["steady logs"]
+    since = journey.notes["steady since"]
+
+    async def observed_long_enough() -> bool:  # an observation window; usually over already
+        return time.monotonic() - since >= STEADY_WINDOW_S
+
+    await until(observed_long_enough, timeout_s=STEADY_WINDOW_S, what="the steady-state window")
+    seconds = time.monotonic() - since
+    new_plans = _read_from(journey.addon.process.log, addon_from).count('"message": "new plan"')
+    refreshes = len(COORDINATOR_REFRESH.findall(_read_from(journey.hass.log, hass_from)))
+    assert COORDINATOR_REFRESH.search(_read_from(journey.hass.log, 0)), (
+        "no refresh logged: the count is blind"
+    )
+    journey.notes["refreshes"] = {"seconds": round(seconds), "new plans": new_plans, "refreshes": refreshes}
+    assert refreshes <= new_plans + 1, journey.notes["refreshes"]
+
+
+async def test_adding_assets_never_made_entities_unavailable(journey: Journey, ha: HomeAssistantApi) -> None:
+    """From the entry's creation on, no SHEMS entity went from a value back to unavailable (the history
+    the user sees in the logbook and on every card)."""
+    entities = [e["entity_id"] for e in await _shems_entities(ha) if e["config_entry_id"] == journey.entry_id]
+    start = journey.notes["entry created"]
+    history = await ha.get(
+        f"/api/history/period/{start}?filter_entity_id={','.join(entities)}&minimal_response&no_attributes"
+    )
+    flips: dict[str, int] = {}
+    for series in history:
+        entity_id, known = series[0]["entity_id"], False
+        for state in series:
+            if state["state"] not in ("unknown", "unavailable"):
+                known = True
+            elif known and state["state"] == "unavailable":
+                flips[entity_id] = flips.get(entity_id, 0) + 1
+    journey.notes["unavailable after a value"] = flips
+    assert not flips, flips
 
 
 async def test_timescaledb_add_on_runs_a_home(
@@ -503,7 +543,7 @@ async def test_timescaledb_add_on_runs_a_home(
 
         async def all_known() -> list[str] | None:
             entities, missing = await _unknown_entities(ha, entry_id)
-            waiting = [e for e in missing if not not_yet_knowable(e) and not awaiting_fix(e)]
+            waiting = [e for e in missing if not not_yet_knowable(e)]
             journey.notes["unknown entities (TimescaleDB)"] = missing
             return entities if len(entities) > 10 and not waiting else None
 

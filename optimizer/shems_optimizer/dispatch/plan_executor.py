@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from shems_optimizer.control import BatteryLimits, LocalController, StepCommand, commands_from_plan
+from shems_optimizer.service.engine_site import one_way_efficiency
 from shems_optimizer.tasks import cancel_and_wait
 
 from .execution_plan import ExecutionPlan
@@ -74,7 +75,7 @@ class CommandSink(Protocol):
 
 
 def limits_for(battery: Mapping[str, Any]) -> BatteryLimits:
-    eff = float(battery.get("efficiency", 0.95))
+    eff = one_way_efficiency(battery)
     return BatteryLimits(
         capacity_wh=float(battery["capacity_kwh"]) * 1000,
         max_charge_w=float(battery["max_charge_w"]),

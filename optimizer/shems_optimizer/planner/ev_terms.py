@@ -48,8 +48,14 @@ def add_ev(ctx: BuildContext, ev: ElectricVehicle) -> EVColumns:
     gain = ev.charge_efficiency * dt[first:last]
     # Never beyond the owner's target (the car's own charge limit).
     headroom = max(0.0, target_kwh - now_kwh)
+    # A charger cannot go below its minimum power, so the step that reaches the target may pass it
+    # by up to one step at that minimum (the car stops at its own limit); without this a car a little
+    # short of its target could never be charged at all.
+    overshoot = 0.0
+    if ev.min_charge_kw > 0 and last > first and headroom > 0:
+        overshoot = ev.min_charge_kw * float(np.max(dt[first:last])) * ev.charge_efficiency
     if last > first:
-        row = m.add_rows(1, -np.inf, headroom)
+        row = m.add_rows(1, -np.inf, headroom + overshoot)
         m.add_entries(np.full(last - first, row[0]), added, gain)
     if ev.min_charge_kw > 0 and last > first:
         ctx.lazy.append(SemiContinuous(added, ev.min_charge_kw, ev.max_charge_kw))

@@ -20,8 +20,10 @@ Definitions (addon/DOCS.md says the same):
   their earliest start, the battery in plain self-consumption, the EV at full power on arrival). A
   counterfactual cannot be metered, so this is the planner's estimate, for time that has passed.
 
-Figures are ``null`` only when time has passed and nothing is known about it (no measurement and no
-plan in force); the breakdown's ``note`` says why.
+Time that nothing is known about (no measurement and no plan in force, e.g. on the first day before
+SHEMS's first plan) counts nothing, and the breakdown's ``note`` says so. Once a plan is in force the
+figures always have a value (0 when nothing known has elapsed yet); they are ``null`` only while there
+is no plan and time has passed that nothing is known about.
 
 Closed days are computed once and kept; today is recomputed after every plan. Everything is rebuilt
 from the store on start-up, so a restart keeps the figures.
@@ -324,14 +326,16 @@ class BillService:
         savings_h = sum(d.savings_hours for d in days)
         month_cost = sum(d.cost for d in days)
         month_savings = sum(d.savings for d in days)
-        # Null only when time has passed and nothing at all is known about it; no time yet is 0.
-        cost_known = measured_h + estimated_h > 0 or unknown_h == 0
+        # With a plan in force the figures count what is known (0 so far on the first day); null only
+        # without a plan when time has passed and nothing at all is known about it.
+        in_force = plan is not None
+        cost_known = in_force or measured_h + estimated_h > 0 or unknown_h == 0
         today_known = today_figures.measured_hours + today_figures.estimated_hours > 0
-        today_cost_known = today_known or today_figures.unknown_hours == 0
+        today_cost_known = in_force or today_known or today_figures.unknown_hours == 0
         elapsed_today = today_figures.measured_hours + today_figures.estimated_hours
         elapsed_today += today_figures.unknown_hours
-        savings_known = savings_h > 0 or measured_h + estimated_h + unknown_h == 0
-        today_savings_known = today_figures.savings_hours > 0 or elapsed_today == 0
+        savings_known = in_force or savings_h > 0 or measured_h + estimated_h + unknown_h == 0
+        today_savings_known = in_force or today_figures.savings_hours > 0 or elapsed_today == 0
         notes = []
         if not any(d.grid_meter for d in days) and measured_h > 0:
             notes.append("no grid meter: metered consumption is priced as if all of it were imported")
@@ -343,6 +347,8 @@ class BillService:
             notes.append("no measurements and no plan for the time elapsed this month")
         if not savings_known:
             notes.append("no plan with a baseline was in force this month yet: savings unknown")
+        elif savings_h == 0 and measured_h + estimated_h + unknown_h > 0:
+            notes.append("no plan was in force in the time elapsed: savings count from the first plan on")
 
         def money(value: float, known: bool) -> float | None:
             return round(value, 4) if known else None

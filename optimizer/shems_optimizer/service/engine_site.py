@@ -2,9 +2,11 @@
 
 Units: the document speaks W, %, HH:MM local times and asset ids; the model speaks kW, fractions,
 aware datetimes and asset names (the document's ids are used as names, so the plan maps back 1:1).
-Battery ``efficiency`` is one-way (applied on charge and on discharge). Values that must be measured
-(battery SOC, EV SOC, tank temperature) come from :class:`LiveValues`; when one is unknown the
-documented fallback is used and a note says so in the plan.
+Battery ``round_trip_efficiency`` (what a datasheet states: energy out ÷ energy in) becomes the
+one-way efficiency ``sqrt(round trip)`` the model applies on charge and again on discharge; the older
+``efficiency`` field is one-way already. Values that must be measured (battery SOC, EV SOC and plug
+state, tank temperature) come from :class:`LiveValues`; when one is unknown, or the grid limits are
+not given, the documented fallback is used and a note says so in the plan.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ from shems_optimizer.model.assets import (
 from shems_optimizer.model.errors import ConfigError
 from shems_optimizer.model.site import PV, Grid, Site, TariffPeriod, TimeOfUseTariff
 
+from .ev_charger import charger_range_w
+
 APPLIANCE_STEP = timedelta(minutes=15)
+DEFAULT_GRID_LIMIT_W = 17_000.0  # a common 3 × 25 A house connection, assumed when none is given
 # Thermal defaults when the document gives none: a 200 l tank (0.232 kWh/K, ~1.5 kWh/day standing
 # loss at 55 °C in a 20 °C room) and a heat pump on a mid-sized house (5 kWh/K, 0.15 kW/K, COP 3).
 THERMAL_DEFAULTS: dict[str, dict[str, float]] = {
@@ -54,6 +59,14 @@ class ApplianceRequest:
     appliance_id: str
     finish_by: datetime
     earliest_start: datetime | None = None
+
+
+def one_way_efficiency(battery: Mapping[str, Any]) -> float:
+    """The efficiency of one direction (charging, or discharging) from the document's battery."""
+    round_trip = battery.get("round_trip_efficiency")
+    if round_trip is not None:
+        return math.sqrt(float(round_trip))
+    return float(battery.get("efficiency", 0.95))
 
 
 def next_local(now: datetime, hhmm: str, tz: ZoneInfo) -> datetime:
@@ -90,9 +103,18 @@ def build_site(
                 for p in price["periods"]
             )
         )
+    limits = {}
+    for key, what in (("max_import_w", "import"), ("max_export_w", "export")):
+        limits[key] = grid_doc.get(key)
+        if limits[key] is None:
+            limits[key] = DEFAULT_GRID_LIMIT_W
+            notes.append(
+                f"grid: no maximum {what} given, {DEFAULT_GRID_LIMIT_W / 1000:g} kW assumed "
+                "(a 3 × 25 A connection); set grid.max_{what}_w to your fuse or contract limit"
+            )
     grid = Grid(
-        import_limit_kw=float(grid_doc.get("max_import_w", 17_000)) / 1000,
-        export_limit_kw=float(grid_doc.get("max_export_w", 17_000)) / 1000,
+        import_limit_kw=float(limits["max_import_w"]) / 1000,
+        export_limit_kw=float(limits["max_export_w"]) / 1000,
         tariff=tariff,
     )
     batteries = []
@@ -106,7 +128,7 @@ def build_site(
             soc = b["initial_soc_pct"] / 100 if b.get("initial_soc_pct") is not None else (lo + hi) / 2
             notes.append(f"battery {b['name']}: SOC not measured, assumed {soc:.0%}")
         hold = b.get("mode") == "hold"
-        eff = float(b["efficiency"])
+        eff = one_way_efficiency(b)
         batteries.append(
             Battery(
                 name=b["id"],
@@ -128,6 +150,16 @@ def build_site(
         if soc is None:
             soc = e["soc_pct"] / 100 if e.get("soc_pct") is not None else 0.5
             notes.append(f"EV {e['name']}: SOC not measured, assumed {soc:.0%}")
+        plugged = live.ev_plugged.get(e["id"])
+        if plugged is None:
+            plugged = True
+            notes.append(
+                f"EV {e['name']}: plug state unknown ({e['plugged_entity']} says neither plugged in nor "
+                "unplugged), assumed plugged in"
+                if e.get("plugged_entity")
+                else f"EV {e['name']}: no plug sensor (plugged_entity), assumed plugged in"
+            )
+        min_w, max_w = charger_range_w(e)
         evs.append(
             ElectricVehicle(
                 name=e["id"],
@@ -135,10 +167,10 @@ def build_site(
                 capacity_kwh=float(e["battery_kwh"]),
                 soc_now=min(max(soc, 0.0), 1.0),
                 target_soc=e["target_soc_pct"] / 100,
-                max_charge_kw=e["max_charge_w"] / 1000,
-                min_charge_kw=float(e.get("min_charge_w", 0.0)) / 1000,
+                max_charge_kw=(max_w or 0.0) / 1000,
+                min_charge_kw=min_w / 1000,
                 departure=next_local(now, e["departure"], tz),
-                plugged_in=live.ev_plugged.get(e["id"], True),
+                plugged_in=plugged,
             )
         )
     by_appliance = {r.appliance_id: r for r in requests}

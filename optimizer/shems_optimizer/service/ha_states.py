@@ -54,16 +54,3 @@ class HaStates:
         except (TypeError, ValueError):
             return None
         return value if math.isfinite(value) else None
-
-    async def is_on(self, entity_id: str | None) -> bool | None:
-        if not entity_id:
-            return None
-        doc = await self.state(entity_id)
-        if doc is None:
-            return None
-        state = str(doc.get("state", "")).lower()
-        if state in ("on", "true", "home", "plugged", "connected", "charging"):
-            return True
-        if state in ("off", "false", "not_home", "unplugged", "disconnected"):
-            return False
-        return None

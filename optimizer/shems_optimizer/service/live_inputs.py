@@ -21,6 +21,7 @@ from shems_optimizer.timegrid import TimeGrid
 
 from .engine_planner import BasicInputs, PlanningInputs
 from .engine_site import LiveValues
+from .ev_charger import plugged_from_state
 from .ha_states import HaStates
 from .load_forecast import LoadForecast
 from .planning import PlanningError
@@ -110,7 +111,9 @@ class LiveInputs(BasicInputs):
             value = await ha.number(ev.get("soc_entity"))
             if value is not None:
                 ev_soc[ev["id"]] = min(max(value / 100, 0.0), 1.0)
-            plugged = await ha.is_on(ev.get("plugged_entity") or ev.get("charger_entity"))
+            # Only the plug input says whether the car is there: the charger switch is an output,
+            # and a plan that switched it off must not read as "car gone" in the next plan.
+            plugged = await self._plugged(ha, ev.get("plugged_entity"))
             if plugged is not None:
                 ev_plugged[ev["id"]] = plugged
         temperature = {}
@@ -131,6 +134,13 @@ class LiveInputs(BasicInputs):
             provider_error,
         )
         return self.snapshot
+
+    @staticmethod
+    async def _plugged(ha: HaStates, entity_id: str | None) -> bool | None:
+        if not entity_id:
+            return None
+        state = await ha.state(entity_id)
+        return None if state is None else plugged_from_state(state.get("state"))
 
     @staticmethod
     async def _pv_provider(

@@ -70,6 +70,23 @@ def site_peak_w(site: Mapping[str, Any]) -> float | None:
     return sum(peaks) if peaks else None
 
 
+def site_arrays(site: Mapping[str, Any]) -> list[tuple[float, tuple[float, float] | None]]:
+    """(peak W, (tilt, azimuth) or None for "unknown orientation") of every array with a peak power."""
+    arrays = []
+    for array in site.get("solar") or []:
+        if not array.get("peak_w"):
+            continue
+        tilt, azimuth = array.get("tilt_deg"), array.get("azimuth_deg")
+        plane = None
+        if tilt is not None or azimuth is not None:
+            plane = (
+                float(tilt if tilt is not None else 30.0),
+                float(azimuth if azimuth is not None else 180.0),
+            )
+        arrays.append((float(array["peak_w"]), plane))
+    return arrays
+
+
 def step_means(values: pd.Series, grid: TimeGrid) -> list[float]:
     """Overlap-weighted mean of 15-minute values over each grid step (steps of any length)."""
     out = []
@@ -162,7 +179,7 @@ class PvForecast:
                 result = self._model.predict(ctx, origin, steps, bands=False)
         except SeriesError:
             why = "no solar production measured yet and no solar forecast service"
-            return self._clear_sky(index[origin:], ctx, origin, peak_w, grid, why)
+            return self._clear_sky(index[origin:], ctx, origin, peak_w, grid, why, site_arrays(site))
         watts = pd.Series(result.p50, index=result.index)
         note = f"PV forecast: {method_words(result.method)}" + (
             f" ({'; '.join([*result.notes, *notes])})" if result.notes or notes else ""
@@ -177,6 +194,7 @@ class PvForecast:
         peak_w: float | None,
         grid: TimeGrid,
         why: str,
+        arrays: Sequence[tuple[float, tuple[float, float] | None]] = (),
     ) -> PvResult:
         if peak_w is None:
             return PvResult(
@@ -185,10 +203,16 @@ class PvForecast:
                 "sensor to plan with solar production before there is history",
             )
         assert ctx.location is not None
-        ghi = mean_over_steps(future, pd.Timedelta(STEP), ctx.location, "ghi")
-        watts = pd.Series(peak_w * DERATE * ghi / 1000.0, index=future)
+        total = np.zeros(len(future))
+        oriented = False
+        for array_peak_w, plane in arrays:
+            oriented = oriented or plane is not None
+            irradiance = mean_over_steps(future, pd.Timedelta(STEP), ctx.location, "ghi", plane)
+            total += array_peak_w * DERATE * irradiance / 1000.0
+        watts = pd.Series(total, index=future)
         note = (
-            f"PV forecast: clear-sky curve for {peak_w:.0f} W peak × {DERATE:.2f} derating "
-            "(no PV history yet; cloudy days will produce less)"
+            f"PV forecast: clear-sky curve for {peak_w:.0f} W peak × {DERATE:.2f} derating"
+            + (" on the panels' tilt and orientation" if oriented else "")
+            + " (no PV history yet; cloudy days will produce less)"
         )
         return PvResult([w / 1000 for w in step_means(watts, grid)], note)

@@ -6,7 +6,8 @@ Shapes understood, from the entity's attributes:
   ``period_start`` (ISO time) and ``pv_estimate`` in **kW**; each period lasts until the next start
   (the last one as long as the one before; 30 min when there is only one).
 * Forecast.Solar-style ``watts``: ``{ISO time: W}``, the power at that instant (averaged between
-  neighbouring instants).
+  neighbouring instants). Open-Meteo Solar Forecast sensors carry the same ``watts`` and
+  ``wh_period`` attributes.
 * Forecast.Solar-style ``wh_period`` / ``wh_hours``: ``{ISO time: Wh}``, the energy of the period that
   starts at that time (until the next key; the last one as long as the one before).
 

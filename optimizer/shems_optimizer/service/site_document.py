@@ -19,6 +19,8 @@ import voluptuous as vol
 
 from shems_optimizer.api.ports import InputRejected
 
+from .ev_charger import charger_range_w
+
 ENTITY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
@@ -87,8 +89,8 @@ GRID = vol.Schema(
         vol.Optional("import_energy_entity"): _optional_entity,
         vol.Optional("export_energy_entity"): _optional_entity,
         vol.Optional("power_entity"): _optional_entity,
-        vol.Optional("max_import_w", default=17_000.0): _watts(100.0),
-        vol.Optional("max_export_w", default=17_000.0): _watts(0.0),
+        vol.Optional("max_import_w"): vol.Any(None, _watts(100.0)),
+        vol.Optional("max_export_w"): vol.Any(None, _watts(0.0)),
     },
     extra=vol.ALLOW_EXTRA,
 )
@@ -129,6 +131,9 @@ SOLAR = vol.Schema(
         vol.Optional("power_entity"): _optional_entity,
         vol.Optional("forecast_entity"): _optional_entity,
         vol.Optional("peak_w"): vol.Any(None, _watts(100.0)),
+        # Orientation: tilt from horizontal, azimuth clockwise from north (180 = facing south).
+        vol.Optional("tilt_deg"): vol.Any(None, _number(0, 90)),
+        vol.Optional("azimuth_deg"): vol.Any(None, _number(0, 360)),
     },
     extra=vol.ALLOW_EXTRA,
 )
@@ -190,7 +195,9 @@ BATTERY = vol.Schema(
         vol.Required("max_discharge_w"): _watts(),
         vol.Optional("min_soc_pct", default=10.0): _number(0, 100),
         vol.Optional("max_soc_pct", default=100.0): _number(0, 100),
-        vol.Optional("efficiency", default=0.95): _number(0.5, 1.0),
+        # Round trip (energy out ÷ energy in, as datasheets state it), or the older one-way figure.
+        vol.Optional("round_trip_efficiency"): _number(0.25, 1.0),
+        vol.Optional("efficiency"): _number(0.5, 1.0),
         vol.Optional("initial_soc_pct"): vol.Any(None, _number(0, 100)),
         vol.Optional("soc_entity"): _optional_entity,
         vol.Optional("energy_in_entity"): _optional_entity,
@@ -205,9 +212,15 @@ EV = vol.Schema(
     {
         **_ASSET,
         vol.Required("battery_kwh"): _number(1, 500),
-        vol.Required("max_charge_w"): _watts(),
+        # The power range: max/min_charge_w, or the charger's electrics (or both: the narrower wins).
+        vol.Optional("max_charge_w"): _watts(),
         vol.Optional("min_charge_w", default=0.0): vol.Any(0, 0.0, _watts()),
+        vol.Optional("phases"): vol.All(_reject_bool, int, vol.In((1, 2, 3))),
+        vol.Optional("voltage_v", default=230.0): _number(100, 260),
+        vol.Optional("min_current_a"): _number(1, 80),
+        vol.Optional("max_current_a"): _number(1, 80),
         vol.Optional("soc_entity"): _optional_entity,
+        # An output only (what the plan switches); the plug state comes from plugged_entity.
         vol.Optional("charger_entity"): _optional_entity,
         vol.Optional("plugged_entity"): _optional_entity,
         vol.Optional("soc_pct"): vol.Any(None, _number(0, 100)),
@@ -290,6 +303,31 @@ def validate_site_document(document: Mapping[str, Any]) -> dict[str, Any]:
     return site
 
 
+def _check_charger(index: int, ev: Mapping[str, Any]) -> None:
+    where = f"evs[{index}]"
+    if ev.get("phases") is None and (ev.get("min_current_a") or ev.get("max_current_a")):
+        raise InputRejected(
+            f"{where}.phases: give the charger's phases (1 or 3) to use its currents", field=f"{where}.phases"
+        )
+    low, high = charger_range_w(ev)
+    if high is None:
+        raise InputRejected(
+            f"{where}.max_charge_w: give max_charge_w or the charger's phases and max_current_a",
+            field=f"{where}.max_charge_w",
+        )
+    low_a, high_a = ev.get("min_current_a"), ev.get("max_current_a")
+    if low_a is not None and high_a is not None and low_a > high_a:
+        raise InputRejected(
+            f"{where}.min_current_a: must not exceed max_current_a ({high_a:g} A)",
+            field=f"{where}.min_current_a",
+        )
+    if low > high:
+        raise InputRejected(
+            f"{where}.min_charge_w: the charger's minimum {low:g} W exceeds its maximum {high:g} W",
+            field=f"{where}.min_charge_w",
+        )
+
+
 def _check_cross_fields(site: Mapping[str, Any]) -> None:
     seen: dict[str, str] = {}
     for kind in ("batteries", "evs", "appliances", "thermal_loads"):
@@ -301,17 +339,19 @@ def _check_cross_fields(site: Mapping[str, Any]) -> None:
                 )
             seen[asset["id"]] = where
     for index, battery in enumerate(site["batteries"]):
+        if battery.get("round_trip_efficiency") is not None and battery.get("efficiency") is not None:
+            raise InputRejected(
+                f"batteries[{index}].efficiency: give either round_trip_efficiency or the one-way "
+                "efficiency, not both",
+                field=f"batteries[{index}].efficiency",
+            )
         if battery["min_soc_pct"] >= battery["max_soc_pct"]:
             raise InputRejected(
                 f"batteries[{index}].min_soc_pct: must be below max_soc_pct ({battery['max_soc_pct']:g})",
                 field=f"batteries[{index}].min_soc_pct",
             )
     for index, ev in enumerate(site["evs"]):
-        if ev["min_charge_w"] > ev["max_charge_w"]:
-            raise InputRejected(
-                f"evs[{index}].min_charge_w: must not exceed max_charge_w ({ev['max_charge_w']:g} W)",
-                field=f"evs[{index}].min_charge_w",
-            )
+        _check_charger(index, ev)
     for index, load in enumerate(site["thermal_loads"]):
         if load["min_temp_c"] >= load["max_temp_c"]:
             raise InputRejected(

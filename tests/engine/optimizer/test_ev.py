@@ -96,3 +96,14 @@ def test_departure_after_the_horizon_only_requires_what_cannot_be_done_later() -
     )
     assert sum(plan.ev("car").charge_kw) == pytest.approx(0.0)
     assert plan.unmet_goals == ()
+
+
+def test_a_small_remaining_need_is_charged_at_the_minimum_power() -> None:
+    # 1 kWh short of the target with a 4.14 kW minimum (6 A on three phases): one hour at the minimum
+    # passes the target, which a real car ends by itself; without that the car would never charge.
+    plan = plan_for(
+        Site(grid=Grid(20, 20), evs=(ev(soc_now=0.58, target_soc=0.6, min_charge_kw=4.14),)),
+        flat_series(8, buy=[0.3, 0.1, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3]),
+    )
+    assert plan.ev("car").charge_kw == pytest.approx((0, 4.14, 0, 0, 0, 0, 0, 0))
+    assert plan.unmet_goals == ()

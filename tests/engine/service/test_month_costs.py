@@ -85,9 +85,9 @@ async def test_month_starts_at_local_midnight_and_survives_a_restart(
         assert costs["today_expected_cost"] == pytest.approx(expected)
         assert costs["month_expected_cost"] == pytest.approx(expected)
         # No plan was in force during May's first half hour (the first one was made at 22:40 UTC):
-        # nothing to compare with, so savings are unknown, and the note says so.
-        assert status["savings_today"] is None and status["savings_month"] is None
-        assert "savings unknown" in costs["note"]
+        # nothing saved yet, and the note says savings count from the first plan on.
+        assert status["savings_today"] == 0.0 and status["savings_month"] == 0.0
+        assert "savings count from the first plan on" in costs["note"]
 
         # Restart three and a half hours later; the meter sent nothing meanwhile.
         await svc.stop()

@@ -55,6 +55,14 @@ PROVIDER_CASES = [
         {"wh_period": {iso(11): 1500, iso(10): 1000}},
         [(10, 11, 1000.0), (11, 12, 1500.0)],
     ),
+    (
+        "Open-Meteo Solar Forecast: watts and wh_period attributes with 15-min keys",
+        {
+            "watts": {iso(12): 400, iso(12.25): 600, iso(12.5): 600},
+            "wh_period": {iso(12): 125, iso(12.25): 150, iso(12.5): 150},
+        },
+        [(12, 12.25, 500.0), (12.25, 12.5, 600.0)],
+    ),
 ]
 
 
@@ -102,6 +110,34 @@ def test_clear_sky_for_the_peak_power_without_history() -> None:
     assert max(result.kw) <= 5.0 * DERATE
 
 
+def test_tilt_and_orientation_shape_the_clear_sky_curve() -> None:
+    winter = TimeGrid.uniform(
+        datetime(2026, 12, 21, tzinfo=UTC), timedelta(minutes=15), 96, tz="Europe/Berlin"
+    )
+
+    def forecast(**orientation: float) -> list[float]:
+        site = SITE | {"solar": [{"peak_w": 5000, **orientation}]}
+        result = PvForecast().forecast(site, [], [], winter)
+        assert result.kw is not None
+        assert ("tilt and orientation" in result.note) is bool(orientation)
+        return result.kw
+
+    def peak_hour(kw: list[float]) -> float:
+        return utc_hour(winter.starts[kw.index(max(kw))])
+
+    flat, south = forecast(), forecast(tilt_deg=35, azimuth_deg=180)
+    # The low winter sun (14° at noon in Berlin) shines far more squarely on a 35° south roof.
+    assert sum(south) > 2 * sum(flat)
+    assert max(south) <= 5.0 * DERATE
+    # An east roof produces before solar noon (11:07 UTC), a west roof after it.
+    assert (
+        peak_hour(forecast(tilt_deg=35, azimuth_deg=90))
+        < 11.0
+        < peak_hour(forecast(tilt_deg=35, azimuth_deg=270))
+    )
+    assert forecast(tilt_deg=0, azimuth_deg=180) == pytest.approx(flat, abs=1e-9)
+
+
 def test_no_location_names_the_fields_to_set() -> None:
     grid = TimeGrid.uniform(T0, timedelta(minutes=15), 8, tz="UTC")
     result = PvForecast().forecast({"solar": [{"peak_w": 5000}]}, [], [], grid)
@@ -114,6 +150,7 @@ def test_nothing_to_scale_says_what_to_set() -> None:
     site = {"location": BERLIN, "solar": [{"energy_entity": "sensor.pv_energy"}]}
     result = PvForecast().forecast(site, [], [], grid)
     assert result.kw is None and "the solar array's peak power or a solar forecast sensor" in result.note
+    assert "pv_forecast_W" not in result.note and "solar[]" not in result.note  # plain words, no columns
 
 
 def test_a_home_without_solar_arrays_is_told_so_not_asked_for_a_peak() -> None:

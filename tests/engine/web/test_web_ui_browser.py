@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -131,6 +132,8 @@ def _names_not_ids(text: str) -> None:
         assert name in text, f"{name!r} is not shown"
     for asset_id in IDS:
         assert asset_id[:10] not in text, f"the internal id {asset_id} is shown"
+    jargon = re.findall(r"\b\w+_(?:W|w|kw|kwh|pct|entity)\b|\w+\[\]", text)
+    assert not jargon, f"field names shown to people: {jargon}"
 
 
 async def test_plain_with_token_entry_and_through_ingress(addon: RunningService, browser: Browser) -> None:

@@ -1,0 +1,158 @@
+"""What a home enters reaches the plan as meant: the EV charger's electrics and plug state, the
+battery's round-trip efficiency and the grid limits assumed when none are given."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shems_optimizer.api.ports import InputRejected
+from shems_optimizer.service.engine_planner import EnginePlanner
+from shems_optimizer.service.engine_site import LiveValues, build_site
+from shems_optimizer.service.ev_charger import charger_range_w, plugged_from_state
+from shems_optimizer.service.site_document import validate_site_document
+
+NOW = datetime(2026, 6, 10, 9, 7, tzinfo=UTC)
+CAR = {
+    "id": "car",
+    "name": "Car",
+    "battery_kwh": 60,
+    "phases": 3,
+    "voltage_v": 230,
+    "min_current_a": 6,
+    "max_current_a": 16,
+    "plugged_entity": "sensor.wallbox_status",
+    "departure": "07:00",
+}
+
+
+def site(**parts: Any) -> dict[str, Any]:
+    return validate_site_document({"timezone": "Europe/Berlin", **parts})
+
+
+@pytest.mark.parametrize(
+    ("state", "plugged"),
+    [
+        ("on", True),  # a plug binary sensor
+        ("off", False),
+        ("Charging", True),  # Wallbox
+        ("Locked, car connected", True),
+        ("Disconnected", False),
+        ("Ready", False),
+        ("vehicle loads", True),  # go-eCharger
+        ("Charger ready, no vehicle", False),
+        ("wait_car", True),
+        ("SuspendedEV", True),  # OCPP connector status
+        ("Preparing", True),
+        ("Available", False),
+        ("awaiting_start", True),  # Easee
+        ("disconnected", False),
+        ("connected_finished", True),  # Zaptec
+        ("unavailable", None),
+        ("unknown", None),
+        ("Error", None),
+    ],
+)
+def test_plug_states_of_binary_sensors_and_wallbox_integrations(state: str, plugged: bool | None) -> None:
+    assert plugged_from_state(state) is plugged
+
+
+def test_the_charger_range_comes_from_its_electrics() -> None:
+    doc = site(evs=[CAR])["evs"][0]
+    assert charger_range_w(doc) == (6 * 230 * 3, 16 * 230 * 3)
+    one_phase = site(evs=[CAR | {"phases": 1, "max_current_a": 32, "max_charge_w": 7000}])["evs"][0]
+    assert charger_range_w(one_phase) == (6 * 230, 7000)  # the narrower maximum wins
+    model, _ = build_site(site(evs=[CAR]), NOW)
+    assert (model.evs[0].min_charge_kw, model.evs[0].max_charge_kw) == (4.14, 11.04)
+
+
+@pytest.mark.parametrize(
+    ("ev", "field"),
+    [
+        ({k: v for k, v in CAR.items() if k != "phases"}, "evs[0].phases"),
+        (
+            {k: v for k, v in CAR.items() if k not in ("phases", "min_current_a", "max_current_a")},
+            "evs[0].max_charge_w",
+        ),
+        (CAR | {"min_current_a": 20}, "evs[0].min_current_a"),
+        (CAR | {"max_charge_w": 3000}, "evs[0].min_charge_w"),  # 4140 W minimum above a 3000 W maximum
+        (CAR | {"phases": 4}, "evs[0].phases"),
+    ],
+)
+def test_a_charger_that_cannot_work_is_refused_naming_the_field(ev: dict[str, Any], field: str) -> None:
+    with pytest.raises(InputRejected) as err:
+        site(evs=[ev])
+    assert err.value.field == field
+
+
+def test_the_plug_sensor_alone_says_whether_the_car_is_there() -> None:
+    doc = site(evs=[CAR | {"charger_entity": "switch.wallbox"}])
+    unplugged, notes = build_site(doc, NOW, LiveValues(ev_plugged={"car": False}))
+    assert unplugged.evs[0].plugged_in is False
+    assert not [n for n in notes if "plug" in n]
+    unknown, notes = build_site(doc, NOW, LiveValues())
+    assert unknown.evs[0].plugged_in is True
+    assert "EV Car: plug state unknown (sensor.wallbox_status says neither" in " ".join(notes)
+    _, notes = build_site(site(evs=[CAR | {"plugged_entity": None}]), NOW)
+    assert "EV Car: no plug sensor (plugged_entity), assumed plugged in" in notes
+
+
+def test_grid_limits_not_given_are_assumed_and_said() -> None:
+    doc = site()
+    model, notes = build_site(doc, NOW)
+    assert (model.grid.import_limit_kw, model.grid.export_limit_kw) == (17.0, 17.0)
+    assert any(n.startswith("grid: no maximum import given, 17 kW assumed") for n in notes)
+    assert any(n.startswith("grid: no maximum export given, 17 kW assumed") for n in notes)
+    model, notes = build_site(site(grid={"max_import_w": 11000, "max_export_w": 0}), NOW)
+    assert (model.grid.import_limit_kw, model.grid.export_limit_kw) == (11.0, 0.0)
+    assert not [n for n in notes if n.startswith("grid:")]
+    plan = EnginePlanner().make_plan(doc, NOW, None).document
+    assert "grid: no maximum import given, 17 kW assumed" in plan["message"]
+
+
+def test_round_trip_efficiency_is_the_round_trip_of_the_plan() -> None:
+    # Cheap nights, dear days, a flat house load: the battery charges at night and discharges by day.
+    doc = site(
+        grid={"max_import_w": 11000, "max_export_w": 0},
+        price={
+            "kind": "tou",
+            "periods": [
+                {"start": "00:00", "import_per_kwh": 0.05},
+                {"start": "06:00", "import_per_kwh": 0.60},
+            ],
+        },
+        batteries=[
+            {
+                "id": "bat",
+                "name": "Battery",
+                "capacity_kwh": 10,
+                "max_charge_w": 3000,
+                "max_discharge_w": 3000,
+                "round_trip_efficiency": 0.90,
+                "initial_soc_pct": 50,
+            }
+        ],
+    )
+    plan = EnginePlanner().make_plan(doc, NOW, None).document
+    stored_in = grid_in = stored_out = delivered = 0.0
+    soc = 0.50 * 10
+    for step in plan["steps"]:
+        hours = (datetime.fromisoformat(step["end"]) - datetime.fromisoformat(step["start"])) / timedelta(
+            hours=1
+        )
+        bat = step["assets"]["bat"]
+        change = bat["soc_pct"] / 100 * 10 - soc
+        soc = bat["soc_pct"] / 100 * 10
+        if bat["power_w"] < -1:  # charging
+            grid_in += -bat["power_w"] / 1000 * hours
+            stored_in += change
+        elif bat["power_w"] > 1:
+            delivered += bat["power_w"] / 1000 * hours
+            stored_out += -change
+    assert grid_in > 2 and delivered > 2, "the plan must both charge and discharge"
+    assert (stored_in / grid_in) * (delivered / stored_out) == pytest.approx(0.90, abs=0.001)
+    with pytest.raises(InputRejected) as err:
+        site(batteries=[doc["batteries"][0] | {"efficiency": 0.95}])
+    assert err.value.field == "batteries[0].efficiency"
