@@ -32,10 +32,21 @@ from .conftest import TOKEN
 from .data import FEED_IN_EUR_PER_KWH
 from .devices import STEP
 from .home import END, START, Home, routine
+from .outcomes import APPLIANCE_IDS
+
+
+def subentry(kind: str, subentry_id: str, data: dict[str, Any]) -> ConfigSubentryData:
+    """An asset as its subentry form stores it, titled with the name the user gave."""
+    return ConfigSubentryData(
+        data=data, subentry_id=subentry_id, subentry_type=kind, title=data["name"], unique_id=None
+    )
+
 
 SUBENTRIES = [
-    ConfigSubentryData(
-        data={
+    subentry(
+        "battery",
+        "battery",
+        {
             "name": "Home battery",
             "capacity_kwh": 10.0,
             "max_charge_w": 5000,
@@ -48,60 +59,55 @@ SUBENTRIES = [
             "energy_out_entity": ha.BATTERY_OUT,
             "battery_mode": "auto",
         },
-        subentry_id="battery",
-        subentry_type="battery",
-        title="Home battery",
-        unique_id=None,
     ),
-    ConfigSubentryData(
-        data={
+    subentry(
+        "ev",
+        "car",
+        {
             "name": "Car",
             "battery_kwh": 60,
-            "max_charge_w": 11040,  # 16 A on 3 phases at 230 V
-            "min_charge_w": 4140,  # 6 A on 3 phases
+            # The wallbox's electrics, the same figures its blueprint converts power to current with.
+            "phases": "3",
+            "voltage_v": 230,
+            "min_current_a": 6,
+            "max_current_a": 16,
             "departure": "07:30:00",
             "target_soc_pct": 80,
             "soc_entity": ha.CAR_SOC,
-            "charger_entity": ha.WALLBOX_PLUG,
+            "plugged_entity": ha.WALLBOX_PLUG,  # the input: is the car plugged in
+            "charger_entity": ha.WALLBOX_SWITCH,  # the output: what starts and stops charging
         },
-        subentry_id="car",
-        subentry_type="ev",
-        title="Car",
-        unique_id=None,
     ),
-    ConfigSubentryData(
-        data={
+    subentry(
+        "appliance",
+        "dishwasher",
+        {
             "name": "Dishwasher",
             "power_w": 2000,
             "duration_min": 120,
             "finish_by": "07:00:00",
             "smart_start": True,
         },
-        subentry_id="dishwasher",
-        subentry_type="appliance",
-        title="Dishwasher",
-        unique_id=None,
     ),
-    ConfigSubentryData(
-        data={
+    subentry(
+        "appliance",
+        "washer",
+        {
             "name": "Washing machine",
             "power_w": 2200,
             "duration_min": 90,
             "finish_by": "17:00:00",
             "smart_start": True,
         },
-        subentry_id="washer",
-        subentry_type="appliance",
-        title="Washing machine",
-        unique_id=None,
     ),
 ]
-APPLIANCE_IDS = {"Dishwasher": "dishwasher", "Washing machine": "washer"}
 
 
 def make_entry(addon: RunningService) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
+        version=1,
+        minor_version=2,
         title="SHEMS",
         unique_id=addon.instance_id,
         data={
@@ -112,6 +118,10 @@ def make_entry(addon: RunningService) -> MockConfigEntry:
             "grid_export_entity": ha.GRID_EXPORT,
             "grid_power_entity": ha.GRID_POWER,
             "solar_entities": [ha.PV_ENERGY],
+            # The array, so the plan has a PV forecast from day one (clear sky for this peak power).
+            "pv_peak_w": 5000,
+            "pv_tilt": 30,
+            "pv_azimuth": 180,
             "meter_entities": [],
             "max_import_w": 17250,
             "max_export_w": 10000,

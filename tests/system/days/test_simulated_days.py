@@ -99,7 +99,7 @@ async def test_two_days_with_shems(
     # The battery: within its bounds and doing what the plan says: charging when it says charge, idle
     # when it says hold, covering the house when it says discharge (in self use, so a PV surplus the
     # plan did not foresee is stored instead); its SOC then ends the step near the plan's.
-    deviation, against, unforeseen_pv = 0.0, [], 0
+    deviation, against, unforeseen_pv, worst = 0.0, [], 0, ""
     for plan, row in zip(plans, home.log, strict=True):
         now = datetime.fromisoformat(str(row["at"]))
         step = battery_step(plan, now, "battery")
@@ -111,9 +111,15 @@ async def test_two_days_with_shems(
             continue
         if (planned < -50 and actual >= 0 and soc < 0.999) or (-50 <= planned <= 50 and actual != 0):
             against.append(f"{now.astimezone(TZ):%a %H:%M} planned {planned:.0f} W, did {actual:.0f} W")
-        deviation = max(deviation, abs(soc - step["soc_pct"] / 100))
+        gap = abs(soc - step["soc_pct"] / 100)
+        if gap > deviation:
+            deviation, worst = (
+                gap,
+                f"{now.astimezone(TZ):%a %H:%M} (planned {planned:.0f} W, did {actual:.0f} W)",
+            )
     report.append(
-        f"battery: largest SOC gap to the plan {deviation:.1%}; {len(against)} steps against the plan;"
+        f"battery: largest SOC gap to the plan {deviation:.1%} at {worst};"
+        f" {len(against)} steps against the plan;"
         f" {unforeseen_pv} steps planned to discharge into a PV surplus the plan did not foresee"
     )
     check(deviation <= 0.10, f"battery SOC strayed {deviation:.1%} from the plan")
