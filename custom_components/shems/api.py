@@ -20,10 +20,12 @@ from .models import (
     Health,
     PayloadError,
     Plan,
+    Readiness,
     Status,
     parse_devices,
     parse_health,
     parse_plan,
+    parse_readiness,
     parse_status,
 )
 
@@ -95,8 +97,10 @@ class ShemsClient:
         params: Mapping[str, str] | None = None,
         payload: Any = None,
         timeout_s: float = REQUEST_TIMEOUT_S,
+        accept: tuple[int, ...] = (),
     ) -> Any:
-        """Send one request and return its decoded JSON body (None for an empty body)."""
+        """Send one request and return its decoded JSON body (None for an empty body); an error status
+        in ``accept`` is an answer too (readiness says 503 with a body naming the problems)."""
         try:
             async with self._session.request(
                 method,
@@ -120,7 +124,7 @@ class ShemsClient:
                 raise ShemsResponseError(
                     f"{method} {path}: HTTP {status} with a body that is not JSON", status=status
                 ) from err
-        if status >= 400:
+        if status >= 400 and status not in accept:
             message = f"HTTP {status}"
             field: str | None = None
             if isinstance(decoded, dict):
@@ -138,6 +142,17 @@ class ShemsClient:
         raw = await self.request("GET", "/health")
         with _payload_errors():
             return parse_health(raw)
+
+    async def readiness(self) -> Readiness | None:
+        """What the add-on reports wrong; ``None`` from an add-on without a readiness endpoint."""
+        try:
+            raw = await self.request("GET", "/health/ready", accept=(503,))
+        except ShemsResponseError as err:
+            if err.status == 404:
+                return None
+            raise
+        with _payload_errors():
+            return parse_readiness(raw)
 
     async def verify(self) -> Health:
         """Health (public) plus one authenticated read, so a wrong token is caught before saving."""

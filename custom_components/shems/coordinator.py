@@ -35,7 +35,17 @@ from .const import (
     POLL_INTERVAL,
     STREAM_RETRY_MAX_S,
 )
-from .models import DeviceList, Meter, PayloadError, Plan, Status, parse_meters, parse_plan, parse_status
+from .models import (
+    DeviceList,
+    Meter,
+    PayloadError,
+    Plan,
+    Readiness,
+    Status,
+    parse_meters,
+    parse_plan,
+    parse_status,
+)
 from .site import build_site
 
 if TYPE_CHECKING:
@@ -53,6 +63,7 @@ class ShemsData:
     meters: dict[str, Meter] = field(default_factory=dict)
     # The add-on's mirrors of HA's own sensors: their updates are nothing to show or fetch.
     mirror_ids: frozenset[str] = frozenset()
+    readiness: Readiness | None = None  # None: an add-on too old to report it
 
 
 class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
@@ -126,7 +137,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         if self.site_unsent:
             await self.async_push_site()
         try:
-            status, devices = await asyncio.gather(self.client.status(), self._devices())
+            status, devices, readiness = await asyncio.gather(
+                self.client.status(), self._devices(), self.client.readiness()
+            )
             plan = await self.client.plan() if self._plan_outdated(status) else self._held_plan()
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
@@ -148,6 +161,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
             plan=plan,
             meters={meter.meter_id: meter for meter in devices.meters},
             mirror_ids=devices.mirror_ids,
+            readiness=readiness,
         )
 
     async def _devices(self) -> DeviceList:

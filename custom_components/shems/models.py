@@ -64,6 +64,27 @@ class Health:
     instance_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """The add-on's readiness: what is wrong, per component, in the add-on's own words."""
+
+    ready: bool
+    problems: tuple[tuple[str, str], ...] = ()  # (component, detail)
+
+
+def parse_readiness(raw: Any) -> Readiness:
+    obj = _obj(raw, "readiness")
+    ready = obj.get("ready")
+    if not isinstance(ready, bool):
+        raise PayloadError("readiness.ready: expected true or false")
+    problems = []
+    for index, item in enumerate(_list(obj, "problems", "readiness")):
+        where = f"readiness.problems[{index}]"
+        entry = _obj(item, where)
+        problems.append((_str(entry, "component", where) or "?", _str(entry, "detail", where) or ""))
+    return Readiness(ready=ready and not problems, problems=tuple(problems))
+
+
 def parse_health(raw: Any) -> Health:
     obj = _obj(raw, "health")
     instance_id = _str(obj, "instance_id", "health", required=True)
@@ -92,6 +113,8 @@ class Status:
     # Which plan is in force and its 7-day cost: the plan (~80 KB) is fetched only when these change.
     plan_id: str | None = None
     cost_next_7d: float | None = None
+    # Set-up problems the add-on says a person must fix: code (e.g. "no_home_assistant") → message.
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 def parse_status(raw: Any) -> Status:
@@ -112,7 +135,20 @@ def parse_status(raw: Any) -> Status:
         month_start=_time(costs, "month_start", "status.costs"),
         plan_id=_str(obj, "plan_id", "status"),
         cost_next_7d=_num(obj, "cost_next_7d", "status"),
+        problems=_problems(obj),
     )
+
+
+def _problems(obj: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    raw = obj.get("problems") or []
+    if not isinstance(raw, list):
+        raise PayloadError(f"status.problems: expected a list, got {type(raw).__name__}")
+    problems = []
+    for i, item in enumerate(raw):
+        problem = _obj(item, f"status.problems[{i}]")
+        code = _str(problem, "code", f"status.problems[{i}]", required=True) or ""
+        problems.append((code, _str(problem, "message", f"status.problems[{i}]") or ""))
+    return tuple(problems)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
-"""Repair issues: the add-on is unreachable, prices are stale, a source sensor has the wrong unit or
-device class, or the current plan cannot meet a goal. Each is raised when its cause appears and removed
-as soon as the cause is gone.
+"""Repair issues: the add-on is unreachable or reports a problem (readiness), prices are stale, a
+source sensor has the wrong unit or device class, or the current plan cannot meet a goal. Each is
+raised when its cause appears and removed as soon as the cause is gone.
 """
 
 from __future__ import annotations
@@ -26,11 +26,15 @@ from .const import (
     PRICE_ENTITY,
     STALE_PRICES_AFTER,
 )
+from .models import UnmetGoal
 from .price_source import PriceSourceError, price_forecast, validate_price_entity
 from .validation import energy_sensor_problem, power_sensor_problem
 
 if TYPE_CHECKING:
     from . import ShemsConfigEntry
+
+# The add-on's problem code for "started without Home Assistant's URL and token".
+NO_HOME_ASSISTANT = "no_home_assistant"
 
 
 def _set_issue(
@@ -132,6 +136,20 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
     )
     if not coordinator.last_update_success or coordinator.data is None:
         return
+    _check_addon_problems(hass, entry)
+    readiness = coordinator.data.readiness
+    _set_issue(
+        hass,
+        f"addon_not_ready:{entry.entry_id}",
+        readiness is not None and not readiness.ready,
+        severity=ir.IssueSeverity.ERROR,
+        placeholders={
+            "title": entry.title,
+            "problems": "; ".join(f"{component}: {detail}" for component, detail in readiness.problems)
+            if readiness is not None
+            else "",
+        },
+    )
     plan = coordinator.data.plan
     goals = plan.unmet_goals if plan is not None else ()
     names = {sub_id: sub.title for sub_id, sub in entry.subentries.items()}
@@ -141,12 +159,37 @@ def async_check_coordinator(hass: HomeAssistant, entry: ShemsConfigEntry) -> Non
         bool(goals),
         placeholders={
             "goals": "; ".join(
-                f"{names.get(goal.asset_id or '', goal.asset_id or entry.title)}: {goal.message or goal.goal}"
-                for goal in goals
+                _goal_text(goal, names.get(goal.asset_id or "", entry.title)) for goal in goals
             )
         },
     )
     async_check_prices(hass, entry)
+
+
+def _goal_text(goal: UnmetGoal, name: str) -> str:
+    """The add-on's sentence, led by the asset's name once (its messages already start with it)."""
+    text = goal.message or goal.goal
+    return text if text.casefold().startswith(name.casefold()) else f"{name}: {text}"
+
+
+@callback
+def _check_addon_problems(hass: HomeAssistant, entry: ShemsConfigEntry) -> None:
+    """The add-on's set-up problems, e.g. no access to Home Assistant: an error while no plan can be
+    made (it needs prices from Home Assistant), a warning otherwise; gone once the add-on is fixed."""
+    status = entry.runtime_data.coordinator.data.status
+    problems = dict(status.problems)
+    message = problems.get(NO_HOME_ASSISTANT)
+    _set_issue(
+        hass,
+        f"addon_no_home_assistant:{entry.entry_id}",
+        message is not None,
+        severity=ir.IssueSeverity.ERROR if status.optimizer == "failed" else ir.IssueSeverity.WARNING,
+        placeholders={
+            "title": entry.title,
+            "message": message or "",
+            "error": status.last_error or "-",
+        },
+    )
 
 
 @callback

@@ -128,11 +128,15 @@ class AssetSubentryFlow(ConfigSubentryFlow):
             errors = self._validate(user_input)
             if not errors:
                 name = user_input[CONF_NAME].strip()
+                # What the form does not show (smart start, battery mode) is kept; an optional field
+                # the user emptied (e.g. the plug sensor) is removed, not kept from before.
+                shown = {str(key) for key in self.schema.schema}
+                kept = {key: value for key, value in subentry.data.items() if key not in shown}
                 return self.async_update_and_abort(
                     self._get_entry(),
                     subentry,
                     title=name,
-                    data={**subentry.data, **user_input, CONF_NAME: name},
+                    data={**kept, **user_input, CONF_NAME: name},
                 )
         suggested = user_input or dict(subentry.data)
         return self.async_show_form(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
@@ -15,7 +17,16 @@ from syrupy.filters import props
 from custom_components.shems.const import DOMAIN
 from custom_components.shems.models import parse_plan
 
-from .conftest import ENERGY_ATTRS, GRID_IMPORT, PRICE, TOKEN, make_entry, nordpool_attributes, optimized
+from .conftest import (
+    ENERGY_ATTRS,
+    GRID_IMPORT,
+    PRICE,
+    TOKEN,
+    make_entry,
+    nordpool_attributes,
+    optimized,
+    wait_for,
+)
 
 
 async def test_diagnostics_redact_secrets(
@@ -109,6 +120,14 @@ async def test_unmet_goals_issue(hass: HomeAssistant, loaded_entry: MockConfigEn
     assert hass.states.get("sensor.shems_optimizer_status").attributes["unmet_goals"] == [
         "reaches 62 % of 80 % by 07:30"
     ]
+    # The add-on's own sentences start with the asset's name: it is not repeated in front of them.
+    named = plan | {
+        "id": "named",
+        "unmet_goals": [{"asset_id": "ev1", "goal": "target_soc", "message": "Car reaches 62 % by 07:30"}],
+    }
+    coordinator.async_set_plan(parse_plan(named))
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id).translation_placeholders == {"goals": "Car reaches 62 % by 07:30"}
     coordinator.async_set_plan(parse_plan(plan | {"id": "met", "unmet_goals": []}))
     await hass.async_block_till_done()
     assert issue(hass, issue_id) is None
@@ -123,3 +142,47 @@ async def test_issues_go_with_the_entry(
     await hass.config_entries.async_unload(loaded_entry.entry_id)
     assert issue(hass, f"addon_unreachable:{loaded_entry.entry_id}") is None
     await addon.start()
+
+
+async def test_an_addon_without_home_assistant_access_raises_a_repair(
+    hass: HomeAssistant, home: None, addon: Any, hass_client: ClientSessionGenerator, hass_access_token: str
+) -> None:
+    """Started without Home Assistant's URL and token (a plain container), the add-on reads no prices
+    from the price sensor and cannot plan: a repair says what to do, and goes once it has access."""
+    from homeassistant.setup import async_setup_component
+
+    from shems_optimizer.service.config import HomeAssistantConfig
+
+    entry = make_entry(addon, price_kind="entity", price_entity=PRICE)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+    issue_id = f"addon_no_home_assistant:{entry.entry_id}"
+    await coordinator.async_refresh()
+    with pytest.raises(HomeAssistantError):  # no plan can be made without prices
+        await hass.services.async_call(
+            "button", "press", {"entity_id": "button.shems_optimize_now"}, blocking=True
+        )
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    raised = issue(hass, issue_id)
+    assert raised is not None and raised.severity is ir.IssueSeverity.ERROR
+    assert raised.translation_placeholders["title"] == "SHEMS"
+    assert "SHEMS_HA_URL" in raised.translation_placeholders["message"]
+    assert PRICE in raised.translation_placeholders["error"]
+
+    # The user gives the add-on Home Assistant's URL and a long-lived token and restarts it: it reads
+    # the price sensor, plans, and the repair is gone.
+    assert await async_setup_component(hass, "api", {})
+    ha = await hass_client()
+    await addon.restart(
+        homeassistant=HomeAssistantConfig(str(ha.make_url("")).rstrip("/"), hass_access_token)
+    )
+    await wait_for(lambda: coordinator.stream_connected, limit_s=20)
+    plan = await optimized(hass, entry)
+    assert plan["status"] == "optimal"
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert issue(hass, issue_id) is None
+    await hass.config_entries.async_unload(entry.entry_id)

@@ -190,3 +190,21 @@ async def test_edit_refuses_a_name_taken_by_another_asset(
     assert loaded_entry.subentries["dishwasher1"].data["smart_start"] is True
     pushed = (await site(loaded_entry))["appliances"]
     assert [a["duration_min"] for a in pushed if a["id"] == "dishwasher1"] == [150]
+
+
+async def test_an_emptied_optional_field_is_removed_on_edit(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    hass.states.async_set("binary_sensor.car_plug", "on", {"device_class": "plug"})
+    car = dict(loaded_entry.subentries["ev1"].data)
+    for user_input, plugged in (
+        (car | {"plugged_entity": "binary_sensor.car_plug"}, "binary_sensor.car_plug"),
+        (car, None),
+    ):
+        result = await loaded_entry.start_subentry_reconfigure_flow(hass, "ev1")
+        result = await hass.config_entries.subentries.async_configure(result["flow_id"], user_input)
+        assert result["type"] is FlowResultType.ABORT
+        await hass.async_block_till_done()
+        assert loaded_entry.subentries["ev1"].data.get("plugged_entity") == plugged
+        pushed = (await site(loaded_entry))["evs"][0]
+        assert pushed.get("plugged_entity") == plugged

@@ -116,13 +116,25 @@ async def _bring_up(
     return journey
 
 
+KEPT_RUNS = 3
+
+
+def _fresh_run_dir(root: Path) -> Path:
+    """A directory of this run's own (runs of two checkouts or terminals never mix), the older runs'
+    directories pruned to the last few."""
+    root.mkdir(parents=True, exist_ok=True)
+    for old in sorted(root.glob("journey-*"))[: -KEPT_RUNS + 1]:
+        shutil.rmtree(old, ignore_errors=True)
+    run = root / f"journey-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    run.mkdir()
+    return run
+
+
 @pytest.fixture(scope="module")
 def journey(
     tmp_path_factory: pytest.TempPathFactory, mqtt_broker: MqttBroker, timescale_dsn: str
 ) -> Iterator[Journey]:
-    journey_dir = artifacts_root() / "journey"
-    shutil.rmtree(journey_dir, ignore_errors=True)
-    journey_dir.mkdir(parents=True)
+    journey_dir = _fresh_run_dir(artifacts_root())
     timings: dict[str, float] = {}
     workdir = tmp_path_factory.mktemp("journey")
     started = time.monotonic()

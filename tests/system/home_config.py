@@ -102,6 +102,7 @@ METERS_REPORT = (
 INTEGRATIONS = (
     "api",
     "automation",
+    "blueprint",
     "config",
     "conversation",
     "energy",
@@ -151,6 +152,7 @@ def configuration_yaml(port: int) -> str:
         "  washer_plug:\n    name: Washing machine plug\n"
     )
     parts.append(METERS_REPORT)
+    parts.append("automation ui: !include automations.yaml\n")  # where the automation editor saves
     sensors = "".join(
         _sensor(name, unique_id, source, unit, device_class, state_class)
         for name, unique_id, source, _, _, unit, device_class, state_class in DEVICES
@@ -186,13 +188,19 @@ STUB_MODULES = {
 
 
 def write_config_dir(config_dir: Path, stub_dir: Path, port: int, repo: Path) -> None:
-    """Write the configuration, install the integration under ``custom_components`` (a link to the work
-    tree's copy, as a developer installs it) and put the stub modules in ``stub_dir``."""
+    """Write the configuration, install the integration under ``custom_components`` and the blueprints
+    under ``blueprints`` (links to the work tree's copies, as a developer installs them) and put the stub
+    modules in ``stub_dir``."""
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "configuration.yaml").write_text(configuration_yaml(port), encoding="utf-8")
+    (config_dir / "automations.yaml").write_text("[]\n", encoding="utf-8")
     custom = config_dir / "custom_components"
     custom.mkdir(exist_ok=True)
     os.symlink(repo / "custom_components" / "shems", custom / "shems", target_is_directory=True)
+    # The shipped blueprints, where "Import blueprint" would put them.
+    blueprints = config_dir / "blueprints" / "automation"
+    blueprints.mkdir(parents=True)
+    os.symlink(repo / "blueprints" / "automation" / "shems", blueprints / "shems", target_is_directory=True)
     stub_dir.mkdir(parents=True, exist_ok=True)
     for name, source in STUB_MODULES.items():
         (stub_dir / f"{name}.py").write_text(source, encoding="utf-8")

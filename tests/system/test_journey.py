@@ -373,6 +373,37 @@ async def test_ev_reaches_its_target_by_departure(journey: Journey, ha: HomeAssi
     assert any(power > 0 for power in powers), "the plan never charges the car"
 
 
+async def test_an_automation_from_the_appliance_blueprint_belongs_to_the_dishwasher(
+    journey: Journey, ha: HomeAssistantApi
+) -> None:
+    """The user makes the dishwasher's automation from the shipped blueprint (as the blueprint editor
+    saves it); it loads, and the dishwasher's device page lists it (Home Assistant's related search)."""
+    devices = await ha.ws("config/device_registry/list")
+    dishwasher = next(
+        d for d in devices if d["name"] == "Dishwasher" and journey.entry_id in d["config_entries"]
+    )
+    config = {
+        "alias": "Dishwasher at the cheapest time",
+        "description": "",
+        "use_blueprint": {
+            "path": "shems/appliance_start.yaml",
+            "input": {"appliance": dishwasher["id"], "starter": ["input_boolean.dishwasher_plug"]},
+        },
+    }
+    with journey.phase("blueprint automation"):
+        saved = await ha.post("/api/config/automation/config/dishwasher_cheapest", config)
+        assert saved == {"result": "ok"}, saved
+
+        async def loaded() -> str | None:
+            states = await ha.states()
+            matches = [s for s in states.values() if s["attributes"].get("id") == "dishwasher_cheapest"]
+            return matches[0]["entity_id"] if matches and matches[0]["state"] == "on" else None
+
+        automation = await until(loaded, timeout_s=60, what="the blueprint automation on")
+        related = await ha.ws("search/related", item_type="device", item_id=dishwasher["id"])
+    assert automation in related.get("automation", []), related
+
+
 async def test_add_on_answers_with_its_token(journey: Journey) -> None:
     """The plain container's API: public health, everything else only with the token."""
     assert journey.addon is not None

@@ -15,6 +15,7 @@ from .ports import (
     DevicePort,
     ExecutionPort,
     HealthPort,
+    MetricsPort,
     PlanPort,
     PredictionPort,
     SchedulePort,
@@ -41,6 +42,7 @@ class ApiContext:
     schedules: SchedulePort | None = None
     health: HealthPort | None = None
     execution: ExecutionPort | None = None
+    metrics: MetricsPort | None = None
     web_dir: Path | None = None  # the ingress UI's static files
 
 

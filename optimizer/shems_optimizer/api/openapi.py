@@ -80,7 +80,7 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     for status, response in sorted(spec.responses.items()):
         entry: dict[str, Any] = {"description": response.description}
         if response.schema is not None:
-            entry["content"] = {"application/json": {"schema": dict(response.schema)}}
+            entry["content"] = {response.media_type: {"schema": dict(response.schema)}}
         responses[str(status)] = entry
     errors = dict(_STANDARD_ERRORS)
     if spec.public:

@@ -123,6 +123,12 @@ class HealthPort(Protocol):
         ...
 
 
+class MetricsPort(Protocol):
+    def render(self) -> bytes:
+        """The service's metrics in the Prometheus text exposition format."""
+        ...
+
+
 @dataclass(frozen=True)
 class ServiceInfo:
     version: str

@@ -20,6 +20,7 @@ class Response:
 
     description: str
     schema: Mapping[str, Any] | None = None
+    media_type: str = "application/json"
 
 
 @dataclass(frozen=True)

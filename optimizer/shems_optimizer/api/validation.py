@@ -87,6 +87,8 @@ def _finite_number(value: Any) -> float:
         raise vol.Invalid("expected a number, got a boolean")
     try:
         number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise vol.Invalid("number too large") from None
     except (TypeError, ValueError) as err:
         raise vol.Invalid(f"expected a number, got {value!r}") from err
     if not math.isfinite(number):

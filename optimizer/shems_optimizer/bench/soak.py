@@ -112,21 +112,22 @@ class Meters:
         self._period = 1.0 / (per_device_hz * len(devices))
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="soak-meters", protocol=mqtt.MQTTv5)
         self._client.max_inflight_messages_set(1000)
-        self._pending: dict[int, str] = {}
-        self.acked: dict[str, int] = dict.fromkeys(devices, 0)
+        # What each publish became; counted at the end. (No on_publish callback: paho calls it holding
+        # its own lock, and a lock of ours around publish() beside it deadlocked the meters.)
+        self._published: list[tuple[str, Any]] = []
         self.sent = 0
-        self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._client.on_publish = self._on_publish
         self._client.connect(host, port, keepalive=30)
         self._client.loop_start()
         self._thread = threading.Thread(target=self._run, name="soak-meters", daemon=True)
 
-    def _on_publish(self, _c: Any, _u: Any, mid: int, _rc: Any = None, _p: Any = None) -> None:
-        with self._lock:
-            device = self._pending.pop(mid, None)
-            if device is not None:
-                self.acked[device] += 1
+    @property
+    def acked(self) -> dict[str, int]:
+        """Readings per meter whose PUBACK came back from the broker."""
+        counts = dict.fromkeys(self._devices, 0)
+        for device, info in self._published:
+            counts[device] += info.is_published()
+        return counts
 
     def _run(self) -> None:
         counters = dict.fromkeys(self._devices, 0.0)
@@ -144,10 +145,10 @@ class Meters:
             counters[device] += 0.001
             at = datetime.fromtimestamp(now_us / 1e6, tz=UTC).isoformat(timespec="milliseconds")
             payload = json.dumps({"time": at, "power_w": 100.0 + n % 900, "energy_kwh": counters[device]})
-            with self._lock:
-                info = self._client.publish(f"{PREFIX}/meters/{device}/state", payload, qos=1)
-                self._pending[info.mid] = device
-                self.sent += 1
+            self._published.append(
+                (device, self._client.publish(f"{PREFIX}/meters/{device}/state", payload, qos=1))
+            )
+            self.sent += 1
             next_at += self._period
             self._stop.wait(max(0.0, next_at - time.monotonic()))
 
@@ -158,7 +159,7 @@ class Meters:
         self._stop.set()
         self._thread.join(30)
         deadline = time.monotonic() + 30
-        while self._pending and time.monotonic() < deadline:
+        while not all(info.is_published() for _, info in self._published) and time.monotonic() < deadline:
             time.sleep(0.1)
         self._client.disconnect()
         self._client.loop_stop()
@@ -411,7 +412,8 @@ async def _soak(args: argparse.Namespace) -> dict[str, Any]:
             service.stop()
         stored = _stored(Path(tmp) / "shems.sqlite3")
     assert meters is not None
-    acked_by_broker = sum(meters.acked.values())
+    acked = meters.acked
+    acked_by_broker = sum(acked.values())
     stored_total = sum(stored.get(d, 0) for d in devices)
     statuses: dict[str, int] = {}
     for status in commands.values():
@@ -425,7 +427,7 @@ async def _soak(args: argparse.Namespace) -> dict[str, Any]:
         "readings_acked_by_broker": acked_by_broker,
         "readings_stored": stored_total,
         "readings_lost": max(0, acked_by_broker - stored_total),
-        "devices_short": sorted(d for d in devices if stored.get(d, 0) < meters.acked[d]),
+        "devices_short": sorted(d for d in devices if stored.get(d, 0) < acked[d]),
         "commands": len(commands),
         "command_statuses": statuses,
         "plans_requested": plans["requested"],

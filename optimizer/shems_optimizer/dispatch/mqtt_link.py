@@ -81,6 +81,17 @@ class MqttLink:
         )
         client.loop_start()
 
+    def alive(self) -> bool:
+        """The network thread runs (it reconnects by itself; a dead one never comes back)."""
+        client = self._client
+        thread = client._thread if client is not None else None  # paho has no public accessor
+        return thread is not None and thread.is_alive()
+
+    async def restart(self) -> None:
+        """A fresh client after the network thread died; handlers and subscriptions are kept."""
+        await self.stop()
+        await self.start()
+
     async def stop(self) -> None:
         client, self._client = self._client, None
         if client is None:

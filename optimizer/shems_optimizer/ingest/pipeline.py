@@ -126,6 +126,7 @@ class TelemetryPipeline:
         self._next_retry = 0.0
         self._touched_at = time.monotonic()
         self._busy = threading.Event()
+        self._stopping = False
         self._log = _LogLimiter()
         self._thread: threading.Thread | None = None
 
@@ -156,7 +157,15 @@ class TelemetryPipeline:
 
     # -- lifecycle -----------------------------------------------------------------------------------
     def start(self) -> None:
+        self._stopping = False
         self._refresh_known(force=True)
+        self._thread = threading.Thread(target=self._run, name="shems-telemetry-writer", daemon=True)
+        self._thread.start()
+
+    def restart(self) -> None:
+        """Start the writer again after its thread died (queued messages and the spool are kept)."""
+        if self._thread is not None and self._thread.is_alive():
+            return
         self._thread = threading.Thread(target=self._run, name="shems-telemetry-writer", daemon=True)
         self._thread.start()
 
@@ -164,6 +173,7 @@ class TelemetryPipeline:
         """Write (or spool) everything queued, then stop the writer."""
         if self._thread is None:
             return
+        self._stopping = True
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
@@ -211,6 +221,8 @@ class TelemetryPipeline:
             except Exception:  # never let one batch end the writer; its messages were acknowledged
                 self.stats.add(writer_errors=1)
                 _LOG.exception("telemetry writer: unexpected error, continuing")
+                if self._stopping:
+                    return
 
     def _loop(self) -> None:
         pending: list[_Item] = []
@@ -259,11 +271,20 @@ class TelemetryPipeline:
                         if done.ack is not None:
                             done.ack()
                     raise
-            self._maybe_replay()
-            self._maybe_touch()
+            self._upkeep(self._maybe_replay)
+            self._upkeep(self._maybe_touch)
             if not pending and self._queue.empty():
                 self._busy.clear()
-        self._maybe_touch(force=True)
+        self._upkeep(lambda: self._maybe_touch(force=True))
+
+    def _upkeep(self, step: Callable[[], None]) -> None:
+        """Replay and last-seen updates: an unexpected error is counted and retried on the next turn,
+        never allowed to drop the messages waiting in the current batch."""
+        try:
+            step()
+        except Exception:
+            self.stats.add(writer_errors=1)
+            _LOG.exception("telemetry writer: %s failed, retrying later", getattr(step, "__name__", "upkeep"))
 
     def _flush(self, items: list[_Item], stopping: bool) -> None:
         accepted = self._accept(items)

@@ -89,6 +89,10 @@ class ServiceConfig:
     fixed_token: str | None = None  # tests only: use this token instead of the stored one
     announce_discovery: bool = False  # tell Home Assistant where the API is (inside the add-on)
     ha_sample_interval_s: float = 10.0  # how often the held Home Assistant sensor values are stored
+    watchdog_interval_s: float = 5.0  # store ping and dead-thread checks (see service/watchdog.py)
+    dead_letter_alarm_per_min: float = (
+        30.0  # refused telemetry per minute (5-min mean) that means "not ready"
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.optimization_interval_min <= 1440:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shems_optimizer.api.jsonio import EncodedJson
@@ -22,6 +22,7 @@ from shems_optimizer.store import Device, DeviceType, Reading, Repository
 from .blocking import BlockingRunner
 
 _LOGGER = logging.getLogger(__name__)
+FUTURE_SKEW = timedelta(minutes=5)  # as ingestion's plausibility rules allow
 
 
 def reading_status(reading: Reading) -> dict[str, Any]:
@@ -103,11 +104,17 @@ class DeviceRegistry:
             loop.call_soon_threadsafe(self.record_readings, list(newest.values()))
 
     def record_readings(self, readings: list[Reading]) -> None:
-        """Called with freshly ingested readings (in the event loop); keeps the newest per device."""
+        """Called with freshly ingested readings (in the event loop); keeps the newest per device.
+
+        A state dated in the future (a reading from 2100 stored before ingestion refused such times)
+        is replaced by any new reading: it must not freeze the device's live state."""
+        future = datetime.now(UTC) + FUTURE_SKEW
         for reading in readings:
             current = self._status.get(reading.device_id)
-            if current is not None and datetime.fromisoformat(current["updated_at"]) >= reading.time:
-                continue
+            if current is not None:
+                shown = datetime.fromisoformat(current["updated_at"])
+                if reading.time <= shown <= future:
+                    continue
             status = reading_status(reading)
             self._status[reading.device_id] = status
             self._status_answers.pop(reading.device_id, None)
@@ -140,6 +147,7 @@ class DeviceRegistry:
             "mqtt": mqtt,
             "ha_entity_id": device.attributes.get("ha_entity_id"),
             "firmware": device.firmware,
+            "max_power_w": device.attributes.get("max_power_w"),
             "last_seen": device.last_seen,
             "source": "site" if device.attributes.get("source") == "site" else "registered",
             "status": self._status.get(device.id),
@@ -162,6 +170,8 @@ class DeviceRegistry:
             attributes["ha_entity_id"] = device["ha_entity_id"]
         if device.get("payload_format"):
             attributes["payload_format"] = device["payload_format"]
+        if device.get("max_power_w") is not None:
+            attributes["max_power_w"] = float(device["max_power_w"])
         record = Device(
             id=device_id,
             home_id=self._home_id,

@@ -110,7 +110,8 @@ def build_site(
             limits[key] = DEFAULT_GRID_LIMIT_W
             notes.append(
                 f"grid: no maximum {what} given, {DEFAULT_GRID_LIMIT_W / 1000:g} kW assumed "
-                "(a 3 × 25 A connection); set grid.max_{what}_w to your fuse or contract limit"
+                f"(a 3 × 25 A connection); set the maximum grid {what} (grid.max_{what}_w) to your "
+                "fuse, contract or feed-in limit"
             )
     grid = Grid(
         import_limit_kw=float(limits["max_import_w"]) / 1000,

@@ -46,6 +46,7 @@ from .health import HealthBoard
 from .home_history import HistoryLoader
 from .live_inputs import LiveInputs, LiveWatcher
 from .measurements import LiveMeasurements
+from .metrics import MeteredHub, ServiceMetrics
 from .mpc import MpcLoop
 from .outlook import OutlookService
 from .plan_archive import StorePlanArchive
@@ -56,6 +57,7 @@ from .schedules import ScheduleBook
 from .site_store import SiteStore
 from .snapshots import SnapshotKeeper
 from .telemetry import TelemetryService
+from .watchdog import StoreProbe, Watchdog
 
 _LOGGER = logging.getLogger(__name__)
 HOME_ID = "home"
@@ -75,8 +77,10 @@ class Service:
     ) -> None:
         self.config = config
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz=UTC))
-        self.hub = StreamHub()
+        self.metrics = ServiceMetrics()
+        self.hub: StreamHub = MeteredHub(self.metrics)
         self.health = HealthBoard()
+        self.watchdog: Watchdog | None = None
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.tokens = TokenStore(config.data_dir)
         if config.fixed_token:
@@ -84,6 +88,7 @@ class Service:
         self.instance_id = instance_id(config.data_dir)
         self.site = SiteStore(config.data_dir, extra_check=check_site_now)
         self._planner_override = planner
+        self._started_at: datetime | None = None
         self.port: int | None = None
         self.app: web.Application | None = None
         self.repo: Repository | None = None
@@ -135,6 +140,7 @@ class Service:
 
     async def _start(self) -> None:
         config = self.config
+        self._started_at = self._clock()
         loop = asyncio.get_running_loop()
         self.hub.bind(loop)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shems-planner")
@@ -253,17 +259,15 @@ class Service:
             plans.on_new_plan(publisher.publish)
         await dispatcher.resume_unfinished()
 
+        watchdog = self._watch(repo)
         self.health.add("api", lambda: (True, "listening"))
-        self.health.add("store", lambda: (True, repo.backend))
         self.health.add("optimizer", self._optimizer_health)
         if self.mqtt is not None:
-            link = self.mqtt
-            self.health.add(
-                "mqtt",
-                lambda: (link.connected.is_set(), "connected" if link.connected.is_set() else "disconnected"),
-            )
+            self.health.add("mqtt", self._mqtt_health)
         if self.telemetry is not None:
             self.health.add("telemetry", self.telemetry.health)
+            self.health.add("dead_letters", self._dead_letter_health)
+        self._collect(plans)
         executor = self.executor = PlanExecutor(
             self.site.get,
             plans.current_execution,
@@ -286,6 +290,7 @@ class Service:
             predictions=Forecasts(self.site, plans, self.outlook.current if self.outlook else None),
             execution=executor,
             health=self.health,
+            metrics=self.metrics,
         )
         self.app = create_app(context)
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
@@ -312,6 +317,55 @@ class Service:
         if self._watcher is not None:
             self._watcher.start()
         executor.start()
+        watchdog.start()
+
+    def _watch(self, repo: Repository) -> Watchdog:
+        """The watchdog: store reachability for readiness, restarts of dead ingestion and MQTT threads."""
+        probe = StoreProbe(lambda: repo.get_home(HOME_ID), ok_detail=repo.backend, timeout_s=5.0)
+        self.health.add("store", probe.health)
+        watchdog = self.watchdog = Watchdog(self.config.watchdog_interval_s, probe)
+        if self.telemetry is not None:
+            watchdog.supervise("telemetry", self.telemetry.alive, self.telemetry.restart)
+        if self.mqtt is not None:
+            watchdog.supervise("mqtt", self.mqtt.alive, self.mqtt.restart)
+        return watchdog
+
+    def _collect(self, plans: PlanService) -> None:
+        collector = self.metrics.collector
+        collector.hub = self.hub
+        collector.plan_status = plans.status
+        collector.readiness = self.health.components
+        if self.watchdog is not None:
+            collector.restarts = self.watchdog.restarts
+        telemetry, ha_ingest = self.telemetry, self.ha_ingest
+        if telemetry is not None:
+            collector.pipelines["mqtt"] = lambda: telemetry.pipeline
+        if ha_ingest is not None:
+            collector.pipelines["homeassistant"] = lambda: ha_ingest.pipeline
+
+        def observe(_plan: object) -> None:
+            duration = plans.status().get("last_duration_s")
+            if isinstance(duration, int | float):
+                self.metrics.plan_duration.observe(duration)
+
+        plans.on_new_plan(observe)
+
+    def _mqtt_health(self) -> tuple[bool, str]:
+        link = self.mqtt
+        if link is None:
+            return True, "off"
+        if not link.alive():
+            return False, "the MQTT link's network thread is not running"
+        return (True, "connected") if link.connected.is_set() else (False, "broker disconnected")
+
+    def _dead_letter_health(self) -> tuple[bool, str]:
+        pipeline = self.telemetry.pipeline if self.telemetry is not None else None
+        if pipeline is None:
+            return True, "no telemetry"
+        rate = pipeline.refusals.per_minute()
+        limit = self.config.dead_letter_alarm_per_min
+        detail = f"{rate:.1f} refused telemetry messages per minute (limit {limit:g})"
+        return rate <= limit, detail
 
     def _log_token_location(self) -> None:
         """Say at every start where the API token is, never the token itself: add-on logs end up in
@@ -352,9 +406,30 @@ class Service:
         status = self.plans.status() if self.plans is not None else {}
         if status.get("last_error"):
             return False, f"last run failed: {status['last_error']}"
+        stale = self._plan_staleness(status)
+        if stale is not None:
+            return False, stale
         return True, str(status.get("optimizer", "idle"))
 
+    def _plan_staleness(self, status: Mapping[str, Any]) -> str | None:
+        """The plan in force is older than two optimization intervals (no site yet: nothing to plan)."""
+        if self.site.get() is None:
+            return None
+        limit = timedelta(minutes=2 * self.config.optimization_interval_min)
+        now = self._clock()
+        success = status.get("last_success")
+        if isinstance(success, datetime):
+            if now - success > limit:
+                return f"the last plan was made {int((now - success).total_seconds() // 60)} min ago"
+            return None
+        if self._started_at is not None and now - self._started_at > limit:
+            return "no plan has been made since the start"
+        return None
+
     async def stop(self) -> None:
+        if self.watchdog is not None:
+            await self.watchdog.stop()
+            self.watchdog = None
         if self.executor is not None:
             await self.executor.stop()
             self.executor = None

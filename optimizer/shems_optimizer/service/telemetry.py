@@ -3,7 +3,9 @@
 The store's ingester and pipeline do the work (QoS 1 on a persistent session, batching, disk spool
 when the database is away). This module binds them to the registered devices, rebinds when devices
 come and go, and forwards every stored batch's newest reading per device to the live state (device
-status, usage, the ``device_update`` stream events).
+status, usage, the ``device_update`` stream events). Refused telemetry is published as dead letters on
+``<prefix>/dead_letter``; the watchdog asks :meth:`TelemetryService.alive` and calls
+:meth:`TelemetryService.restart` when the ingester's network thread or the writer died.
 """
 
 from __future__ import annotations
@@ -58,12 +60,47 @@ class TelemetryService:
         """Runs in the pipeline's thread: hand the newest reading per device to the event loop."""
         self._devices.record_from_thread(self._loop, readings)
 
+    @property
+    def pipeline(self) -> TelemetryPipeline | None:
+        return self._pipeline
+
+    @property
+    def ingester(self) -> MqttIngester | None:
+        return self._ingester
+
+    def problem(self) -> str | None:
+        """What stops telemetry from flowing now, or ``None``."""
+        if self._pipeline is not None and not self._pipeline.writer_alive():
+            return "the telemetry writer thread is not running"
+        ingester = self._ingester
+        if ingester is None:
+            return None
+        if not ingester.alive():
+            return "the MQTT ingester thread is not running"
+        if not ingester.connected.is_set():
+            return "reconnecting to the MQTT broker"
+        return None
+
+    def alive(self) -> bool:
+        """Both threads run (a disconnected ingester is alive: paho reconnects by itself)."""
+        if self._pipeline is not None and not self._pipeline.writer_alive():
+            return False
+        return self._ingester is None or self._ingester.alive()
+
+    async def restart(self) -> None:
+        """Bring dead threads back: the writer (its queue and spool are kept) and the ingester."""
+        if self._pipeline is not None and not self._pipeline.writer_alive():
+            await asyncio.to_thread(self._pipeline.restart)
+        if self._ingester is not None and not self._ingester.alive():
+            await self.rebind()
+
     def health(self) -> tuple[bool, str]:
+        problem = self.problem()
+        if problem is not None:
+            return False, problem
         if self._ingester is None:
             return True, "no device state topics to subscribe to"
-        if self._ingester.connected.is_set():
-            return True, "subscribed"
-        return False, "reconnecting to the MQTT broker"
+        return True, "subscribed"
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -93,7 +130,12 @@ class TelemetryService:
                 password=self._mqtt.password,
                 client_id=self._client_id,
             )
-            ingester = MqttIngester(connection, bindings, self._pipeline)
+            ingester = MqttIngester(
+                connection,
+                bindings,
+                self._pipeline,
+                dead_letter_topic=f"{self._mqtt.topic_prefix}/dead_letter",
+            )
             await asyncio.to_thread(ingester.start)
             self._ingester = ingester
             _LOGGER.info("telemetry subscriptions", extra={"topics": len(bindings)})

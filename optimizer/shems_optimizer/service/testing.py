@@ -66,6 +66,13 @@ class RunningService:
         if self.service is not None:
             await self.service.stop()
 
+    async def restart(self, **changes: Any) -> None:
+        """Stop, change the configuration (e.g. ``homeassistant=``) and start again on the same port and
+        data directory, as a user does after editing the add-on's settings."""
+        await self.stop()
+        self._config = replace(self._config, **changes)
+        await self.start()
+
     async def quiet(self, limit_s: float = 30.0) -> dict[str, Any] | None:
         """Wait until no re-plan is asked for or under way and the figures that follow a plan (outlook,
         costs) are done; return the plan in force, which then stays until something new happens.

@@ -103,7 +103,10 @@ def test_grid_limits_not_given_are_assumed_and_said() -> None:
     doc = site()
     model, notes = build_site(doc, NOW)
     assert (model.grid.import_limit_kw, model.grid.export_limit_kw) == (17.0, 17.0)
-    assert any(n.startswith("grid: no maximum import given, 17 kW assumed") for n in notes)
+    assert any(
+        n.startswith("grid: no maximum import given, 17 kW assumed") and "(grid.max_import_w)" in n
+        for n in notes
+    )
     assert any(n.startswith("grid: no maximum export given, 17 kW assumed") for n in notes)
     model, notes = build_site(site(grid={"max_import_w": 11000, "max_export_w": 0}), NOW)
     assert (model.grid.import_limit_kw, model.grid.export_limit_kw) == (11.0, 0.0)

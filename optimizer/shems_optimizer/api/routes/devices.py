@@ -10,7 +10,7 @@ from ..errors import ApiError, not_found
 from ..jsonio import json_response
 from ..ports import Conflict, InputRejected
 from ..spec import Response, RouteSpec, body_of, query_of
-from ..validation import identifier, integer, mqtt_topic
+from ..validation import finite_number, identifier, integer, mqtt_topic
 from .common import NULLABLE_OBJECT, OBJECT, TIMESTAMP, array_of, obj, path_id
 
 # What a device is, in the store's terms (analytics tell consumption from production by it).
@@ -36,6 +36,10 @@ DEVICE_BODY = vol.Schema(
         vol.Optional("payload_format", description="telemetry format of state_topic"): vol.In(
             ("shems", "shelly_gen2", "tasmota", "zigbee2mqtt")
         ),
+        vol.Optional(
+            "max_power_w",
+            description="rated power in W: telemetry above it (+10 %) is refused as implausible",
+        ): vol.All(finite_number, vol.Range(min=1, max=1e9)),
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -61,6 +65,7 @@ DEVICE_SCHEMA = obj(
     mqtt=NULLABLE_OBJECT,
     ha_entity_id={"type": ["string", "null"]},
     firmware={"type": ["string", "null"]},
+    max_power_w={"type": ["number", "null"]},
     last_seen=TIMESTAMP,
     source={
         "enum": ["registered", "site"],

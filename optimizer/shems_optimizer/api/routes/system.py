@@ -1,4 +1,8 @@
-"""Health, the OpenAPI document and the API token."""
+"""Health (components, liveness, readiness), Prometheus metrics, the OpenAPI document and the API token.
+
+``/metrics`` needs the API token like every other data endpoint (Prometheus sends it with
+``authorization: {credentials: <token>}``): it names devices and their failures.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +38,40 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+async def live(request: web.Request) -> web.Response:
+    """The event loop answers: nothing more (a supervisor restarts the add-on when this fails)."""
+    ctx = context_of(request)
+    return json_response({"status": "alive", "uptime_s": _uptime(ctx.info.started_at)})
+
+
+async def ready(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    components = ctx.health.components() if ctx.health is not None else {}
+    problems = [
+        {"component": name, "detail": str(c.get("detail", ""))}
+        for name, c in components.items()
+        if not c.get("ok", False)
+    ]
+    body = {"ready": not problems, "problems": problems, "components": components}
+    return json_response(body, status=503 if problems else 200)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    ctx = context_of(request)
+    if ctx.metrics is None:
+        raise ApiError(503, "unavailable", "metrics are not collected in this installation")
+    return web.Response(
+        body=ctx.metrics.render(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _uptime(started_at: datetime) -> float:
+    return round((datetime.now(tz=UTC) - started_at).total_seconds(), 3)
+
+
 async def openapi(request: web.Request) -> web.Response:
     return json_response(request.app[OPENAPI_DOCUMENT_KEY])
 
@@ -67,6 +105,16 @@ HEALTH_SCHEMA = obj(
     },
 )
 TOKEN_SCHEMA = obj(["token"], token={"type": "string"})
+LIVE_SCHEMA = obj(["status"], status={"enum": ["alive"]}, uptime_s={"type": "number"})
+READY_SCHEMA = obj(
+    ["ready", "problems", "components"],
+    ready={"type": "boolean"},
+    problems={
+        "type": "array",
+        "items": obj(["component", "detail"], component={"type": "string"}, detail={"type": "string"}),
+    },
+    components=HEALTH_SCHEMA["properties"]["components"],
+)
 
 
 def routes() -> list[RouteSpec]:
@@ -80,6 +128,41 @@ def routes() -> list[RouteSpec]:
             "system",
             {200: Response("service status", HEALTH_SCHEMA)},
             public=True,
+        ),
+        RouteSpec(
+            "GET",
+            "/health/live",
+            live,
+            "getLiveness",
+            "Liveness: the service answers",
+            "system",
+            {200: Response("the service runs", LIVE_SCHEMA)},
+            public=True,
+        ),
+        RouteSpec(
+            "GET",
+            "/health/ready",
+            ready,
+            "getReadiness",
+            "Readiness: every component works; otherwise 503 naming what is wrong",
+            "system",
+            {
+                200: Response("ready", READY_SCHEMA),
+                503: Response("not ready: the problems name the failing components", READY_SCHEMA),
+            },
+            public=True,
+        ),
+        RouteSpec(
+            "GET",
+            "/metrics",
+            metrics,
+            "getMetrics",
+            "Prometheus metrics (text exposition format)",
+            "system",
+            {
+                200: Response("metrics", {"type": "string"}, media_type="text/plain"),
+                503: Response("metrics are not collected", OBJECT),
+            },
         ),
         RouteSpec(
             "GET",
