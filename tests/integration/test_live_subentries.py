@@ -63,11 +63,23 @@ async def test_appliances_added_back_to_back_both_reach_the_addon(
     await asyncio.sleep(0.1)
     await add_appliance(hass, loaded_entry, DRYER)
     await hass.async_block_till_done()
+    # Renamed right after: its device takes the new name, still without a reload.
+    dryer_id = subentry_id(loaded_entry, "Dryer")
+    result = await loaded_entry.start_subentry_reconfigure_flow(hass, dryer_id)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], DRYER | {"name": "Tumble dryer"}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    await hass.async_block_till_done()
     unsub()
+    device = dr.async_get(hass).async_get_device(
+        identifiers={(DOMAIN, f"{loaded_entry.unique_id}_{dryer_id}")}
+    )
+    assert device is not None and device.name == "Tumble dryer"
 
     appliances = await site_appliances(loaded_entry)
     assert appliances["Washing machine"] == subentry_id(loaded_entry, "Washing machine")
-    assert appliances["Dryer"] == subentry_id(loaded_entry, "Dryer")
+    assert appliances["Tumble dryer"] == dryer_id
     assert loaded_entry.state is ConfigEntryState.LOADED
     # Both have their devices and entities, and nothing that was there before went unavailable.
     for name in ("washing_machine", "dryer"):
@@ -75,10 +87,10 @@ async def test_appliances_added_back_to_back_both_reach_the_addon(
     assert unavailable == []
 
     await optimized(hass, loaded_entry)
-    response = await speak(hass, "start the dryer at the cheapest time", "en")
-    assert speech(response).startswith("The Dryer will start at ")
+    response = await speak(hass, "start the tumble dryer at the cheapest time", "en")
+    assert speech(response).startswith("The Tumble dryer will start at ")
     schedules = (await loaded_entry.runtime_data.client.request("GET", "/schedules"))["schedules"]
-    assert [s["appliance_id"] for s in schedules] == [appliances["Dryer"]]
+    assert [s["appliance_id"] for s in schedules] == [dryer_id]
 
 
 async def test_changes_made_while_shems_starts_reach_the_addon(

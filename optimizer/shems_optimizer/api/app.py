@@ -76,7 +76,10 @@ def create_app(context: ApiContext) -> web.Application:
 async def _bind_hub(app: web.Application) -> None:
     import asyncio
 
-    app[CONTEXT].hub.bind(asyncio.get_running_loop())
+    ctx = app[CONTEXT]
+    ctx.hub.bind(asyncio.get_running_loop())
+    # A rotated token ends the streams it opened at once, not at their next reconnect.
+    ctx.tokens.on_change(lambda: ctx.hub.revoke(ctx.tokens.matches))
 
 
 async def _close_streams(app: web.Application) -> None:

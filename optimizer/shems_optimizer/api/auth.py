@@ -14,6 +14,7 @@ import ipaddress
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,15 @@ class TokenStore:
         self._lock = threading.Lock()
         self.created = False  # True when this start made the token (the service logs it once)
         self._token = self._load_or_create()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every rotation or installation (e.g. to close open streams)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
 
     @property
     def path(self) -> Path:
@@ -53,6 +63,7 @@ class TokenStore:
             raise ValueError("an API token cannot be empty")
         with self._lock:
             self._token = self._write_new(token)
+        self._changed()
 
     def _write_new(self, token: str | None = None) -> str:
         token = token or secrets.token_urlsafe(32)
@@ -66,8 +77,9 @@ class TokenStore:
 
     def rotate(self) -> str:
         with self._lock:
-            self._token = self._write_new()
-            return self._token
+            self._token = token = self._write_new()
+        self._changed()
+        return token
 
     def matches(self, presented: str) -> bool:
         token = self._token

@@ -32,7 +32,8 @@ class ApiContext:
     tokens: TokenStore
     hub: StreamHub
     peers: PeerPolicy = field(default_factory=PeerPolicy)
-    limiter: RateLimiter | None = None
+    limiter: RateLimiter | None = None  # per token (and per ingress user): the house's own clients
+    anonymous_limiter: RateLimiter | None = None  # per address, for requests without a valid token
     site: SitePort | None = None
     plan: PlanPort | None = None
     devices: DevicePort | None = None

@@ -17,6 +17,7 @@ from .errors import ApiError, error_body, error_response
 from .jsonio import json_response
 from .ratelimit import retry_after_header
 from .spec import API_PREFIX, SPEC, Handler
+from .stream import STREAM_TOKEN
 
 _LOGGER = logging.getLogger("shems_optimizer.api")
 _CID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -91,36 +92,60 @@ def client_key(request: web.Request, trusted: bool | None = None) -> str:
 
 @web.middleware
 async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Rate limit every API request, then require a token unless public or from the ingress proxy."""
+    """Rate limit every API request, then require a token unless public or from the ingress proxy.
+
+    Requests with a valid token (and the ingress proxy's) count against the token's budget; all
+    others against their address's smaller anonymous budget, so a flood of anonymous or wrong-token
+    requests from one address cannot lock out the house's own integration on that address.
+    """
     if not request.path.startswith("/api/"):
         return await handler(request)  # the UI's static files hold no data
     ctx = context_of(request)
     trusted = ctx.peers.is_trusted(request.remote)  # once per request: the limit and auth both ask
-    if ctx.limiter is not None:
-        wait = ctx.limiter.check(client_key(request, trusted))
-        if wait is not None:
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"more than {ctx.limiter.per_minute} requests per minute from this client",
-                headers={"Retry-After": retry_after_header(wait)},
-            )
-    route = request.match_info.route
-    spec = getattr(route.handler, SPEC, None)
-    if spec is not None and spec.public:
-        return await handler(request)
-    if trusted:
-        return await handler(request)
     presented = bearer_token(request.headers.get("Authorization"))
     if presented is None and request.path == STREAM_PATH:
         # Browsers cannot set headers on a WebSocket; the stream also accepts ?access_token=.
         presented = request.query.get("access_token") or None
+    valid = presented is not None and ctx.tokens.matches(presented)
+    _rate_limit(request, trusted, valid)
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # no such path or method: 404 / 405, which reveal nothing
+    route = request.match_info.route
+    spec = getattr(route.handler, SPEC, None)
+    if trusted:
+        request[STREAM_TOKEN] = None  # trusted whatever the token
+        return await handler(request)
+    if valid:
+        request[STREAM_TOKEN] = presented
+        return await handler(request)
+    if spec is not None and spec.public:
+        return await handler(request)
     if presented is None:
         raise ApiError(
             401, "unauthorized", "a bearer token is required", headers={"WWW-Authenticate": "Bearer"}
         )
-    if not ctx.tokens.matches(presented):
+    raise ApiError(
+        401, "unauthorized", "the bearer token is not valid", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _rate_limit(request: web.Request, trusted: bool, valid_token: bool) -> None:
+    ctx = context_of(request)
+    if trusted:
+        limiter, key, who = ctx.limiter, client_key(request, True), "from this Home Assistant user"
+    elif valid_token:
+        # One API token: every holder shares its budget, whatever its address.
+        limiter, key, who = ctx.limiter, "token", "with this token"
+    else:
+        limiter = ctx.anonymous_limiter or ctx.limiter
+        key, who = "anonymous:" + (request.remote or "?"), "without a valid token from this address"
+    if limiter is None:
+        return
+    wait = limiter.check(key)
+    if wait is not None:
         raise ApiError(
-            401, "unauthorized", "the bearer token is not valid", headers={"WWW-Authenticate": "Bearer"}
+            429,
+            "rate_limited",
+            f"more than {limiter.per_minute} requests per minute {who}",
+            headers={"Retry-After": retry_after_header(wait)},
         )
-    return await handler(request)

@@ -15,7 +15,9 @@ _PATH_PARAM = re.compile(r"\{([^}:]+)(?::[^}]*)?\}")
 _STANDARD_ERRORS: dict[int, str] = {
     400: "invalid input; the body names the field and the problem",
     401: "missing or invalid bearer token",
+    413: "request body over 1 MB",
     429: "rate limit exceeded; retry after the Retry-After header",
+    503: "the database or a component this operation needs is not available; retry later",
 }
 
 
@@ -81,13 +83,18 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": response.description}
         if response.schema is not None:
             entry["content"] = {response.media_type: {"schema": dict(response.schema)}}
+        if response.links:
+            entry["links"] = {name: dict(target) for name, target in response.links.items()}
         responses[str(status)] = entry
     errors = dict(_STANDARD_ERRORS)
     if spec.public:
         errors.pop(401)
         op["security"] = []
-    if spec.body is None and spec.query is None and not params:
-        errors.pop(400)
+    has_body = spec.body is not None or spec.body_doc is not None
+    if not has_body:
+        errors.pop(413)
+        if spec.query is None and not params:
+            errors.pop(400)
     for status, text in errors.items():
         responses.setdefault(
             str(status),

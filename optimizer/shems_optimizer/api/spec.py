@@ -16,11 +16,22 @@ API_PREFIX = "/api/v1"
 
 @dataclass(frozen=True)
 class Response:
-    """A documented answer: description and JSON Schema of the body (``None`` for no body)."""
+    """A documented answer: description and JSON Schema of the body (``None`` for no body), and the
+    OpenAPI links from it to the operations that take what it returns (e.g. a new device's id)."""
 
     description: str
     schema: Mapping[str, Any] | None = None
     media_type: str = "application/json"
+    links: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+def link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: call ``operation_id`` with path parameters taken from this answer's body,
+    e.g. ``link("getDevice", device_id="device_id")``."""
+    return {
+        "operationId": operation_id,
+        "parameters": {name: f"$response.body#/{pointer}" for name, pointer in parameters.items()},
+    }
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import voluptuous as vol
@@ -34,21 +34,87 @@ def validate(schema: vol.Schema, data: Any, where: str = "body") -> Any:
         raise ApiError(400, "invalid_request", f"{where} field {field!r}: {err.msg}", field=field) from err
 
 
+MAX_JSON_DEPTH = 32  # no document the API takes nests deeper than a handful of levels
+# Integers beyond this magnitude are no measurement, price or setting (and do not fit a float).
+MAX_JSON_INTEGER = 10**15
+
+
+class JsonRefused(ValueError):
+    """A JSON text that parses but is refused: non-finite or huge numbers, or too deep nesting."""
+
+    def __init__(self, message: str, field: str = "(body)") -> None:
+        super().__init__(message)
+        self.field = field
+
+
 async def read_json(request: web.Request) -> Any:
-    """The request body as JSON, or a 400 that says why it is not."""
+    """The request body as JSON, or a 4xx that says why it is not."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"request body over {MAX_BODY_BYTES} bytes")
     raw = await request.read()
     if not raw:
         raise ApiError(400, "invalid_request", "a JSON body is required", field="(body)")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        return parse_json(raw)
+    except JsonRefused as err:
+        raise ApiError(400, "invalid_json", f"body field {err.field!r}: {err}", field=err.field) from err
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {err}", field="(body)") from err
 
 
+def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON that holds only finite numbers of sane size, nested at most ``max_depth`` deep.
+
+    Raises :class:`JsonRefused` (a ``ValueError``) naming the problem and where it is; Python's own
+    parser would turn ``1e999`` into infinity, accept ``NaN``, and overflow the stack on ``[[[[…``.
+    """
+    if _nesting_exceeds(raw, max_depth):
+        raise JsonRefused(f"nested deeper than {max_depth} levels")
+    try:
+        value = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError as err:  # pragma: no cover - the nesting check comes first
+        raise JsonRefused(f"nested deeper than {max_depth} levels") from err
+    _check_numbers(value)
+    return value
+
+
+_TOKENS = re.compile(rb'[\[{]|"(?:[^"\\]|\\.)*"|[\]}]')
+
+
+def _nesting_exceeds(raw: bytes | str, max_depth: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``max_depth`` (one regex pass, no parse)."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    if data.count(b"[") + data.count(b"{") <= max_depth:
+        return False
+    depth = 0
+    for match in _TOKENS.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > max_depth:
+                return True
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return False
+
+
+def _check_numbers(value: Any) -> None:
+    """Refuse infinities (``1e999`` parses as one) and integers too large for any quantity."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
+        elif isinstance(item, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise JsonRefused("number beyond the range of a float", field=where or "(body)")
+        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_JSON_INTEGER:
+            raise JsonRefused(f"integer beyond ±{MAX_JSON_INTEGER:.0e}", field=where or "(body)")
+
+
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise JsonRefused(f"{name} is not a number JSON allows")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -76,10 +142,28 @@ def _aware_datetime(value: Any) -> datetime:
             raise vol.Invalid(f"not an ISO 8601 date-time: {value!r}") from err
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise vol.Invalid("date-time needs a UTC offset (e.g. 2026-01-31T07:00:00+01:00)")
+    if not EARLIEST <= parsed < LATEST:
+        raise vol.Invalid(
+            f"date-time {value!s:.40} is outside {EARLIEST:%Y-%m-%d} .. {LATEST:%Y-%m-%d} (UTC)"
+        )
     return parsed
 
 
-aware_datetime = described(_aware_datetime, {"type": "string", "format": "date-time"})
+# What the API accepts as an instant: wide enough for any history and plan, narrow enough that a
+# day, a week or a time-zone shift added to it never leaves the calendar (year 1 or 9999 would).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+aware_datetime = described(
+    _aware_datetime,
+    {
+        "type": "string",
+        "format": "date-time",
+        "pattern": r"^(19[7-9][0-9]|2[01][0-9]{2})-",  # the years EARLIEST .. LATEST
+        "description": "ISO 8601 with a UTC offset, 1970 .. 2199",
+    },
+)
 
 
 def _finite_number(value: Any) -> float:

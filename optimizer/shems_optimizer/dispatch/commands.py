@@ -32,7 +32,6 @@ from .protocol import Ack, AckError, command_message, parse_ack
 from .routes import CommandRoute, HomeAssistantRoute, MqttRoute
 
 _LOGGER = logging.getLogger(__name__)
-MAX_REMEMBERED_ERRORS = 10_000
 
 
 class CommandStore(Protocol):
@@ -46,6 +45,7 @@ class CommandStore(Protocol):
         created_at: datetime,
         correlation_id: str | None = None,
         command_id: str | None = None,
+        expires_at: datetime | None = None,
     ) -> DeviceCommand: ...
 
     def get_command(self, command_id: str) -> DeviceCommand | None: ...
@@ -58,7 +58,7 @@ class CommandStore(Protocol):
     ) -> list[DeviceCommand]: ...
 
     def update_command_status(
-        self, command_id: str, status: CommandStatus, at: datetime
+        self, command_id: str, status: CommandStatus, at: datetime, error: str | None = None
     ) -> DeviceCommand: ...
 
     def record_command_error(self, command_id: str, at: datetime, attempt: int, message: str) -> None: ...
@@ -67,7 +67,7 @@ class CommandStore(Protocol):
 RouteLookup = Callable[[str], Awaitable[CommandRoute | None]]
 
 
-def command_record(command: DeviceCommand, error: str | None = None) -> dict[str, Any]:
+def command_record(command: DeviceCommand) -> dict[str, Any]:
     return {
         "command_id": command.id,
         "device_id": command.device_id,
@@ -79,8 +79,9 @@ def command_record(command: DeviceCommand, error: str | None = None) -> dict[str
         "sent_at": command.sent_at,
         "acked_at": command.acked_at,
         "finished_at": command.finished_at,
+        "expires_at": command.expires_at,
         "attempts": command.attempts,
-        "error": error,
+        "error": command.error,
     }
 
 
@@ -108,7 +109,7 @@ class CommandDispatcher:
         self._clock = clock
         self._acks: dict[str, asyncio.Future[Ack]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._errors: dict[str, str] = {}
+        self._ack_topics: dict[str, str] = {}  # command id -> the one topic its ack may come from
         self.bad_acks = 0
 
     # -- lifecycle ------------------------------------------------------------------------------------
@@ -125,6 +126,14 @@ class CommandDispatcher:
         if future is None or future.done():
             _LOGGER.debug("ack for a command not in flight", extra={"command_id": ack.command_id})
             return
+        expected = self._ack_topics.get(ack.command_id)
+        if expected is not None and topic != expected:
+            self.bad_acks += 1
+            _LOGGER.warning(
+                "command ack on another device's topic ignored",
+                extra={"command_id": ack.command_id, "topic": topic, "expected_topic": expected},
+            )
+            return
         future.set_result(ack)
 
     async def resume_unfinished(self) -> int:
@@ -134,9 +143,16 @@ class CommandDispatcher:
         )
         for command in reversed(unfinished):  # oldest first
             route = await self._routes(command.device_id)
-            expires_at = command.created_at + timedelta(seconds=self._settings.default_ttl_s)
+            expires_at = command.expires_at or command.created_at + timedelta(
+                seconds=self._settings.default_ttl_s
+            )
             if route is None:
                 await self._finish(command, CommandStatus.EXPIRED, "device no longer registered")
+                continue
+            if self._clock() >= expires_at:
+                await self._finish(
+                    command, CommandStatus.EXPIRED, "expired while the service was not running"
+                )
                 continue
             self._spawn(command, route, expires_at)
         return len(unfinished)
@@ -208,7 +224,7 @@ class CommandDispatcher:
         """In the store's thread: record the command ``pending`` (committed), then - with the broker
         connected - publish the first attempt and record it ``sent``, in one hand-off to the thread."""
         created = self._store.create_command(
-            device_id, command_type, payload, now, correlation_id, command_id
+            device_id, command_type, payload, now, correlation_id, command_id, expires_at
         )
         if route is None:
             return created, None
@@ -229,11 +245,11 @@ class CommandDispatcher:
 
     async def get_command(self, command_id: str) -> dict[str, Any] | None:
         command = await self._blocking(self._store.get_command, command_id)
-        return None if command is None else command_record(command, self._errors.get(command_id))
+        return None if command is None else command_record(command)
 
     async def list_commands(self, device_id: str, limit: int) -> list[dict[str, Any]]:
         commands = await self._blocking(self._store.list_commands, device_id, None, limit)
-        return [command_record(c, self._errors.get(c.id)) for c in commands]
+        return [command_record(c) for c in commands]
 
     # -- driving one command --------------------------------------------------------------------------
 
@@ -246,6 +262,8 @@ class CommandDispatcher:
     ) -> None:
         if command.id not in self._acks:
             self._acks[command.id] = asyncio.get_running_loop().create_future()
+        if isinstance(route, MqttRoute):
+            self._ack_topics[command.id] = route.ack_topic
         task = asyncio.create_task(
             self._drive(command, route, expires_at, first_attempt_sent), name=f"command-{command.id}"
         )
@@ -266,6 +284,7 @@ class CommandDispatcher:
             _LOGGER.exception("command dispatch failed unexpectedly", extra={"command_id": command.id})
         finally:
             self._acks.pop(command.id, None)
+            self._ack_topics.pop(command.id, None)
 
     def _waits(self) -> tuple[float, ...]:
         return (*self._settings.retry_delays_s, self._settings.final_wait_s)
@@ -366,14 +385,10 @@ class CommandDispatcher:
                 await self._blocking(
                     self._store.record_command_error, command.id, now, command.attempts, error
                 )
-            command = await self._blocking(self._store.update_command_status, command.id, status, now)
+            command = await self._blocking(self._store.update_command_status, command.id, status, now, error)
         except StoreError as err:  # e.g. already final after a restart race
             _LOGGER.warning("command status not updated", extra={"command_id": command.id, "error": str(err)})
             return
-        if error is not None:
-            self._errors[command.id] = error
-            if len(self._errors) > MAX_REMEMBERED_ERRORS:  # the store keeps them all; memory keeps recent
-                self._errors.pop(next(iter(self._errors)))
         extra = {
             "command_id": command.id,
             "device_id": command.device_id,
@@ -388,4 +403,4 @@ class CommandDispatcher:
 
     def _publish_status(self, command: DeviceCommand) -> None:
         if self._hub is not None:
-            self._hub.publish("command_status", command_record(command, self._errors.get(command.id)))
+            self._hub.publish("command_status", command_record(command))

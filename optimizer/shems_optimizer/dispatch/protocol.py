@@ -16,12 +16,12 @@ carry it out once and acknowledge every copy. Commands past ``expires_at`` must 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from shems_optimizer.api.jsonio import dumps
+from shems_optimizer.api.validation import parse_json
 
 
 def command_message(
@@ -59,7 +59,7 @@ class AckError(ValueError):
 
 def parse_ack(raw: bytes) -> Ack:
     try:
-        doc = json.loads(raw)
+        doc = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as err:
         raise AckError(f"ack is not JSON: {err}") from err
     if not isinstance(doc, dict):

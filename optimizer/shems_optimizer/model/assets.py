@@ -156,7 +156,8 @@ class ProfileAppliance:
 
     ``profile_kw[i]`` is the mean power during the i-th ``profile_step`` of the programme. The
     planner picks a start time; the whole programme must fit between ``earliest_start`` and
-    ``latest_finish`` (soft goal: if it cannot, the plan says so).
+    ``latest_finish`` (soft goal: if it cannot - also when the window is shorter than the programme -
+    the plan says so instead of running it later).
     """
 
     name: str
@@ -178,16 +179,6 @@ class ProfileAppliance:
             raise ConfigError(f"{owner}.profile_step", "must be positive")
         check_aware(owner, "earliest_start", self.earliest_start)
         check_aware(owner, "latest_finish", self.latest_finish)
-        if (
-            self.earliest_start is not None
-            and self.latest_finish is not None
-            and self.latest_finish < self.earliest_start + self.duration
-        ):
-            raise ConfigError(
-                f"{owner}.latest_finish",
-                f"the programme lasts {_fmt_td(self.duration)} but the window "
-                f"{self.earliest_start.isoformat()} .. {self.latest_finish.isoformat()} is shorter",
-            )
 
     @property
     def duration(self) -> timedelta:
@@ -298,8 +289,3 @@ class ThermalLoad:
 
 
 Appliance = ProfileAppliance | EnergyAppliance
-
-
-def _fmt_td(value: timedelta) -> str:
-    minutes = int(value.total_seconds() // 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"

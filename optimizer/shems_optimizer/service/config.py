@@ -82,8 +82,13 @@ class ServiceConfig:
     mqtt: MqttConfig | None = None
     homeassistant: HomeAssistantConfig | None = None
     optimization_interval_min: int = 15
-    rate_limit_per_min: int = 1000
+    rate_limit_per_min: int = 1000  # per token / ingress user
+    # Per address, for requests without a valid token; None: a tenth of rate_limit_per_min (at least
+    # 10, at most rate_limit_per_min).
+    anonymous_rate_limit_per_min: int | None = None
     trusted_peers: tuple[str, ...] = (INGRESS_PEER,)
+    # A stream subscriber whose oldest undelivered event is older than this is closed (too slow).
+    stream_max_lag_s: float = 5.0
     log_level: str = "info"
     commands: CommandSettings = field(default_factory=CommandSettings)
     fixed_token: str | None = None  # tests only: use this token instead of the stored one
@@ -94,6 +99,12 @@ class ServiceConfig:
         30.0  # refused telemetry per minute (5-min mean) that means "not ready"
     )
 
+    @property
+    def anonymous_limit_per_min(self) -> int:
+        if self.anonymous_rate_limit_per_min is not None:
+            return self.anonymous_rate_limit_per_min
+        return min(self.rate_limit_per_min, max(10, self.rate_limit_per_min // 10))
+
     def __post_init__(self) -> None:
         if not 1 <= self.optimization_interval_min <= 1440:
             raise ValueError(
@@ -101,6 +112,10 @@ class ServiceConfig:
             )
         if self.rate_limit_per_min < 1:
             raise ValueError(f"rate_limit_per_min must be at least 1, got {self.rate_limit_per_min}")
+        if self.anonymous_rate_limit_per_min is not None and self.anonymous_rate_limit_per_min < 1:
+            raise ValueError(
+                f"anonymous_rate_limit_per_min must be at least 1, got {self.anonymous_rate_limit_per_min}"
+            )
         if not 0.1 <= self.ha_sample_interval_s <= 3600:
             raise ValueError(
                 f"ha_sample_interval_s must be 0.1-3600 seconds, got {self.ha_sample_interval_s}"

@@ -188,12 +188,8 @@ def build_site(
             finish = next_local(now, a["finish_by"], tz)
         else:
             finish = None
-        if finish is not None and finish < earliest + APPLIANCE_STEP * steps:
-            notes.append(
-                f"appliance {a['name']}: finish by {finish.isoformat()} is too close; "
-                "planned as soon as possible"
-            )
-            finish = None
+        # A deadline too close for the programme stays: the plan reports it as an unmet goal, in
+        # words, rather than quietly running the appliance whenever it is cheapest.
         appliances.append(
             ProfileAppliance(
                 name=a["id"],

@@ -147,7 +147,7 @@ class Forecasts:
                     if first is not None
                     else 1.0
                 )
-                covered = covered_h >= needed - 1e-6
+                covered = bool(parts) and covered_h >= needed - 1e-6  # a day before the plan: none
             value: float | None = None
             source = "none"
             if kind == "price":

@@ -79,6 +79,7 @@ class Service:
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz=UTC))
         self.metrics = ServiceMetrics()
         self.hub: StreamHub = MeteredHub(self.metrics)
+        self.hub.max_lag_s = config.stream_max_lag_s  # slow subscribers are closed after this
         self.health = HealthBoard()
         self.watchdog: Watchdog | None = None
         config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -281,6 +282,7 @@ class Service:
             hub=self.hub,
             peers=PeerPolicy(frozenset(config.trusted_peers)),
             limiter=RateLimiter(config.rate_limit_per_min),
+            anonymous_limiter=RateLimiter(config.anonymous_limit_per_min),
             site=self.site,
             plan=plans,
             devices=devices,

@@ -9,6 +9,7 @@ a power given in kW where watts are expected. The optimizer's site model is buil
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -36,11 +37,11 @@ def _optional_entity(value: Any) -> str | None:
 
 
 def _timezone(value: Any) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
         raise vol.Invalid("expected an IANA time zone name such as Europe/Berlin")
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as err:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as err:
         raise vol.Invalid(f"unknown time zone {value!r}") from err
     return value
 
@@ -52,13 +53,28 @@ def _clock(value: Any) -> str:
 
 
 def _number(low: float, high: float) -> Any:
-    return vol.All(_reject_bool, vol.Any(int, float), vol.Coerce(float), vol.Range(min=low, max=high))
+    return vol.All(_finite, vol.Range(min=low, max=high))
 
 
 def _reject_bool(value: Any) -> Any:
     if isinstance(value, bool):
         raise vol.Invalid("expected a number, got a boolean")
     return value
+
+
+def _finite(value: Any) -> float:
+    """A JSON number as a finite float: booleans, NaN, infinities and floats' overflow refused."""
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a number, got a boolean")
+    if not isinstance(value, int | float):
+        raise vol.Invalid(f"expected a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError as err:
+        raise vol.Invalid("number too large") from err
+    if not math.isfinite(number):
+        raise vol.Invalid("expected a finite number")
+    return number
 
 
 def _watts(low: float = 0.0, high: float = 1_000_000.0) -> Any:
@@ -92,7 +108,7 @@ GRID = vol.Schema(
         vol.Optional("max_import_w"): vol.Any(None, _watts(100.0)),
         vol.Optional("max_export_w"): vol.Any(None, _watts(0.0)),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 
@@ -135,7 +151,7 @@ SOLAR = vol.Schema(
         vol.Optional("tilt_deg"): vol.Any(None, _number(0, 90)),
         vol.Optional("azimuth_deg"): vol.Any(None, _number(0, 360)),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 PRICE_ENTITY = vol.Schema(
@@ -145,7 +161,7 @@ PRICE_ENTITY = vol.Schema(
         vol.Optional("export_entity_id"): _optional_entity,
         vol.Optional("export_per_kwh"): vol.Any(None, _number(-10, 10)),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 PRICE_FIXED = vol.Schema(
     {
@@ -153,7 +169,7 @@ PRICE_FIXED = vol.Schema(
         vol.Required("import_per_kwh"): _number(-10, 10),
         vol.Optional("export_per_kwh", default=0.0): _number(-10, 10),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 PRICE_TOU = vol.Schema(
     {
@@ -168,13 +184,13 @@ PRICE_TOU = vol.Schema(
                         vol.Required("import_per_kwh"): _number(-10, 10),
                         vol.Optional("export_per_kwh"): _number(-10, 10),
                     },
-                    extra=vol.ALLOW_EXTRA,
+                    extra=vol.PREVENT_EXTRA,
                 )
             ],
             vol.Length(min=1, max=48),
         ),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 
@@ -205,7 +221,7 @@ BATTERY = vol.Schema(
         vol.Optional("power_entity"): _optional_entity,
         vol.Optional("mode", default="auto"): vol.In(("auto", "hold", "charge", "off")),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 EV = vol.Schema(
@@ -227,7 +243,7 @@ EV = vol.Schema(
         vol.Optional("departure", default="07:00"): _clock,
         vol.Optional("target_soc_pct", default=80.0): _number(0, 100),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 APPLIANCE = vol.Schema(
@@ -239,7 +255,7 @@ APPLIANCE = vol.Schema(
         vol.Optional("finish_by"): vol.Any(None, _clock),
         vol.Optional("smart_start", default=True): bool,
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 THERMAL = vol.Schema(
@@ -251,8 +267,13 @@ THERMAL = vol.Schema(
         vol.Optional("temperature_entity"): _optional_entity,
         vol.Optional("min_temp_c", default=45.0): _number(-30, 100),
         vol.Optional("max_temp_c", default=60.0): _number(-30, 100),
+        # Physics the optimizer's model checks (its ranges, its messages); defaults per kind there.
+        vol.Optional("cop"): _finite,
+        vol.Optional("heat_capacity_kwh_per_k"): _finite,
+        vol.Optional("loss_kw_per_k"): _finite,
+        vol.Optional("draw_kw"): _finite,
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 SITE = vol.Schema(
@@ -269,15 +290,17 @@ SITE = vol.Schema(
         vol.Optional("meters", default=list): [
             vol.Schema(
                 {vol.Required("entity_id"): _entity, vol.Optional("name"): vol.All(str, vol.Length(max=100))},
-                extra=vol.ALLOW_EXTRA,
+                extra=vol.PREVENT_EXTRA,
             )
         ],
         vol.Optional("batteries", default=list): vol.All([BATTERY], vol.Length(max=10)),
         vol.Optional("evs", default=list): vol.All([EV], vol.Length(max=10)),
         vol.Optional("appliances", default=list): vol.All([APPLIANCE], vol.Length(max=30)),
         vol.Optional("thermal_loads", default=list): vol.All([THERMAL], vol.Length(max=10)),
+        # Written by the store on every PUT; a document read back and sent again carries it.
+        vol.Optional("updated_at"): vol.Any(None, str),
     },
-    extra=vol.ALLOW_EXTRA,
+    extra=vol.PREVENT_EXTRA,
 )
 
 
@@ -298,9 +321,48 @@ def validate_site_document(document: Mapping[str, Any]) -> dict[str, Any]:
         site: dict[str, Any] = SITE(dict(document))
     except vol.MultipleInvalid as err:
         first = err.errors[0]
-        raise InputRejected(f"{field_path(first.path)}: {first.msg}", field=field_path(first.path)) from err
+        where = field_path(first.path)
+        if first.error_message == "extra keys not allowed":
+            raise InputRejected(_unknown_key_message(first.path), field=where) from err
+        raise InputRejected(f"{where}: {first.msg}", field=where) from err
+    site.pop("updated_at", None)
     _check_cross_fields(site)
     return site
+
+
+_ITEM_SCHEMAS: dict[str, vol.Schema] = {
+    "batteries": BATTERY,
+    "evs": EV,
+    "appliances": APPLIANCE,
+    "thermal_loads": THERMAL,
+    "solar": SOLAR,
+    "grid": GRID,
+    "location": LOCATION,
+}
+
+
+def _keys(schema: vol.Schema) -> set[str]:
+    return {str(key) for key in schema.schema}
+
+
+def _unknown_key_message(path: list[Any]) -> str:
+    """Name the unknown key and, for a likely typo, the known key it resembles."""
+    key = str(path[-1])
+    parents = [p for p in path[:-1] if not isinstance(p, int)]
+    if not parents:
+        known = _keys(SITE)
+    elif parents[0] in _ITEM_SCHEMAS:
+        known = _keys(_ITEM_SCHEMAS[parents[0]])
+    elif parents[0] == "price":
+        known = set().union(*(_keys(s) for s in (PRICE_ENTITY, PRICE_FIXED, PRICE_TOU)))
+        known |= {"start", "end"}
+    else:
+        known = set()
+    message = f"{field_path(path)}: unknown key {key!r}"
+    close = difflib.get_close_matches(key, sorted(known - {"updated_at"}), n=1, cutoff=0.6)
+    if close:
+        message += f" (did you mean {close[0]!r}?)"
+    return message
 
 
 def _check_charger(index: int, ev: Mapping[str, Any]) -> None:

@@ -119,6 +119,8 @@ class DeviceCommand:
     acked_at: datetime | None = None
     finished_at: datetime | None = None  # when it became failed / expired
     attempts: int = 0
+    expires_at: datetime | None = None  # never sent after this; None for commands from before v3
+    error: str | None = None  # why it failed or expired, in words
 
 
 @dataclass(frozen=True)

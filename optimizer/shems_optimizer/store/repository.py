@@ -202,8 +202,9 @@ class Repository(abc.ABC):
         created_at: datetime,
         correlation_id: str | None = None,
         command_id: str | None = None,
+        expires_at: datetime | None = None,
     ) -> DeviceCommand:
-        """Record a new ``pending`` command for a known device."""
+        """Record a new ``pending`` command for a known device; it is never sent after ``expires_at``."""
 
     @abc.abstractmethod
     def get_command(self, command_id: str) -> DeviceCommand | None: ...
@@ -221,8 +222,12 @@ class Repository(abc.ABC):
     def _write_command_status(self, command: DeviceCommand) -> None:
         """Persist status, timestamps and attempts of an existing command."""
 
-    def update_command_status(self, command_id: str, status: CommandStatus, at: datetime) -> DeviceCommand:
+    def update_command_status(
+        self, command_id: str, status: CommandStatus, at: datetime, error: str | None = None
+    ) -> DeviceCommand:
         """Move a command along pending -> sent (-> sent on retry) -> acked | failed | expired.
+
+        ``error`` is kept with a failed or expired command as its reason.
 
         Raises :class:`StoreError` for an unknown command or a transition that is not allowed (e.g. an
         ack for an expired command), so a late ack can never resurrect a finished command.
@@ -243,6 +248,7 @@ class Repository(abc.ABC):
             changes["acked_at"] = at
         else:
             changes["finished_at"] = at
+            changes["error"] = error
         updated = _replace(command, **changes)
         self._write_command_status(updated)
         return updated

@@ -359,11 +359,6 @@ class SqliteRepository(Repository):
         return rebucket(base, granularity, tzinfo)
 
     # -- device commands -----------------------------------------------------------------------------
-    _COMMAND_COLUMNS = (
-        "id, device_id, type, payload, status, created_at, correlation_id, sent_at, acked_at, "
-        "finished_at, attempts"
-    )
-
     @staticmethod
     def _command(row: Sequence[Any]) -> DeviceCommand:
         return DeviceCommand(
@@ -378,6 +373,8 @@ class SqliteRepository(Repository):
             acked_at=_opt_dt(row[8]),
             finished_at=_opt_dt(row[9]),
             attempts=row[10],
+            expires_at=_opt_dt(row[11]),
+            error=row[12],
         )
 
     def create_command(
@@ -388,6 +385,7 @@ class SqliteRepository(Repository):
         created_at: datetime,
         correlation_id: str | None = None,
         command_id: str | None = None,
+        expires_at: datetime | None = None,
     ) -> DeviceCommand:
         command = DeviceCommand(
             id=command_id or new_id(),
@@ -397,13 +395,14 @@ class SqliteRepository(Repository):
             status=CommandStatus.PENDING,
             created_at=require_aware(created_at, "command created_at"),
             correlation_id=correlation_id,
+            expires_at=None if expires_at is None else require_aware(expires_at, "command expires_at"),
         )
         try:
             with self._tx() as db:
                 db.execute(
                     "INSERT INTO device_commands (id, device_id, type, payload, status, created_at, "
-                    "correlation_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "correlation_id, expires_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         command.id,
                         device_id,
@@ -412,6 +411,7 @@ class SqliteRepository(Repository):
                         command.status.value,
                         to_us(created_at),
                         correlation_id,
+                        _opt_us(expires_at),
                     ),
                 )
         except sqlite3.IntegrityError as err:
@@ -423,7 +423,7 @@ class SqliteRepository(Repository):
     def get_command(self, command_id: str) -> DeviceCommand | None:
         rows = self._query(
             "SELECT id, device_id, type, payload, status, created_at, correlation_id, sent_at, acked_at, "
-            "finished_at, attempts FROM device_commands WHERE id = ?",
+            "finished_at, attempts, expires_at, error FROM device_commands WHERE id = ?",
             (command_id,),
         )
         return self._command(rows[0]) if rows else None
@@ -441,7 +441,8 @@ class SqliteRepository(Repository):
         }
         rows = self._query(
             "SELECT id, device_id, type, payload, status, created_at, correlation_id, sent_at, acked_at, "
-            "finished_at, attempts FROM device_commands WHERE (:device IS NULL OR device_id = :device) "
+            "finished_at, attempts, expires_at, error FROM device_commands "
+            "WHERE (:device IS NULL OR device_id = :device) "
             "AND (:statuses IS NULL OR status IN (SELECT value FROM json_each(:statuses))) "
             "ORDER BY created_at DESC, id DESC LIMIT :limit",
             params,
@@ -452,14 +453,14 @@ class SqliteRepository(Repository):
         with self._tx() as db:
             db.execute(
                 "UPDATE device_commands SET status = ?, sent_at = ?, acked_at = ?, finished_at = ?, "
-                "attempts = ? "
-                "WHERE id = ?",
+                "attempts = ?, error = ? WHERE id = ?",
                 (
                     command.status.value,
                     _opt_us(command.sent_at),
                     _opt_us(command.acked_at),
                     _opt_us(command.finished_at),
                     command.attempts,
+                    command.error,
                     command.id,
                 ),
             )

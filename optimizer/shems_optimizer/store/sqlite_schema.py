@@ -111,4 +111,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(3, "15-minute consumption roll-up, filled from the readings", (CREATE_TABLE, BACKFILL)),
+    Migration(
+        4,
+        "command expiry and failure reason, kept across restarts",
+        (
+            "ALTER TABLE device_commands ADD COLUMN expires_at INTEGER",
+            "ALTER TABLE device_commands ADD COLUMN error TEXT",
+        ),
+    ),
 )

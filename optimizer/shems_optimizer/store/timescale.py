@@ -462,11 +462,6 @@ class TimescaleRepository(Repository):
         ]
 
     # -- device commands -----------------------------------------------------------------------------
-    _COMMAND_COLUMNS = (
-        "id, device_id, type, payload, status, created_at, correlation_id, sent_at, acked_at, "
-        "finished_at, attempts"
-    )
-
     @staticmethod
     def _command(row: Sequence[Any]) -> DeviceCommand:
         return DeviceCommand(
@@ -481,6 +476,8 @@ class TimescaleRepository(Repository):
             acked_at=row[8],
             finished_at=row[9],
             attempts=row[10],
+            expires_at=row[11],
+            error=row[12],
         )
 
     def create_command(
@@ -491,6 +488,7 @@ class TimescaleRepository(Repository):
         created_at: datetime,
         correlation_id: str | None = None,
         command_id: str | None = None,
+        expires_at: datetime | None = None,
     ) -> DeviceCommand:
         command = DeviceCommand(
             id=command_id or new_id(),
@@ -500,13 +498,14 @@ class TimescaleRepository(Repository):
             status=CommandStatus.PENDING,
             created_at=require_aware(created_at, "command created_at"),
             correlation_id=correlation_id,
+            expires_at=None if expires_at is None else require_aware(expires_at, "command expires_at"),
         )
         with self._conn() as conn:
             try:
                 conn.execute(
                     "INSERT INTO device_commands (id, device_id, type, payload, status, created_at, "
-                    "correlation_id) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    "correlation_id, expires_at) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                     (
                         command.id,
                         device_id,
@@ -515,6 +514,7 @@ class TimescaleRepository(Repository):
                         command.status.value,
                         created_at,
                         correlation_id,
+                        expires_at,
                     ),
                 )
             except psycopg.errors.ForeignKeyViolation as err:
@@ -527,7 +527,7 @@ class TimescaleRepository(Repository):
         with self._conn() as conn:
             row = conn.execute(
                 "SELECT id, device_id, type, payload, status, created_at, correlation_id, sent_at, "
-                "acked_at, finished_at, attempts FROM device_commands WHERE id = %s",
+                "acked_at, finished_at, attempts, expires_at, error FROM device_commands WHERE id = %s",
                 (command_id,),
             ).fetchone()
         return self._command(row) if row else None
@@ -546,7 +546,7 @@ class TimescaleRepository(Repository):
         with self._conn() as conn:
             rows = conn.execute(
                 "SELECT id, device_id, type, payload, status, created_at, correlation_id, sent_at, acked_at, "
-                "finished_at, attempts FROM device_commands "
+                "finished_at, attempts, expires_at, error FROM device_commands "
                 "WHERE (%(device)s::text IS NULL OR device_id = %(device)s) "
                 "AND (%(statuses)s::text[] IS NULL OR status = ANY(%(statuses)s)) "
                 "ORDER BY created_at DESC, id DESC LIMIT %(limit)s",
@@ -558,13 +558,14 @@ class TimescaleRepository(Repository):
         with self._conn() as conn:
             conn.execute(
                 "UPDATE device_commands SET status = %s, sent_at = %s, acked_at = %s, finished_at = %s, "
-                "attempts = %s WHERE id = %s",
+                "attempts = %s, error = %s WHERE id = %s",
                 (
                     command.status.value,
                     command.sent_at,
                     command.acked_at,
                     command.finished_at,
                     command.attempts,
+                    command.error,
                     command.id,
                 ),
             )

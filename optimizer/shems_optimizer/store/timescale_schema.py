@@ -155,4 +155,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Keeps the numbering in step with the embedded store, whose roll-up came with its migration 3;
     # TimescaleDB has had its own (energy_15min and coarser) from the start.
     Migration(3, "15-minute consumption roll-up (embedded store only)", ()),
+    Migration(
+        4,
+        "command expiry and failure reason, kept across restarts",
+        (
+            "ALTER TABLE device_commands ADD COLUMN expires_at timestamptz",
+            "ALTER TABLE device_commands ADD COLUMN error text",
+        ),
+    ),
 )

@@ -133,7 +133,11 @@ async def test_devices_consumption_and_usage(svc: RunningService, http: aiohttp.
 
 
 async def test_consumption_range_limits(svc: RunningService, http: aiohttp.ClientSession) -> None:
-    params = {"start": "2026-01-01T00:00:00+00:00", "end": "2026-03-01T00:00:00+00:00", "granularity": "raw"}
+    params = {
+        "start": "2026-01-01T00:00:00+00:00",
+        "end": "2026-03-01T00:00:00+00:00",
+        "granularity": "15min",
+    }
     async with http.get(f"{svc.url}/api/v1/consumption", params=params) as resp:
         assert (await _json(resp, 400))["field"] == "end"
     async with http.get(f"{svc.url}/api/v1/consumption", params={**params, "end": params["start"]}) as resp:

@@ -25,7 +25,7 @@ REFUSED = [
     ({"latitude": "48.1", "longitude": 11}, "location.latitude", "expected decimal degrees"),
     ({"latitude": float("nan"), "longitude": 11}, "location.latitude", "expected decimal degrees"),
     ({"latitude": True, "longitude": 11}, "location.latitude", "expected decimal degrees"),
-    ({"latitude": 1, "longitude": 2, "elevation": 500}, "location.elevation", "extra keys"),
+    ({"latitude": 1, "longitude": 2, "elevation": 500}, "location.elevation", "unknown key 'elevation'"),
     ([48.1, 11.5], "location", "expected an object {latitude, longitude}"),
 ]
 

@@ -45,6 +45,9 @@ def _broken(migrations: tuple[Migration, ...]) -> tuple[Migration, ...]:
     )
 
 
+BROKEN = rf"migration {LATEST + 1} \(broken on purpose\) failed and was rolled back"
+
+
 def test_sqlite_reopen_is_a_no_op_and_version_is_recorded(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     SqliteRepository.open(SqliteConfig(path)).close()
@@ -59,9 +62,7 @@ def test_sqlite_failed_migration_leaves_previous_version(
     path = tmp_path / "s.sqlite3"
     SqliteRepository.open(SqliteConfig(path)).close()
     monkeypatch.setattr("shems_optimizer.store.sqlite.MIGRATIONS", _broken(sqlite_schema.MIGRATIONS))
-    with pytest.raises(
-        StoreError, match=rf"migration {LATEST + 1} \(broken on purpose\) failed and was rolled back"
-    ):
+    with pytest.raises(StoreError, match=BROKEN):
         SqliteRepository.open(SqliteConfig(path))
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT max(version) FROM schema_migrations").fetchone() == (LATEST,)
@@ -93,9 +94,7 @@ def test_timescale_failed_migration_is_rolled_back(
 ) -> None:
     TimescaleRepository.open(TimescaleConfig(timescale_dsn)).close()
     monkeypatch.setattr("shems_optimizer.store.timescale.MIGRATIONS", _broken(timescale_schema.MIGRATIONS))
-    with pytest.raises(
-        StoreError, match=rf"migration {LATEST + 1} \(broken on purpose\) failed and was rolled back"
-    ):
+    with pytest.raises(StoreError, match=BROKEN):
         TimescaleRepository.open(TimescaleConfig(timescale_dsn))
     with psycopg.connect(timescale_dsn) as conn:
         assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone() == (LATEST,)

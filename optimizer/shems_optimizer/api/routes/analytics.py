@@ -14,10 +14,11 @@ from ..spec import Response, RouteSpec, query_of
 from ..validation import aware_datetime, identifier
 from .common import OBJECT, array_of, obj
 
-GRANULARITIES = ("raw", "15min", "hour", "day", "week", "month")
+# Individual readings are not a consumption series (their energy depends on the gap to the next
+# one); the finest bucket is 15 minutes.
+GRANULARITIES = ("15min", "hour", "day", "week", "month")
 # The longest period each granularity may cover, so one request cannot ask for millions of rows.
 MAX_SPAN = {
-    "raw": timedelta(days=2),
     "15min": timedelta(days=31),
     "hour": timedelta(days=93),
     "day": timedelta(days=3 * 366),

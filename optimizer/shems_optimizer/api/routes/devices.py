@@ -9,7 +9,7 @@ from ..context import command_port, device_port
 from ..errors import ApiError, not_found
 from ..jsonio import json_response
 from ..ports import Conflict, InputRejected
-from ..spec import Response, RouteSpec, body_of, query_of
+from ..spec import Response, RouteSpec, body_of, link, query_of
 from ..validation import finite_number, identifier, integer, mqtt_topic
 from .common import NULLABLE_OBJECT, OBJECT, TIMESTAMP, array_of, obj, path_id
 
@@ -84,8 +84,10 @@ COMMAND_SCHEMA = obj(
     created_at=TIMESTAMP,
     sent_at=TIMESTAMP,
     acked_at=TIMESTAMP,
+    finished_at=TIMESTAMP,
+    expires_at={**TIMESTAMP, "description": "created_at + ttl_s; never sent after this"},
     attempts={"type": "integer"},
-    error={"type": ["string", "null"]},
+    error={"type": ["string", "null"], "description": "why it failed or expired"},
 )
 
 
@@ -183,7 +185,17 @@ def routes() -> list[RouteSpec]:
             "Register a device",
             "devices",
             {
-                201: Response("the registered device", DEVICE_SCHEMA),
+                201: Response(
+                    "the registered device",
+                    DEVICE_SCHEMA,
+                    links={
+                        "GetDevice": link("getDevice", device_id="device_id"),
+                        "GetDeviceStatus": link("getDeviceStatus", device_id="device_id"),
+                        "SendCommand": link("sendCommand", device_id="device_id"),
+                        "ListCommands": link("listCommands", device_id="device_id"),
+                        "DeleteDevice": link("deleteDevice", device_id="device_id"),
+                    },
+                ),
                 409: Response("a device with this id exists", OBJECT),
             },
             body=DEVICE_BODY,
@@ -239,7 +251,14 @@ def routes() -> list[RouteSpec]:
             "sendCommand",
             "Send a command; answered at once, follow its status by id or on the stream",
             "commands",
-            {202: Response("the command, status pending or sent", COMMAND_SCHEMA), 404: _NOT_FOUND},
+            {
+                202: Response(
+                    "the command, status pending or sent",
+                    COMMAND_SCHEMA,
+                    links={"GetCommand": link("getCommand", device_id="device_id", command_id="command_id")},
+                ),
+                404: _NOT_FOUND,
+            },
             body=COMMAND_BODY,
             path_params=dev,
         ),

@@ -9,7 +9,7 @@ from ..context import schedule_port
 from ..errors import ApiError, not_found
 from ..jsonio import json_response
 from ..ports import InputRejected
-from ..spec import Response, RouteSpec, body_of
+from ..spec import Response, RouteSpec, body_of, link
 from ..validation import aware_datetime
 from .common import OBJECT, TIMESTAMP, array_of, obj, path_id
 
@@ -96,7 +96,13 @@ def routes() -> list[RouteSpec]:
             "Ask for an appliance run finished by a time; replaces that appliance's earlier schedule "
             "and triggers a re-plan",
             "schedules",
-            {201: Response("the schedule", CREATED_SCHEMA)},
+            {
+                201: Response(
+                    "the schedule",
+                    CREATED_SCHEMA,
+                    links={"DeleteSchedule": link("deleteSchedule", schedule_id="id")},
+                )
+            },
             body=SCHEDULE_BODY,
         ),
         RouteSpec(
