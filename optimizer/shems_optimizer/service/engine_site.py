@@ -110,8 +110,8 @@ def build_site(
             limits[key] = DEFAULT_GRID_LIMIT_W
             notes.append(
                 f"grid: no maximum {what} given, {DEFAULT_GRID_LIMIT_W / 1000:g} kW assumed "
-                f"(a 3 × 25 A connection); set the maximum grid {what} (grid.max_{what}_w) to your "
-                "fuse, contract or feed-in limit"
+                f"(a 3 × 25 A connection); enter your fuse, contract or feed-in limit as the "
+                f"maximum grid {what} power in the home's settings"
             )
     grid = Grid(
         import_limit_kw=float(limits["max_import_w"]) / 1000,
@@ -158,7 +158,7 @@ def build_site(
                 f"EV {e['name']}: plug state unknown ({e['plugged_entity']} says neither plugged in nor "
                 "unplugged), assumed plugged in"
                 if e.get("plugged_entity")
-                else f"EV {e['name']}: no plug sensor (plugged_entity), assumed plugged in"
+                else f"EV {e['name']}: no plugged-in sensor chosen, assumed plugged in"
             )
         min_w, max_w = charger_range_w(e)
         evs.append(

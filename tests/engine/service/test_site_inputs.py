@@ -96,7 +96,7 @@ def test_the_plug_sensor_alone_says_whether_the_car_is_there() -> None:
     assert unknown.evs[0].plugged_in is True
     assert "EV Car: plug state unknown (sensor.wallbox_status says neither" in " ".join(notes)
     _, notes = build_site(site(evs=[CAR | {"plugged_entity": None}]), NOW)
-    assert "EV Car: no plug sensor (plugged_entity), assumed plugged in" in notes
+    assert "EV Car: no plugged-in sensor chosen, assumed plugged in" in notes
 
 
 def test_grid_limits_not_given_are_assumed_and_said() -> None:
@@ -104,7 +104,7 @@ def test_grid_limits_not_given_are_assumed_and_said() -> None:
     model, notes = build_site(doc, NOW)
     assert (model.grid.import_limit_kw, model.grid.export_limit_kw) == (17.0, 17.0)
     assert any(
-        n.startswith("grid: no maximum import given, 17 kW assumed") and "(grid.max_import_w)" in n
+        n.startswith("grid: no maximum import given, 17 kW assumed") and "maximum grid import power" in n
         for n in notes
     )
     assert any(n.startswith("grid: no maximum export given, 17 kW assumed") for n in notes)
