@@ -94,12 +94,18 @@ class EnginePlanner:
     def __init__(self, inputs: InputsProvider | None = None, options: Options | None = None) -> None:
         self.inputs: InputsProvider = inputs or BasicInputs()
         self._options = options or Options(time_limit_s=30.0)
+        # The typed plan in force, made by this planner: the next plan is kept close to it where
+        # their horizons overlap (the optimizer's stability term), so near-equal optima (quarter
+        # hours of one hourly price) do not make the EV's schedule jump from one plan to the next.
+        self._in_force: Plan | None = None
 
     def make_plan(
         self, site: Mapping[str, Any], now: datetime, previous: Mapping[str, Any] | None
     ) -> PlannedRun:
         grid = horizon(now, str(site.get("timezone", "UTC")))
-        plan, notes, got = self.solve(site, grid, now)
+        in_force = self._in_force if previous is not None else None
+        plan, notes, got = self.solve(site, grid, now, previous_plan=in_force)
+        self._in_force = plan
         document = plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)
         return PlannedRun(document, ExecutionPlan.from_plan(plan, str(document["id"])))
 
@@ -124,6 +130,7 @@ class EnginePlanner:
         now: datetime,
         time_limit_s: float | None = None,
         inputs: PlanningInputs | None = None,
+        previous_plan: Plan | None = None,
     ) -> tuple[Plan, list[str], PlanningInputs]:
         """Optimize ``site`` on ``grid`` (with ``inputs`` when given, else the provider's); raise
         :class:`PlanningError` in the document's words."""
@@ -146,6 +153,7 @@ class EnginePlanner:
                 mip_gap=self._options.mip_gap,
                 time_limit_s=self._options.time_limit_s if time_limit_s is None else time_limit_s,
                 threads=self._options.threads,
+                previous_plan=previous_plan,
             )
             plan = optimize(model, series, options)
         except ConfigError as err:

@@ -159,3 +159,31 @@ def test_round_trip_efficiency_is_the_round_trip_of_the_plan() -> None:
     with pytest.raises(InputRejected) as err:
         site(batteries=[doc["batteries"][0] | {"efficiency": 0.95}])
     assert err.value.field == "batteries[0].efficiency"
+
+
+def test_a_replan_keeps_the_ev_schedule_of_the_plan_in_force() -> None:
+    """At one flat price every quarter hour is as good as another: only the plan in force decides.
+
+    Re-planned a quarter hour later with nothing new, the car charges in the same quarter hours as
+    before (the stability term against the typed plan in force), instead of jumping between optima.
+    """
+    doc = site(
+        grid={"max_import_w": 17000, "max_export_w": 0},
+        price={"kind": "fixed", "import_per_kwh": 0.30},
+        evs=[CAR | {"soc_pct": 50, "target_soc_pct": 80, "plugged_entity": None}],
+    )
+    planner = EnginePlanner()
+    first = planner.make_plan(doc, NOW, None).document
+    moved = 0
+    previous = first
+    for quarter in range(1, 9):
+        later = planner.make_plan(doc, NOW + timedelta(minutes=15 * quarter), previous).document
+
+        def charging(plan: dict[str, Any]) -> dict[str, float]:
+            return {s["start"]: s["assets"]["car"]["power_w"] for s in plan["steps"] if "car" in s["assets"]}
+
+        before, after = charging(previous), charging(later)
+        overlap = [t for t in after if t in before and t > later["steps"][0]["start"]]
+        moved += sum(abs(before[t] - after[t]) > 1.0 for t in overlap)
+        previous = later
+    assert moved == 0
