@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from shems_optimizer.service.addon_options import OPTIONS
+from shems_optimizer.runtime.addon_options import OPTIONS
 
 REPO = Path(__file__).resolve().parents[3]
 ADDON = REPO / "addon"

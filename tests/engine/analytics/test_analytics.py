@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.analytics import (
+from shems_optimizer.app.records.models import Device, DeviceType, Granularity, Home, Reading, StoreError
+from shems_optimizer.app.records.repository import Repository
+from shems_optimizer.app.reporting import (
     FixedTariff,
     PriceSeriesTariff,
     TariffError,
@@ -29,7 +31,6 @@ from shems_optimizer.analytics import (
     energy_flows,
     report,
 )
-from shems_optimizer.store import Device, DeviceType, Granularity, Home, Reading, Repository, StoreError
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = datetime(2026, 3, 2, tzinfo=PARIS)

@@ -34,8 +34,8 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 
-from shems_optimizer.service.config import ServiceConfig, StorageConfig
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.runtime.config import ServiceConfig, StorageConfig
+from shems_optimizer.wiring.testing import RunningService
 
 TOKEN = "fuzz-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -7,7 +7,7 @@ import re
 import aiohttp
 
 from shems_optimizer.api.openapi import document_paths
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.wiring.testing import RunningService
 
 
 def _router_paths(svc: RunningService) -> set[tuple[str, str]]:

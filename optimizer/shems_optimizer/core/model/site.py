@@ -1,0 +1,109 @@
+"""The home as a whole: grid connection, PV, and the list of controllable assets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import time
+
+from shems_optimizer.core.model.assets import (
+    Appliance,
+    Battery,
+    ElectricVehicle,
+    ThermalLoad,
+    _finite,
+    check_power,
+)
+from shems_optimizer.core.model.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TariffPeriod:
+    """From ``start`` (local wall-clock time) until the next period's start, this price applies."""
+
+    start: time
+    buy_eur_per_kwh: float
+    sell_eur_per_kwh: float
+
+
+@dataclass(frozen=True)
+class TimeOfUseTariff:
+    """Daily repeating prices, used when the series carries no price columns."""
+
+    periods: tuple[TariffPeriod, ...]
+
+    def __post_init__(self) -> None:
+        if not self.periods:
+            raise ConfigError("grid.tariff.periods", "a tariff needs at least one period")
+        starts = [p.start for p in self.periods]
+        if len(set(starts)) != len(starts):
+            raise ConfigError("grid.tariff.periods", "two periods start at the same time")
+        for i, period in enumerate(self.periods):
+            _finite(f"grid.tariff.periods[{i}]", "buy_eur_per_kwh", period.buy_eur_per_kwh)
+            _finite(f"grid.tariff.periods[{i}]", "sell_eur_per_kwh", period.sell_eur_per_kwh)
+
+    def prices_at(self, wall_clock: time) -> tuple[float, float]:
+        """(buy, sell) in force at a local time of day."""
+        ordered = sorted(self.periods, key=lambda p: p.start)
+        current = ordered[-1]  # before the first start of the day, yesterday's last period applies
+        for period in ordered:
+            if period.start <= wall_clock:
+                current = period
+        return current.buy_eur_per_kwh, current.sell_eur_per_kwh
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The connection to the public grid."""
+
+    import_limit_kw: float = 17.0
+    export_limit_kw: float = 17.0
+    tariff: TimeOfUseTariff | None = None
+    # EUR per kW of the highest import power in the horizon (0: no demand charge).
+    peak_demand_charge_eur_per_kw: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_power("grid", "import_limit_kw", self.import_limit_kw)
+        check_power("grid", "export_limit_kw", self.export_limit_kw)
+        _finite("grid", "peak_demand_charge_eur_per_kw", self.peak_demand_charge_eur_per_kw)
+        if self.peak_demand_charge_eur_per_kw < 0:
+            raise ConfigError("grid.peak_demand_charge_eur_per_kw", "must be >= 0")
+
+
+@dataclass(frozen=True)
+class PV:
+    """Solar production; its forecast comes with the series (``pv_kw``)."""
+
+    # True: the inverter may be told to produce less than it could (e.g. at negative sell prices).
+    curtailable: bool = False
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the planner needs to know about a home that does not change every step."""
+
+    name: str = "home"
+    timezone: str = "UTC"
+    grid: Grid = field(default_factory=Grid)
+    pv: PV = field(default_factory=PV)
+    batteries: tuple[Battery, ...] = ()
+    evs: tuple[ElectricVehicle, ...] = ()
+    appliances: tuple[Appliance, ...] = ()
+    thermal: tuple[ThermalLoad, ...] = ()
+
+    def __post_init__(self) -> None:
+        names: dict[str, str] = {}
+        for kind, assets in (
+            ("batteries", self.batteries),
+            ("evs", self.evs),
+            ("appliances", self.appliances),
+            ("thermal", self.thermal),
+        ):
+            for asset in assets:
+                if not asset.name:
+                    raise ConfigError(f"{kind}", "every asset needs a non-empty name")
+                if asset.name in names:
+                    raise ConfigError(
+                        f"{kind}[{asset.name}].name",
+                        f"the name is already used by one of {names[asset.name]}; names must be unique",
+                    )
+                names[asset.name] = kind
