@@ -17,7 +17,8 @@ times. ``peak_rss_mb`` is the process's peak resident memory once the case has r
 the run). ``--pulp`` plans the smaller cases (or those named by ``--case``) again through PuLP,
 with its HiGHS interface and with CBC (``Options(solver="pulp:highs" | "pulp:cbc")``): same model,
 same lazy rounds; ``solve_s`` then includes handing the model to PuLP, which ``pulp_model_s``
-gives alone for the final model (every restriction in).
+gives alone for the final model (every restriction in). ``cpu_s`` counts this process only: a
+solver PuLP runs as a program of its own (CBC) spends its CPU time outside it.
 """
 
 from __future__ import annotations
