@@ -28,6 +28,7 @@ from .planning import PlannedRun, PlanningError
 
 STEP = timedelta(minutes=15)
 HORIZON_STEPS = 192  # 48 h
+PLAN_TIME_LIMIT_S = 30.0
 FLAT_LOAD_KW = 0.4  # used only until a load forecast exists; the plan says so
 
 
@@ -92,7 +93,7 @@ def horizon(now: datetime, timezone: str) -> TimeGrid:
 class EnginePlanner:
     def __init__(self, inputs: InputsProvider | None = None, options: Options | None = None) -> None:
         self.inputs: InputsProvider = inputs or BasicInputs()
-        self._options = options or Options(time_limit_s=30.0)
+        self._options = options or Options(time_limit_s=PLAN_TIME_LIMIT_S)
         # The typed plan in force, made by this planner: the next plan is kept close to it where
         # their horizons overlap (the optimizer's stability term), so near-equal optima (quarter
         # hours of one hourly price) do not make the EV's schedule jump from one plan to the next.
@@ -153,6 +154,7 @@ class EnginePlanner:
                 time_limit_s=self._options.time_limit_s if time_limit_s is None else time_limit_s,
                 threads=self._options.threads,
                 previous_plan=previous_plan,
+                solver=self._options.solver,
             )
             plan = optimize(model, series, options)
         except ConfigError as err:
