@@ -22,7 +22,7 @@ from shems_optimizer.planner import Options, optimize
 from shems_optimizer.planner import PlanningError as EnginePlanningError
 from shems_optimizer.timegrid import TimeGrid
 
-from .engine_site import ApplianceRequest, LiveValues, build_site, document_field
+from .engine_site import ApplianceRequest, LiveValues, build_site, document_field, tariff_prices
 from .plan_document import plan_document
 from .planning import PlannedRun, PlanningError
 
@@ -67,11 +67,10 @@ class BasicInputs:
             f"no load forecast yet: a flat {FLAT_LOAD_KW * 1000:.0f} W base load is assumed",
             "no PV forecast yet: no solar production is assumed",
         ]
-        if price.get("kind") == "fixed":
-            buy: list[float] | None = [float(price["import_per_kwh"])] * n
-            sell: list[float] | None = [float(price.get("export_per_kwh", 0.0))] * n
-        elif price.get("kind") == "tou":
-            buy = sell = None
+        prices = tariff_prices(site, grid.starts)
+        if prices is not None:
+            buy: list[float] | None = [p[0] for p in prices]
+            sell: list[float] | None = [p[1] for p in prices]
         else:
             raise PlanningError(
                 f"prices from {price.get('entity_id')!r} are not available yet; "
