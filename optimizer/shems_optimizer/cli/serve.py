@@ -18,7 +18,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from shems_optimizer.runtime.config import HomeAssistantConfig, MqttConfig, ServiceConfig, StorageConfig
+from shems_optimizer.app.config import HomeAssistantConfig, MqttConfig, ServiceConfig, StorageConfig
+from shems_optimizer.core.planner.options import check_solver
 from shems_optimizer.runtime.logs import configure_logging
 
 _LOGGER = logging.getLogger("shems_optimizer.serve")
@@ -48,6 +49,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--interval", type=int, default=15, help="re-plan every N minutes (default 15)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "--solver",
+        default="highs",
+        help="highs (default: HiGHS through highspy) or pulp:<name>, e.g. pulp:cbc, pulp:gurobi",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -64,6 +70,7 @@ def _config_from_args(args: argparse.Namespace) -> ServiceConfig:
             password=os.environ.get("SHEMS_MQTT_PASSWORD") or None,
             topic_prefix=args.mqtt_topic_prefix,
         )
+    check_solver(args.solver)
     homeassistant = None
     if args.ha_url:
         ha_token = os.environ.get("SHEMS_HA_TOKEN", "")
@@ -81,6 +88,7 @@ def _config_from_args(args: argparse.Namespace) -> ServiceConfig:
         rate_limit_per_min=args.rate_limit,
         trusted_peers=(),
         log_level=args.log_level,
+        solver=args.solver,
     )
 
 
@@ -88,7 +96,10 @@ def _run(args: argparse.Namespace) -> int:
     configure_logging(args.log_level)
     try:
         if args.addon:
-            from shems_optimizer.runtime.addon_options import AddonConfigError, config_from_addon
+            from shems_optimizer.adapters.homeassistant.addon_options import (
+                AddonConfigError,
+                config_from_addon,
+            )
 
             try:
                 config = config_from_addon(args.data_dir)

@@ -35,12 +35,13 @@ from shems_optimizer.api.auth import PeerPolicy, TokenStore
 from shems_optimizer.api.ports import ServiceInfo
 from shems_optimizer.api.ratelimit import RateLimiter
 from shems_optimizer.api.stream import StreamHub
+from shems_optimizer.app.config import ServiceConfig
 from shems_optimizer.app.devices.devices import DeviceRegistry
 from shems_optimizer.app.execution.commands import CommandDispatcher
 from shems_optimizer.app.execution.plan_executor import PlanExecutor
 from shems_optimizer.app.execution.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.app.inputs.home_history import HistoryLoader
-from shems_optimizer.app.planning.engine_planner import EnginePlanner
+from shems_optimizer.app.planning.engine_planner import PLAN_TIME_LIMIT_S, EnginePlanner
 from shems_optimizer.app.planning.mpc import MpcLoop
 from shems_optimizer.app.planning.outlook import OutlookService
 from shems_optimizer.app.planning.plan_archive import StorePlanArchive
@@ -54,8 +55,8 @@ from shems_optimizer.app.site.engine_site import check_site
 from shems_optimizer.app.site.problems import SetupProblems
 from shems_optimizer.app.site.schedules import ScheduleBook
 from shems_optimizer.app.site.site_store import SiteStore
+from shems_optimizer.core.planner import Options
 from shems_optimizer.runtime.blocking import BlockingRunner
-from shems_optimizer.runtime.config import ServiceConfig
 from shems_optimizer.runtime.files import instance_id
 from shems_optimizer.runtime.health import HealthBoard
 from shems_optimizer.runtime.watchdog import StoreProbe, Watchdog
@@ -178,7 +179,9 @@ class Service:
             return list((await history.history()).pv)
 
         live = self.live_inputs = LiveInputs(ha_states, load_history, pv_history)
-        planner = self._planner_override or EnginePlanner(live)
+        planner = self._planner_override or EnginePlanner(
+            live, Options(time_limit_s=PLAN_TIME_LIMIT_S, solver=config.solver)
+        )
         plans = self.plans = PlanService(
             self.site,
             planner,
@@ -309,7 +312,7 @@ class Service:
         for problem in problems.current():
             _LOGGER.warning(problem.message, extra={"problem": problem.code})
         if config.announce_discovery:
-            from shems_optimizer.runtime.addon_options import announce
+            from shems_optimizer.adapters.homeassistant.addon_options import announce
 
             await loop.run_in_executor(None, announce, self.tokens.token, self.port)
         current = plans.current_plan()

@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from shems_optimizer.app.config import MqttConfig, ServiceConfig
 from shems_optimizer.app.planning.planning import Planner
-from shems_optimizer.runtime.config import MqttConfig, ServiceConfig
 
 from .process import Service
 

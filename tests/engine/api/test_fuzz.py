@@ -34,7 +34,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.config import SchemathesisConfig
 
-from shems_optimizer.runtime.config import ServiceConfig, StorageConfig
+from shems_optimizer.app.config import ServiceConfig, StorageConfig
 from shems_optimizer.wiring.testing import RunningService
 
 TOKEN = "fuzz-token-0123456789"

@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.runtime.config import CommandSettings
+from shems_optimizer.app.config import CommandSettings
 from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .conftest import SimulatedDevice

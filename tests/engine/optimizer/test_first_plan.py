@@ -8,8 +8,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
+from shems_bench.optimizer import case_a
 from shems_optimizer.app.inputs.scenario import load_scenario, read_csv_columns
-from shems_optimizer.bench.optimizer import case_a
 from shems_optimizer.core.model import EnergyAppliance, Series, Site
 from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.core.planner.build import build_model

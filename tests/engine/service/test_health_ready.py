@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.runtime.config import StorageConfig
+from shems_optimizer.app.config import StorageConfig
 from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "health-test-token"

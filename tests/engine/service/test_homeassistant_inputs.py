@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from shems_optimizer.runtime.config import CommandSettings, HomeAssistantConfig
+from shems_optimizer.app.config import CommandSettings, HomeAssistantConfig
 from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "ha-inputs-token"

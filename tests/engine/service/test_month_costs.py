@@ -17,9 +17,9 @@ import aiohttp
 import pytest
 
 from shems_optimizer.adapters.store import SqliteConfig, open_store
+from shems_optimizer.app.config import StorageConfig
 from shems_optimizer.app.records.models import Device, DeviceType, Home, Reading, StoredPlan
 from shems_optimizer.app.reporting.bill import day_figures
-from shems_optimizer.runtime.config import StorageConfig
 from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "month-costs-token"

@@ -20,8 +20,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from shems_optimizer.adapters.ingest.site_meters import site_meters
+from shems_optimizer.app.config import HomeAssistantConfig, StorageConfig
 from shems_optimizer.app.records.models import Reading
-from shems_optimizer.runtime.config import HomeAssistantConfig, StorageConfig
 from shems_optimizer.wiring.testing import RunningService, running_service
 
 from ..ingest.fake_homeassistant import FakeHomeAssistant

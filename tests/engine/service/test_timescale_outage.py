@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.runtime.config import StorageConfig
+from shems_optimizer.app.config import StorageConfig
 from shems_optimizer.wiring.testing import running_service
 
 TOKEN = "outage-token"

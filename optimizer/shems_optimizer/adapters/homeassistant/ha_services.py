@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from shems_optimizer.app.config import HomeAssistantConfig
 from shems_optimizer.app.execution.routes import HomeAssistantRoute
-from shems_optimizer.runtime.config import HomeAssistantConfig
 
 
 class HaCallRefused(Exception):

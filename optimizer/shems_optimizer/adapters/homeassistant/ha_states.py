@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.runtime.config import HomeAssistantConfig
+from shems_optimizer.app.config import HomeAssistantConfig
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from shems_optimizer.adapters.ingest.homeassistant import (
     HomeAssistantIngester,
 )
 from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.app.config import HomeAssistantConfig
 from shems_optimizer.app.devices.devices import DeviceRegistry
 from shems_optimizer.app.records.models import Reading
 from shems_optimizer.app.records.repository import Repository
-from shems_optimizer.runtime.config import HomeAssistantConfig
 from shems_optimizer.runtime.tasks import cancel_and_wait
 
 from .site_meters import site_meters

@@ -18,10 +18,10 @@ from typing import Any, cast
 
 from shems_optimizer.adapters.ingest.mqtt import MqttConnection, MqttIngester, bindings_for_devices
 from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.app.config import MqttConfig
 from shems_optimizer.app.devices.devices import DeviceRegistry
 from shems_optimizer.app.records.models import Reading
 from shems_optimizer.app.records.repository import Repository, WriteResult
-from shems_optimizer.runtime.config import MqttConfig
 
 _LOGGER = logging.getLogger(__name__)
 

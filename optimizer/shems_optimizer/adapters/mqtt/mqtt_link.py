@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from shems_optimizer.runtime.config import MqttConfig
+from shems_optimizer.app.config import MqttConfig
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from shems_optimizer.adapters.mqtt.mqtt_link import MqttLink
 from shems_optimizer.adapters.mqtt.protocol import Ack, AckError, command_message, parse_ack
 from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.api.stream import StreamHub
+from shems_optimizer.app.config import CommandSettings
 from shems_optimizer.app.records.models import CommandStatus, DeviceCommand, StoreError
 from shems_optimizer.app.records.repository import new_id
 from shems_optimizer.runtime.blocking import BlockingRunner
-from shems_optimizer.runtime.config import CommandSettings
 from shems_optimizer.runtime.logs import current_correlation_id, new_correlation_id
 
 from .routes import CommandRoute, HomeAssistantRoute, MqttRoute

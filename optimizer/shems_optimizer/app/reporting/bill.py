@@ -42,9 +42,8 @@ from zoneinfo import ZoneInfo
 from shems_optimizer.app.records.models import Granularity, StoreError
 from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 from shems_optimizer.app.reporting.consumption import EnergyFlows, flows_from_buckets
+from shems_optimizer.app.site.engine_site import tariff_prices
 from shems_optimizer.runtime.blocking import BlockingRunner
-
-from .predictions import tariff_at
 
 _LOGGER = logging.getLogger(__name__)
 QUARTER = timedelta(minutes=15)
@@ -156,10 +155,12 @@ def day_figures(
     unknown = savings = savings_hours = 0.0
     quarter_h = QUARTER.total_seconds() / 3600
     moment = lo.astimezone(UTC)
+    quarters = [moment + QUARTER * k for k in range(max(0, int((hi - moment) / QUARTER)))]
+    in_force = dict(zip(quarters, tariff_prices(site, quarters) or [], strict=False))
     while moment < hi:
         step = plans.step(moment)
         energy = measured.get(moment)
-        prices = tariff_at(site, moment, tz)
+        prices = in_force.get(moment)
         if prices is None and step is not None:
             prices = (float(step["import_price"]), float(step["export_price"]))
         if energy is not None and prices is not None:

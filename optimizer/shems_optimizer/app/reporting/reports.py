@@ -19,7 +19,7 @@ from shems_optimizer.app.records.models import Granularity, StoreError
 from shems_optimizer.app.records.repository import Repository
 from shems_optimizer.app.reporting.consumption import EnergyFlows, energy_flows
 from shems_optimizer.app.reporting.cost import CostBucket, priced_flows
-from shems_optimizer.core.tariff import Tariff
+from shems_optimizer.core.model.tariff import Tariff
 
 REPORT_PERIODS = (Granularity.DAY, Granularity.WEEK, Granularity.MONTH)
 

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from shems_optimizer.core.forecast.errors import SeriesError
-from shems_optimizer.core.forecast.features import holiday_flags
 from shems_optimizer.core.forecast.result import QuantileForecast, ordered
+from shems_optimizer.core.model.calendar import holiday_flags
 
 
 @dataclass(frozen=True)
