@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.bench.optimizer import case_a, full_site
+from shems_bench.optimizer import case_a, full_site
 from shems_optimizer.planner import Options, SolverUnavailable, optimize
 from shems_optimizer.planner.pulp_solve import available_solvers, pulp_solver
 from shems_optimizer.scenario import Scenario
