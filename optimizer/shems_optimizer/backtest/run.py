@@ -25,6 +25,8 @@ from shems_optimizer.backtest.suite import ForecastSuite
 from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.series import SPOT_COLUMN, align_prices, read_price_csv, read_series_csv
+from shems_optimizer.model.tariff import Fixed, PriceRule
+from shems_optimizer.model.tariff import Market as MarketRule
 from shems_optimizer.planner import Options
 
 MIN_DAYS = 3
@@ -141,9 +143,7 @@ def run_on_frame(
         pv = pv_p50[:steps] if pv_p50 is not None else np.zeros(steps)
         spot = suite.forecast_spot(origin, steps)
         spot_fc = spot.p50 if spot is not None else None
-        buy = bt.buy.prices(idx, spot_fc) if bt.buy is not None else None
-        sell = bt.sell.prices(idx, spot_fc) if bt.sell is not None else None
-        return load_p50[:steps], pv, buy, sell
+        return load_p50[:steps], pv, bt.tariff.buy_prices(idx, spot_fc), bt.tariff.sell_prices(idx, spot_fc)
 
     def perfect_forecast(
         origin: int, steps: int
@@ -268,7 +268,10 @@ def run_on_frame(
                 "discharge_efficiency": bt.battery.discharge_efficiency,
                 "initial_soc": soc0,
             },
-            "tariff": {"buy": _describe(bt.buy), "sell": _describe(bt.sell)},
+            "tariff": {
+                "buy": _describe(bt.tariff.buy, bt.tariff.currency),
+                "sell": _describe(bt.tariff.sell, bt.tariff.currency),
+            },
         }
     )
     figures["runtime_s"] = time.perf_counter() - began
@@ -319,25 +322,16 @@ def _spot(frame: pd.DataFrame, prices_path: str | Path | None, bt: BacktestSite)
 
 
 def _market(bt: BacktestSite, index: pd.DatetimeIndex, spot: np.ndarray | None) -> Market:
-    def prices(tariff: Any, column: int) -> np.ndarray:
-        if tariff is not None:
-            if tariff.needs_spot:
-                if spot is None or not np.isfinite(spot).all():
-                    missing = len(index) if spot is None else int((~np.isfinite(spot)).sum())
-                    raise SeriesError(f"spot prices are missing for {missing} step(s) of the backtest period")
-                return np.asarray(tariff.prices(index, spot))
-            return np.asarray(tariff.prices(index, None))
-        tou = bt.site.grid.tariff
-        assert tou is not None
-        local = index.tz_convert(bt.timezone)
-        return np.array([tou.prices_at(t.time())[column] for t in local])
-
-    return Market(buy=prices(bt.buy, 0), sell=prices(bt.sell, 1))
+    if bt.tariff.needs_spot and (spot is None or not np.isfinite(spot).all()):
+        missing = len(index) if spot is None else int((~np.isfinite(spot)).sum())
+        raise SeriesError(f"spot prices are missing for {missing} step(s) of the backtest period")
+    return Market(buy=bt.tariff.buy_prices(index, spot), sell=bt.tariff.sell_prices(index, spot))
 
 
-def _describe(tariff: Any) -> str:
-    if tariff is None:
-        return "site time-of-use tariff"
-    if hasattr(tariff, "adder_eur_per_kwh"):
-        return f"{tariff.multiplier:g} x spot + {tariff.adder_eur_per_kwh:g} EUR/kWh"
-    return f"fixed {tariff.eur_per_kwh:g} EUR/kWh"
+def _describe(rule: PriceRule, currency: str) -> str:
+    if isinstance(rule, MarketRule):
+        vat = f", + {rule.vat:.0%} VAT" if rule.vat else ""
+        return f"{rule.multiplier:g} x spot + {rule.fees:g} {currency}/kWh{vat}"
+    if isinstance(rule, Fixed):
+        return f"fixed {rule.price:g} {currency}/kWh"
+    return "site time-of-use tariff"
