@@ -42,6 +42,9 @@ class BacktestSite:
     location: Location | None
     country: str | None
     tariff: Tariff
+    # What a kWh left in the battery is worth (the file's terminal_value_eur_per_kwh); None: not
+    # given, then the backtest values it at the period's mean import price x discharge efficiency.
+    leftover_value: float | None = None
 
     @property
     def timezone(self) -> str:
@@ -123,7 +126,10 @@ def site_from_mapping(data: Any) -> BacktestSite:
         country=country,
         currency=site.currency,
     )
-    return BacktestSite(site, location, country, tariff)
+    batteries = planner_part.get("batteries") or [{}]
+    given = batteries[0].get("terminal_value_eur_per_kwh") if isinstance(batteries[0], Mapping) else None
+    leftover = site.batteries[0].terminal_value_eur_per_kwh if given is not None and site.batteries else None
+    return BacktestSite(site, location, country, tariff, leftover)
 
 
 def _retail(field: str, raw: Any) -> PriceRule | None:
