@@ -14,11 +14,7 @@ from typing import Any
 import aiohttp
 
 from shems_optimizer.app.config import HomeAssistantConfig
-from shems_optimizer.app.execution.routes import HomeAssistantRoute
-
-
-class HaCallRefused(Exception):
-    """Home Assistant refused the call (unknown service, bad data): retrying will not help."""
+from shems_optimizer.app.execution.routes import HaCallRefused, HomeAssistantRoute
 
 
 class HaCallFailed(Exception):
