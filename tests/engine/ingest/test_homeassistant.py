@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.ingest.homeassistant import (
+from shems_optimizer.adapters.ingest.homeassistant import (
     EntityBinding,
     HomeAssistantAuthError,
     HomeAssistantConnection,
     HomeAssistantIngester,
 )
-from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
-from shems_optimizer.ingest.units import Quantity
-from shems_optimizer.store import ConsumptionQuery, Granularity, Repository
+from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.adapters.ingest.units import Quantity
+from shems_optimizer.app.records.models import Granularity
+from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 
 from .fake_homeassistant import FakeHomeAssistant
 from .helpers import register
@@ -102,7 +103,7 @@ async def test_live_states_are_sampled_converted_and_gaps_kept(
             lambda: repo.latest_readings(["heat_pump"])["heat_pump"].energy_kwh == 1235.0, 5, "new energy"
         )
         # Unavailable: the hold ends, nothing is sampled for that value until a number returns.
-        with caplog.at_level(logging.INFO, logger="shems_optimizer.ingest"):
+        with caplog.at_level(logging.INFO, logger="shems_optimizer.adapters.ingest"):
             await ha.set_state("sensor.grid_power", "unavailable", None)
             await _until(lambda: ingester.counts.gaps == 1, 5, "gap counted")
         gap_from = datetime.now(UTC) + timedelta(seconds=SAMPLE_S)
@@ -131,7 +132,7 @@ async def test_unknown_unit_is_rejected_naming_the_entity(
         harness.pipeline,
         sample_interval_s=SAMPLE_S,
     )
-    with caplog.at_level(logging.ERROR, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.ERROR, logger="shems_optimizer.adapters.ingest"):
         async with _running(ingester):
             await asyncio.wait_for(ingester.connected.wait(), 5)
             await asyncio.sleep(SAMPLE_S * 3)
@@ -199,6 +200,24 @@ async def test_statistics_backfill_on_first_start(harness: Harness, repo: Reposi
     assert [round(b.import_kwh, 9) for b in hourly] == [2.0 if h % 2 else 1.0 for h in range(48)]
     meter = repo.readings("heat_pump", first, now)
     assert [r.energy_kwh for r in meter if r.energy_kwh is not None][-1] == 1000.0 + 1.5 * 48
+
+
+async def test_an_absent_home_assistant_is_retried_with_doubling_waits(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.ha.close()  # nothing listens there any more
+    ingester = HomeAssistantIngester(
+        HomeAssistantConnection(harness.url, "good-token"), ENTITIES[2:], harness.pipeline
+    )
+    with caplog.at_level(logging.DEBUG, logger="shems_optimizer.adapters.ingest.homeassistant"):
+        async with _running(ingester):
+            lost = lambda: [r for r in caplog.records if "connection lost" in r.getMessage()]  # noqa: E731
+            await _until(lambda: len(lost()) >= 3, 10, "three failed attempts")
+    first, second, third = lost()[:3]
+    assert first.getMessage().endswith("retrying in 1 s") and first.levelno == logging.WARNING
+    assert second.getMessage().endswith("retrying in 2 s") and second.levelno == logging.DEBUG
+    assert third.getMessage().endswith("retrying in 4 s")  # the outage is one warning, not one a try
+    assert not ingester.connected.is_set()
 
 
 async def test_reconnects_after_home_assistant_restarts(harness: Harness, repo: Repository) -> None:

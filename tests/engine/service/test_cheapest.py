@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from shems_optimizer.service.cheapest import PriceStep, Window, cheapest_window, cheapest_windows, window_at
+from shems_optimizer.app.planning.cheapest import (
+    PriceStep,
+    Window,
+    cheapest_window,
+    cheapest_windows,
+    window_at,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
