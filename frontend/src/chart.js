@@ -10,7 +10,7 @@ const COLORS = {
   battery: ["--energy-battery-out-color", "#4db6ac"],
   ev: ["--energy-battery-in-color", "#f06292"],
   thermal: ["--error-color", "#db4437"],
-  price: ["--primary-color", "#03a9f4"],
+  price: ["--shems-price-color", "#9c6ade"],
   appliance: ["--accent-color", "#ff9800"],
 };
 
@@ -45,6 +45,7 @@ export function themeColors(element) {
 
 // Every series to draw: {key, label, kind, axis, planned, values (aligned to xs), stepped}.
 export function buildSeries(view, t) {
+  // t(key, values) translates.
   const plan = view.plan;
   const power = view.measured?.power || { time: [] };
   const times = new Set();
@@ -73,41 +74,41 @@ export function buildSeries(view, t) {
   const planned = (values, scale = 1) =>
     column(plan.steps.time, values, scale, plan.step_end ?? undefined);
   const series = [];
-  const add = (entry) => {
-    if (entry.values.some((v) => v !== null)) series.push(entry);
+  // One legend chip per group (a quantity, planned and measured); the label says which one a line is.
+  const add = (group, groupLabel, entry) => {
+    if (!entry.values.some((v) => v !== null)) return;
+    const how = entry.key === "price" ? "" : ` (${t(entry.planned ? "planned" : "measured")})`;
+    series.push({ ...entry, group, groupLabel, label: `${groupLabel}${how}` });
   };
   const kw = 1 / 1000;
-  const word = (key, planned_) => `${t(key)} (${t(planned_ ? "planned" : "measured")})`;
+  const batteries = (plan?.assets || []).filter((asset) => asset.kind === "battery");
   if (plan) {
-    add({ key: "price", label: t("price"), kind: "price", axis: "price", planned: true, stepped: true,
+    add("price", t("price"), { key: "price", kind: "price", axis: "price", planned: true, stepped: true,
       values: planned(plan.steps.import_price) });
-    add({ key: "grid", label: word("grid", true), kind: "grid", axis: "kw", planned: true, stepped: true,
-      values: planned(plan.steps.grid_w, kw) });
-    add({ key: "pv", label: word("pv", true), kind: "pv", axis: "kw", planned: true, stepped: true,
-      values: planned(plan.steps.pv_w, kw) });
-    add({ key: "load", label: word("load", true), kind: "load", axis: "kw", planned: true, stepped: true,
-      values: planned(plan.steps.load_w, kw) });
+    for (const key of ["grid", "pv", "load"]) {
+      add(key, t(key), { key, kind: key, axis: "kw", planned: true, stepped: true,
+        values: planned(plan.steps[`${key}_w`], kw) });
+    }
     plan.assets.forEach((asset, i) => {
-      add({ key: `asset${i}`, label: `${asset.name} (${t("planned")})`, kind: asset.kind, axis: "kw",
-        planned: true, stepped: true, values: planned(asset.power_w, kw) });
+      add(`power:${asset.name}`, asset.name, { key: `asset${i}`, kind: asset.kind, axis: "kw", planned: true,
+        stepped: true, values: planned(asset.power_w, kw) });
       if (asset.soc_pct) {
-        add({ key: `soc${i}`, label: `${asset.name} (${t("planned")})`, kind: asset.kind, axis: "soc",
-          planned: true, stepped: true, values: planned(asset.soc_pct) });
+        add(`soc:${asset.name}`, t("soc_of", { name: asset.name }), { key: `soc${i}`, kind: asset.kind,
+          axis: "soc", planned: true, stepped: true, values: planned(asset.soc_pct) });
       }
     });
   }
   const measured = (values) => column(power.time, values, kw);
-  add({ key: "grid_m", label: word("grid", false), kind: "grid", axis: "kw", planned: false,
-    values: measured(power.grid_w || []) });
-  add({ key: "pv_m", label: word("pv", false), kind: "pv", axis: "kw", planned: false,
-    values: measured(power.pv_w || []) });
-  add({ key: "load_m", label: word("load", false), kind: "load", axis: "kw", planned: false,
-    values: measured(power.load_w || []) });
-  add({ key: "battery_m", label: word("battery", false), kind: "battery", axis: "kw", planned: false,
+  for (const key of ["grid", "pv", "load"]) {
+    add(key, t(key), { key: `${key}_m`, kind: key, axis: "kw", planned: false,
+      values: measured(power[`${key}_w`] || []) });
+  }
+  const battery = batteries.length === 1 ? [`power:${batteries[0].name}`, batteries[0].name] : ["battery", t("battery")];
+  add(...battery, { key: "battery_m", kind: "battery", axis: "kw", planned: false,
     values: measured(power.battery_w || []) });
   (view.measured?.soc || []).forEach((soc, i) => {
     const stamps = soc.points.map(([x]) => x);
-    add({ key: `soc_m${i}`, label: `${soc.name} (${t("measured")})`, kind: soc.kind, axis: "soc",
+    add(`soc:${soc.name}`, t("soc_of", { name: soc.name }), { key: `soc_m${i}`, kind: soc.kind, axis: "soc",
       planned: false, stepped: true, values: column(stamps, soc.points.map(([, v]) => v), 1, view.now) });
   });
   return { xs, series };
@@ -229,23 +230,25 @@ export function makeChart({ target, width, height, xs, entries, axes, view, t, f
       paths: entry.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
     })),
   ];
-  const axis = (scale, side, unit) => ({
+  // A right-hand axis without labels keeps the plot areas of stacked charts aligned in time.
+  const axis = (scale, side, unit, blank = false) => ({
     scale,
     side,
     stroke: colors.muted,
     grid: { show: side === 3, stroke: colors.grid, width: 1 },
-    ticks: { stroke: colors.grid, width: 1 },
+    ticks: { show: !blank, stroke: colors.grid, width: 1 },
     size: 52,
-    values: (u, ticks) => ticks.map((v) => `${format({ axis: scale }, v, true)}${unit}`),
+    values: (u, ticks) => ticks.map((v) => (blank ? "" : `${format({ axis: scale }, v, true)}${unit}`)),
   });
   const axisList = [
     {
       stroke: colors.muted,
+      space: 64,
       grid: { stroke: colors.grid, width: 1 },
       ticks: { stroke: colors.grid, width: 1 },
       values: (u, ticks) => ticks.map((v) => format({ axis: "tick" }, v)),
     },
-    ...axes.map(([scale, side, unit]) => axis(scale, side, unit)),
+    ...axes.map(([scale, side, unit, blank]) => axis(scale, side, unit, blank)),
   ];
   const scales = { x: { time: true, range: () => [view.start, view.end] } };
   axes.forEach(([scale]) => {

@@ -2,6 +2,7 @@
 const WORDS = {
   en: {
     title: "Energy plan",
+    energy: "Energy",
     grid: "Grid",
     pv: "Solar",
     load: "Home",
@@ -13,6 +14,7 @@ const WORDS = {
     measured: "measured",
     power: "Power",
     soc: "Charge level",
+    soc_of: "{name}: charge level",
     now: "now",
     runs: "Appliance runs",
     goals: "Goals at risk",
@@ -34,6 +36,7 @@ const WORDS = {
   },
   de: {
     title: "Energieplan",
+    energy: "Energie",
     grid: "Netz",
     pv: "Solar",
     load: "Haus",
@@ -45,6 +48,7 @@ const WORDS = {
     measured: "gemessen",
     power: "Leistung",
     soc: "Ladestand",
+    soc_of: "{name}: Ladestand",
     now: "jetzt",
     runs: "Gerätestarts",
     goals: "Gefährdete Ziele",

@@ -5,6 +5,7 @@ import uPlotCss from "uplot/dist/uPlot.min.css";
 import { buildSeries, colorOf, makeChart, themeColors } from "./chart.js";
 import "./editor.js";
 import { language, translate } from "./i18n.js";
+import "./strategy.js";
 
 const REFRESH_MS = 5 * 60 * 1000; // measurements arrive in 5-minute statistics
 const TICK_MS = 60 * 1000; // the "now" line moves
@@ -48,6 +49,11 @@ class ShemsPlanCard extends LitElement {
     const changed = JSON.stringify(config) !== JSON.stringify(this._config);
     this._config = { ...config, hours, hours_past: past };
     if (changed && this.hass) this._load();
+  }
+
+  // The drawn uPlot charts (the power and price chart first), for tests and the curious.
+  get charts() {
+    return [...this._charts];
   }
 
   getCardSize() {
@@ -134,10 +140,16 @@ class ShemsPlanCard extends LitElement {
   _formatter() {
     const lang = language(this.hass);
     const timeZone = this._timeZone();
-    const time = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone });
+    // The user's own choice of 12 or 24 hours (Home Assistant's profile), else the language's.
+    const setting = this.hass?.locale?.time_format;
+    const cycle = setting === "24" ? { hourCycle: "h23" } : setting === "12" ? { hour12: true } : {};
+    const time = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", timeZone, ...cycle });
+    const hour = new Intl.DateTimeFormat(lang, { hour: "numeric", timeZone, ...cycle });
+    const weekday = new Intl.DateTimeFormat(lang, { weekday: "short", timeZone });
     const dayTime = new Intl.DateTimeFormat(lang, {
-      weekday: "short", hour: "2-digit", minute: "2-digit", timeZone,
+      weekday: "short", hour: "2-digit", minute: "2-digit", timeZone, ...cycle,
     });
+    const hourOf = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone });
     const kw = new Intl.NumberFormat(lang, { maximumFractionDigits: 2 });
     const pct = new Intl.NumberFormat(lang, { maximumFractionDigits: 0 });
     const price = new Intl.NumberFormat(lang, { maximumFractionDigits: 3, minimumFractionDigits: 2 });
@@ -148,7 +160,9 @@ class ShemsPlanCard extends LitElement {
       value: (entry, value, tick = false) => {
         if (entry.axis === "time" || entry.axis === "tick") {
           const date = new Date(value * 1000);
-          return entry.axis === "tick" ? time.format(date) : dayTime.format(date);
+          if (entry.axis === "time") return dayTime.format(date);
+          // Ticks: the day's name at midnight, else the hour.
+          return hourOf.format(date) === "00:00" ? weekday.format(date) : hour.format(date);
         }
         if (entry.axis === "soc") return tick ? pct.format(value) : `${pct.format(value)} %`;
         if (entry.axis === "price") return tick ? price.format(value) : `${price.format(value)} ${currency}/kWh`;
@@ -194,13 +208,17 @@ class ShemsPlanCard extends LitElement {
         : nothing}
       ${plan ? nothing : html`<div class="notice">${this.t("no_plan")}</div>`}
       <div class="legend">
-        ${series.map(
-          (entry, i) => html`<button
-            class="chip ${this._hidden.has(entry.key) ? "off" : ""}"
-            @click=${() => this._toggle(entry.key)}
-            aria-pressed=${this._hidden.has(entry.key) ? "false" : "true"}
-          ><span class="swatch ${entry.planned ? "" : "dashed"}" style="--c:${this._color(entry)}"></span>${entry.label}</button>`,
+        ${this._groups(series).map(
+          (group) => html`<button
+            class="chip ${this._hidden.has(group.key) ? "off" : ""}"
+            @click=${() => this._toggle(group.key)}
+            aria-pressed=${this._hidden.has(group.key) ? "false" : "true"}
+          >${group.styles.map(
+            (planned) => html`<span class="swatch ${planned ? "" : "dashed"}" style="--c:${group.color}"></span>`,
+          )}${group.label}</button>`,
         )}
+        <span class="key"><span class="swatch" style="--c:var(--secondary-text-color)"></span>${this.t("planned")}
+          <span class="swatch dashed" style="--c:var(--secondary-text-color)"></span>${this.t("measured")}</span>
       </div>
       <div class="charts">
         <div class="chart" id="power"></div>
@@ -225,9 +243,21 @@ class ShemsPlanCard extends LitElement {
   _series() {
     if (this._seriesFor !== this._view) {
       this._seriesFor = this._view;
-      this._built = buildSeries(this._view, (key) => this.t(key));
+      this._built = buildSeries(this._view, (key, values) => this.t(key, values));
     }
     return this._built;
+  }
+
+  _groups(series) {
+    const groups = new Map();
+    for (const entry of series) {
+      if (!groups.has(entry.group)) {
+        groups.set(entry.group, { key: entry.group, label: entry.groupLabel, color: this._color(entry), styles: [] });
+      }
+      const group = groups.get(entry.group);
+      if (!group.styles.includes(entry.planned)) group.styles.push(entry.planned);
+    }
+    return [...groups.values()];
   }
 
   _color(entry) {
@@ -265,7 +295,7 @@ class ShemsPlanCard extends LitElement {
     const colors = themeColors(this);
     const format = this._formatter();
     const visible = series
-      .filter((entry) => !this._hidden.has(entry.key))
+      .filter((entry) => !this._hidden.has(entry.group))
       .map((entry) => ({ ...entry, color: this._color(entry) }));
     const width = Math.max(200, power.clientWidth || this.clientWidth || 300);
     const common = {
@@ -274,17 +304,19 @@ class ShemsPlanCard extends LitElement {
       bands: { runs: this._view.plan?.appliances || [], color: colorOf(this, "appliance"), syncKey: this._syncKey },
     };
     const powerEntries = visible.filter((entry) => entry.axis !== "soc");
+    const priced = powerEntries.some((e) => e.axis === "price");
     this._charts.push(
       makeChart({
         ...common, target: power, height: POWER_HEIGHT, entries: powerEntries,
-        axes: [["kw", 3, ""], ...(powerEntries.some((e) => e.axis === "price") ? [["price", 1, ""]] : [])],
+        axes: [["kw", 3, ""], ...(priced ? [["price", 1, ""]] : [])],
       }),
     );
     const socEntries = visible.filter((entry) => entry.axis === "soc");
     soc.hidden = !socEntries.length;
     if (socEntries.length) {
       this._charts.push(
-        makeChart({ ...common, target: soc, height: SOC_HEIGHT, entries: socEntries, axes: [["soc", 3, " %"]],
+        makeChart({ ...common, target: soc, height: SOC_HEIGHT, entries: socEntries,
+          axes: [["soc", 3, " %"], ...(priced ? [["soc", 1, "", true]] : [])],
           bands: { ...common.bands, runs: [] } }),
       );
     }
@@ -321,6 +353,7 @@ class ShemsPlanCard extends LitElement {
         border-radius: 12px; padding: 2px 8px; background: none; color: var(--primary-text-color);
         font: inherit; font-size: 0.8rem; cursor: pointer; }
       .chip.off { opacity: 0.45; text-decoration: line-through; }
+      .key { display: inline-flex; align-items: center; gap: 4px; font-size: 0.75rem; color: var(--secondary-text-color); margin-left: auto; }
       .swatch { display: inline-block; width: 12px; height: 3px; background: var(--c); flex: none; }
       .swatch.dashed { background: repeating-linear-gradient(90deg, var(--c) 0 4px, transparent 4px 6px); }
       .charts { position: relative; }

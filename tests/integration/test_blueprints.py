@@ -46,11 +46,12 @@ SOURCE_URL = "https://github.com/shems-project/shems/blob/main/blueprints/automa
 # -- every blueprint is valid ------------------------------------------------------------------------
 
 
-def test_the_four_blueprints_are_there() -> None:
+def test_the_blueprints_are_there() -> None:
     assert [path.name for path in BLUEPRINT_FILES] == [
         "appliance_start.yaml",
         "battery_follow_plan.yaml",
         "ev_follow_plan.yaml",
+        "everyone_left.yaml",
         "plan_notifications.yaml",
     ]
 
@@ -511,3 +512,88 @@ async def test_summary_goes_to_a_persistent_notification_by_default(
     await apply_plan(hass, quiet_entry, plan | {"id": "unmet", "unmet_goals": [goal]})
     assert [call.data["notification_id"] for call in created] == ["shems_plan"]
     assert created[0].data["message"].startswith("cannot finish by 07:00.")
+
+
+# -- 5. everyone has left -------------------------------------------------------------------------------
+
+
+def presses(hass: HomeAssistant) -> str:
+    """The Optimize now button's state: the time it was last pressed."""
+    return state_of(hass, "button.shems_optimize_now")
+
+
+async def jump(hass: HomeAssistant, entry: MockConfigEntry, freezer: Any, delta: timedelta) -> None:
+    """Move the clock on by ``delta``; a long jump times out the add-on's open requests (it shares the
+    loop's clock), so wait until the integration reaches the add-on again, as it does by itself."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    if delta > timedelta(seconds=5):
+        coordinator = entry.runtime_data.coordinator
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert coordinator.last_update_success
+
+
+async def test_everyone_has_left_saves_and_undoes_on_return(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry, freezer: Any
+) -> None:
+    lights_off = async_mock_service(hass, "light", "turn_off")
+    presets = async_mock_service(hass, "climate", "set_preset_mode")
+    await helpers(hass, "input_boolean", {"tv_standby": {"initial": True}, "home_empty": {"initial": False}})
+    hass.states.async_set("person.alex", "home")
+    hass.states.async_set("device_tracker.sam_phone", "home")
+    await use_blueprints(
+        hass,
+        (
+            "everyone_left",
+            {
+                "people": ["person.alex", "device_tracker.sam_phone"],
+                "away_minutes": 10,
+                "lights": ["light.kitchen", "light.hall"],
+                "standby_plugs": ["input_boolean.tv_standby"],
+                "climates": ["climate.living_room"],
+                "home_empty_helper": ["input_boolean.home_empty"],
+                "optimize_button": "button.shems_optimize_now",
+            },
+        ),
+    )
+    before = presses(hass)
+    # One leaves, the other is still at home: nothing happens.
+    hass.states.async_set("person.alex", "work")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=15))
+    assert lights_off == [] and state_of(hass, "input_boolean.tv_standby") == "on"
+
+    # Both away, but back after 5 minutes: still nothing, and nothing to undo.
+    hass.states.async_set("device_tracker.sam_phone", "not_home")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=5))
+    hass.states.async_set("device_tracker.sam_phone", "home")
+    await hass.async_block_till_done()
+    assert lights_off == [] and presets == [] and presses(hass) == before
+
+    # Both away for 10 minutes: lights and the standby plug off, eco, the helper on, SHEMS re-plans.
+    hass.states.async_set("device_tracker.sam_phone", "not_home")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=10) - timedelta(seconds=2))
+    assert lights_off == []
+    await jump(hass, quiet_entry, freezer, timedelta(seconds=3))
+    assert [call.data["entity_id"] for call in lights_off] == [["light.kitchen", "light.hall"]]
+    assert state_of(hass, "input_boolean.tv_standby") == "off"
+    assert [(c.data["entity_id"], c.data["preset_mode"]) for c in presets] == [
+        (["climate.living_room"], "eco")
+    ]
+    assert state_of(hass, "input_boolean.home_empty") == "on"
+    pressed = presses(hass)
+    assert pressed != before
+
+    # Someone returns: the plug back on, the home preset, the helper off, lights left alone.
+    await jump(hass, quiet_entry, freezer, timedelta(hours=2))
+    hass.states.async_set("person.alex", "home")
+    await hass.async_block_till_done()
+    assert state_of(hass, "input_boolean.tv_standby") == "on"
+    assert [c.data["preset_mode"] for c in presets] == ["eco", "home"]
+    assert state_of(hass, "input_boolean.home_empty") == "off"
+    assert len(lights_off) == 1
+    assert presses(hass) != pressed
