@@ -1,6 +1,7 @@
 """Scenario files: a site (YAML or JSON) plus a series CSV, as used by ``shems-optimizer optimize``.
 
-The CSV has a ``timestamp`` column (ISO 8601 with offset, any resolution) and value columns whose
+The CSV has a ``timestamp`` column (ISO 8601 with offset, or local time with a zone name such as
+``2024-10-27T02:30[Europe/Paris]``; any resolution) and value columns whose
 names carry their unit, so a value is never read in the wrong unit:
 
 ====================  ==================================================  =========
@@ -36,6 +37,7 @@ from shems_optimizer.model.loading import horizon_from_dict, site_from_dict
 from shems_optimizer.model.series import Series
 from shems_optimizer.model.site import Site
 from shems_optimizer.timegrid import TimeGrid, TimeGridError
+from shems_optimizer.timestamps import LocalClock, TimestampError
 
 # CSV column (lower case) -> (series field, factor to the field's unit)
 COLUMN_ALIASES: dict[str, tuple[str, float]] = {
@@ -99,17 +101,14 @@ def read_csv_columns(path: Path) -> tuple[list[datetime], dict[str, list[float]]
         if dup:
             raise ConfigError(f"{path.name}.{sorted(dup)[0]}", "given twice under different names/units")
         stamps: list[datetime] = []
+        clock = LocalClock()
         values: dict[str, list[float]] = {COLUMN_ALIASES[low][0]: [] for low in picked}
         for line, row in enumerate(reader, start=2):
             raw_ts = (row.get(ts_col) or "").strip()
             try:
-                stamp = datetime.fromisoformat(raw_ts.replace("Z", "+00:00"))
-            except ValueError:
-                raise ConfigError(
-                    f"{path.name}:{line}.timestamp", f"{raw_ts!r} is not an ISO 8601 time"
-                ) from None
-            if stamp.tzinfo is None:
-                raise ConfigError(f"{path.name}:{line}.timestamp", f"{raw_ts} has no time zone offset")
+                stamp = clock.parse(raw_ts)
+            except TimestampError as err:
+                raise ConfigError(f"{path.name}:{line}.timestamp", str(err)) from None
             stamps.append(stamp)
             for low, original in picked.items():
                 target, factor = COLUMN_ALIASES[low]

@@ -1,9 +1,9 @@
 """Analytics over the store: consumption at any granularity, energy flows of a home, cost with a tariff,
-daily / weekly / monthly reports (energy, cost, peak, self-sufficiency).
+daily / weekly / monthly reports (energy, cost, peak, self-sufficiency). Tariffs are the one model of
+:mod:`shems_optimizer.model.tariff`.
 
 * :mod:`~shems_optimizer.analytics.consumption` — per-device consumption (raw readings or buckets) and
   a home's energy flows (grid import/export, PV, battery, consumption).
-* :mod:`~shems_optimizer.analytics.tariff` — fixed, time-of-use and price-series tariffs.
 * :mod:`~shems_optimizer.analytics.cost` — cost per bucket, priced hour by hour.
 * :mod:`~shems_optimizer.analytics.reports` — period reports.
 
@@ -13,25 +13,11 @@ All functions take a :class:`~shems_optimizer.store.Repository`, so they work on
 from shems_optimizer.analytics.consumption import EnergyFlows, consumption_points, energy_flows
 from shems_optimizer.analytics.cost import CostBucket, cost
 from shems_optimizer.analytics.reports import Report, report
-from shems_optimizer.analytics.tariff import (
-    FixedTariff,
-    PriceSeriesTariff,
-    Tariff,
-    TariffError,
-    TimeOfUsePeriod,
-    TimeOfUseTariff,
-)
 
 __all__ = [
     "CostBucket",
     "EnergyFlows",
-    "FixedTariff",
-    "PriceSeriesTariff",
     "Report",
-    "Tariff",
-    "TariffError",
-    "TimeOfUsePeriod",
-    "TimeOfUseTariff",
     "consumption_points",
     "cost",
     "energy_flows",

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import pandas as pd
+
 from shems_optimizer.analytics.consumption import EnergyFlows, energy_flows
-from shems_optimizer.analytics.tariff import Tariff
+from shems_optimizer.model.tariff import Tariff
 from shems_optimizer.store.aggregation import bucket_end, local_bucket_start, zone
 from shems_optimizer.store.models import Granularity, StoreError
 from shems_optimizer.store.repository import Repository
@@ -37,8 +40,11 @@ class CostBucket:
 
 def priced_flows(flows: list[EnergyFlows], tariff: Tariff) -> list[CostBucket]:
     """Price each fine bucket at its start time."""
+    index = pd.DatetimeIndex(pd.to_datetime([f.start for f in flows], utc=True))
+    buy = tariff.buy_prices(index) if flows else np.zeros(0)
+    sell = tariff.sell_prices(index) if flows else np.zeros(0)
     priced = []
-    for f in flows:
+    for f, buy_price, sell_price in zip(flows, buy, sell, strict=True):
         imported = f.grid_import_kwh if f.grid_import_kwh is not None else f.consumption_kwh
         exported = f.grid_export_kwh or 0.0
         priced.append(
@@ -47,8 +53,8 @@ def priced_flows(flows: list[EnergyFlows], tariff: Tariff) -> list[CostBucket]:
                 end=f.end,
                 import_kwh=imported,
                 export_kwh=exported,
-                import_cost=imported * tariff.buy_price(f.start),
-                export_revenue=exported * tariff.sell_price(f.start),
+                import_cost=imported * float(buy_price),
+                export_revenue=exported * float(sell_price),
                 currency=tariff.currency,
             )
         )

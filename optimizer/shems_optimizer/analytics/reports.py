@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from shems_optimizer.analytics.consumption import EnergyFlows, energy_flows
 from shems_optimizer.analytics.cost import CostBucket, priced_flows
-from shems_optimizer.analytics.tariff import Tariff
+from shems_optimizer.model.tariff import Tariff
 from shems_optimizer.store.aggregation import bucket_end, local_bucket_start, zone
 from shems_optimizer.store.models import Granularity, StoreError
 from shems_optimizer.store.repository import Repository

@@ -6,11 +6,12 @@ section, ``backtest``, holding what only forecasting and simulation need::
     backtest:
       latitude: 48.83          # for the sun's position (PV forecast, night detection)
       longitude: 6.86
-      country: FR              # public holidays for the load forecast (optional)
-      buy:  {spot_adder_eur_per_kwh: 0.20}   # retail = spot_multiplier x spot + adder
+      country: FR              # public holidays (or the site's top-level country)
+      buy:  {spot_adder_eur_per_kwh: 0.20}   # retail = (spot_multiplier x spot + adder) x (1 + vat)
       sell: {spot_adder_eur_per_kwh: 0.0}    # or {fixed_eur_per_kwh: 0.08}
 
-Without ``buy``/``sell`` the site's time-of-use tariff (grid.tariff) prices every step.
+A side without ``buy``/``sell`` takes the site's time-of-use tariff (grid.tariff). Both make one
+:class:`~shems_optimizer.model.tariff.Tariff`, the model the planner and the bill price with.
 """
 
 from __future__ import annotations
@@ -27,13 +28,12 @@ import yaml
 from shems_optimizer.control.limits import BatteryLimits
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.solar import Location
-from shems_optimizer.forecast.tariffs import FixedTariff, SpotTariff
 from shems_optimizer.model.assets import Battery
+from shems_optimizer.model.calendar import country_code
 from shems_optimizer.model.errors import ConfigError
 from shems_optimizer.model.loading import site_from_dict
 from shems_optimizer.model.site import Site
-
-RetailPrice = FixedTariff | SpotTariff
+from shems_optimizer.model.tariff import Fixed, Market, PriceRule, Tariff
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,10 @@ class BacktestSite:
     site: Site
     location: Location | None
     country: str | None
-    buy: RetailPrice | None
-    sell: RetailPrice | None
+    tariff: Tariff
+    # What a kWh left in the battery is worth (the file's terminal_value_eur_per_kwh); None: not
+    # given, then the backtest values it at the period's mean import price x discharge efficiency.
+    leftover_value: float | None = None
 
     @property
     def timezone(self) -> str:
@@ -54,7 +56,7 @@ class BacktestSite:
 
     @property
     def needs_spot(self) -> bool:
-        return any(isinstance(t, SpotTariff) for t in (self.buy, self.sell))
+        return self.tariff.needs_spot
 
 
 def battery_limits(battery: Battery) -> BatteryLimits:
@@ -111,15 +113,26 @@ def site_from_mapping(data: Any) -> BacktestSite:
             raise ConfigError(f"backtest.{err.args[0]}", "latitude and longitude go together") from None
         except (TypeError, ValueError) as err:
             raise ConfigError("backtest.latitude", str(err)) from None
-    country = extra.get("country")
+    country = country_code("backtest.country", extra["country"]) if "country" in extra else site.country
     buy = _retail("backtest.buy", extra.get("buy"))
     sell = _retail("backtest.sell", extra.get("sell"))
-    if (buy is None or sell is None) and site.grid.tariff is None:
+    own = site.grid.tariff
+    if (buy is None or sell is None) and own is None:
         raise ConfigError("backtest.buy", "give backtest.buy and backtest.sell, or a grid.tariff")
-    return BacktestSite(site, location, str(country) if country else None, buy, sell)
+    tariff = Tariff(
+        buy=buy if buy is not None else own.buy,  # type: ignore[union-attr]
+        sell=sell if sell is not None else own.sell,  # type: ignore[union-attr]
+        timezone=site.timezone,
+        country=country,
+        currency=site.currency,
+    )
+    batteries = planner_part.get("batteries") or [{}]
+    given = batteries[0].get("terminal_value_eur_per_kwh") if isinstance(batteries[0], Mapping) else None
+    leftover = site.batteries[0].terminal_value_eur_per_kwh if given is not None and site.batteries else None
+    return BacktestSite(site, location, country, tariff, leftover)
 
 
-def _retail(field: str, raw: Any) -> RetailPrice | None:
+def _retail(field: str, raw: Any) -> PriceRule | None:
     if raw is None:
         return None
     if not isinstance(raw, Mapping):
@@ -127,11 +140,15 @@ def _retail(field: str, raw: Any) -> RetailPrice | None:
             field, "expected {spot_adder_eur_per_kwh: X[, spot_multiplier: M]} or {fixed_eur_per_kwh: X}"
         )
     if "fixed_eur_per_kwh" in raw:
-        return FixedTariff(float(raw["fixed_eur_per_kwh"]))
-    unknown = sorted(set(raw) - {"spot_adder_eur_per_kwh", "spot_multiplier"})
+        return Fixed(float(raw["fixed_eur_per_kwh"]))
+    unknown = sorted(set(raw) - {"spot_adder_eur_per_kwh", "spot_multiplier", "vat"})
     if unknown:
         raise ConfigError(f"{field}.{unknown[0]}", "unknown setting")
-    return SpotTariff(float(raw.get("spot_adder_eur_per_kwh", 0.0)), float(raw.get("spot_multiplier", 1.0)))
+    return Market(
+        fees=float(raw.get("spot_adder_eur_per_kwh", 0.0)),
+        multiplier=float(raw.get("spot_multiplier", 1.0)),
+        vat=float(raw.get("vat", 0.0)),
+    )
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,8 @@ from shems_optimizer.backtest.suite import ForecastSuite
 from shems_optimizer.forecast.context import SeriesContext
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.series import SPOT_COLUMN, align_prices, read_price_csv, read_series_csv
+from shems_optimizer.model.tariff import Fixed, PriceRule
+from shems_optimizer.model.tariff import Market as MarketRule
 from shems_optimizer.planner import Options
 
 MIN_DAYS = 3
@@ -38,6 +40,9 @@ class BacktestOptions:
     horizon_hours: float = 48.0
     retrain_days: float = 7.0
     perfect_replan_hours: float = 24.0
+    # The perfect-foresight reference plans over its own horizon: a shorter MPC horizon must not
+    # weaken the reference it is measured against.
+    perfect_horizon_hours: float = 48.0
     warmup_days: float = 7.0
     execution: str = "modes"
     forecast_only: bool = False
@@ -77,6 +82,7 @@ def run_on_frame(
     step = pd.Timedelta(frame.index[1] - frame.index[0])
     hours = step / pd.Timedelta(hours=1)
     horizon = round(options.horizon_hours / hours)
+    perfect_horizon = round(options.perfect_horizon_hours / hours)
     ctx = SeriesContext.build(frame, bt.timezone, bt.country, bt.location, extra_steps=horizon)
     spd = ctx.grid.steps_per_day
     n = len(frame)
@@ -120,6 +126,15 @@ def run_on_frame(
     market = _market(bt, ctx.grid.index[:n], spot_on_grid[:n] if spot_on_grid is not None else None)
     limits = battery_limits(bt.battery)
     soc0 = bt.battery.initial_soc
+    # Energy left at the end is worth what it saves later: the file's value, else the period's mean
+    # import price x discharge efficiency, for the plans' horizon ends and the net costs alike, so a
+    # strategy cannot look cheaper by ending emptier.
+    value = (
+        bt.leftover_value
+        if bt.leftover_value is not None
+        else float(np.mean(market.buy[start:end])) * bt.battery.discharge_efficiency
+    )
+    planned_site = replace(bt.site, batteries=(replace(bt.battery, terminal_value_eur_per_kwh=value),))
     plan_options = Options(compute_baseline=False, time_limit_s=10.0)
     index = ctx.grid.index
 
@@ -141,14 +156,14 @@ def run_on_frame(
         pv = pv_p50[:steps] if pv_p50 is not None else np.zeros(steps)
         spot = suite.forecast_spot(origin, steps)
         spot_fc = spot.p50 if spot is not None else None
-        buy = bt.buy.prices(idx, spot_fc) if bt.buy is not None else None
-        sell = bt.sell.prices(idx, spot_fc) if bt.sell is not None else None
-        return load_p50[:steps], pv, buy, sell
+        return load_p50[:steps], pv, bt.tariff.buy_prices(idx, spot_fc), bt.tariff.sell_prices(idx, spot_fc)
 
     def perfect_forecast(
         origin: int, steps: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
-        sl = slice(origin, min(origin + steps, n))
+        # The reference plans to the end of the period, where what is left is worth the leftover
+        # value: it optimises exactly what the net costs measure.
+        sl = slice(origin, min(origin + steps, end))
         return actuals.load_w[sl], actuals.pv_w[sl], market.buy[sl], market.sell[sl]
 
     strategies: dict[str, StrategyResult] = {}
@@ -160,7 +175,7 @@ def run_on_frame(
     say("perfect foresight ...")
     strategies["perfect"] = simulate_mpc(
         "perfect",
-        bt.site,
+        planned_site,
         index,
         actuals.load_w,
         actuals.pv_w,
@@ -171,7 +186,7 @@ def run_on_frame(
         end,
         perfect_forecast,
         max(1, round(options.perfect_replan_hours / hours)),
-        horizon,
+        perfect_horizon,
         plan_options,
     )
     perfect_s = time.perf_counter() - t0
@@ -186,7 +201,7 @@ def run_on_frame(
 
     strategies["mpc"] = simulate_mpc(
         "mpc",
-        bt.site,
+        planned_site,
         index,
         actuals.load_w,
         actuals.pv_w,
@@ -203,9 +218,7 @@ def run_on_frame(
         progress=progress,
     )
     mpc_s = time.perf_counter() - t0
-    # Strategies end with different amounts of energy stored; count the change at the battery's
-    # terminal value so a strategy cannot look cheaper by emptying the battery at the end.
-    value = bt.battery.terminal_value_eur_per_kwh
+    # Strategies end with different amounts of energy stored; count the change at its value.
     net_cost = {
         name: r.cost_eur
         - ((r.final_soc if r.final_soc is not None else soc0) - soc0) * bt.battery.capacity_kwh * value
@@ -225,10 +238,18 @@ def run_on_frame(
             "cost_rule_based": net_cost["rule_based"],
             "cost_mpc": net_cost["mpc"],
             "cost_perfect": net_cost["perfect"],
+            "currency": bt.site.currency,
             "cost_note": (
-                "EUR over the period, net of the change in stored energy valued at the battery's "
-                f"terminal value ({value:g} EUR/kWh); baseline = no battery"
+                f"{bt.site.currency} over the period, net of the change in stored energy valued at "
+                f"{value:.4g} {bt.site.currency}/kWh ("
+                + (
+                    "the battery's terminal value"
+                    if bt.leftover_value is not None
+                    else "mean import price x discharge efficiency"
+                )
+                + "); baseline = no battery"
             ),
+            "leftover_value_per_kwh": value,
             "savings_mpc_eur": base - net_cost["mpc"],
             "savings_rule_based_eur": base - net_cost["rule_based"],
             "savings_perfect_eur": perfect_savings,
@@ -239,6 +260,7 @@ def run_on_frame(
             "horizon_hours": options.horizon_hours,
             "retrain_days": options.retrain_days,
             "perfect_replan_hours": options.perfect_replan_hours,
+            "perfect_horizon_hours": options.perfect_horizon_hours,
             "mpc_plans": strategies["mpc"].plans,
             "mpc_plan_s": strategies["mpc"].plan_seconds,
             "mpc_s": mpc_s,
@@ -268,7 +290,10 @@ def run_on_frame(
                 "discharge_efficiency": bt.battery.discharge_efficiency,
                 "initial_soc": soc0,
             },
-            "tariff": {"buy": _describe(bt.buy), "sell": _describe(bt.sell)},
+            "tariff": {
+                "buy": _describe(bt.tariff.buy, bt.tariff.currency),
+                "sell": _describe(bt.tariff.sell, bt.tariff.currency),
+            },
         }
     )
     figures["runtime_s"] = time.perf_counter() - began
@@ -319,25 +344,16 @@ def _spot(frame: pd.DataFrame, prices_path: str | Path | None, bt: BacktestSite)
 
 
 def _market(bt: BacktestSite, index: pd.DatetimeIndex, spot: np.ndarray | None) -> Market:
-    def prices(tariff: Any, column: int) -> np.ndarray:
-        if tariff is not None:
-            if tariff.needs_spot:
-                if spot is None or not np.isfinite(spot).all():
-                    missing = len(index) if spot is None else int((~np.isfinite(spot)).sum())
-                    raise SeriesError(f"spot prices are missing for {missing} step(s) of the backtest period")
-                return np.asarray(tariff.prices(index, spot))
-            return np.asarray(tariff.prices(index, None))
-        tou = bt.site.grid.tariff
-        assert tou is not None
-        local = index.tz_convert(bt.timezone)
-        return np.array([tou.prices_at(t.time())[column] for t in local])
-
-    return Market(buy=prices(bt.buy, 0), sell=prices(bt.sell, 1))
+    if bt.tariff.needs_spot and (spot is None or not np.isfinite(spot).all()):
+        missing = len(index) if spot is None else int((~np.isfinite(spot)).sum())
+        raise SeriesError(f"spot prices are missing for {missing} step(s) of the backtest period")
+    return Market(buy=bt.tariff.buy_prices(index, spot), sell=bt.tariff.sell_prices(index, spot))
 
 
-def _describe(tariff: Any) -> str:
-    if tariff is None:
-        return "site time-of-use tariff"
-    if hasattr(tariff, "adder_eur_per_kwh"):
-        return f"{tariff.multiplier:g} x spot + {tariff.adder_eur_per_kwh:g} EUR/kWh"
-    return f"fixed {tariff.eur_per_kwh:g} EUR/kWh"
+def _describe(rule: PriceRule, currency: str) -> str:
+    if isinstance(rule, MarketRule):
+        vat = f", + {rule.vat:.0%} VAT" if rule.vat else ""
+        return f"{rule.multiplier:g} x spot + {rule.fees:g} {currency}/kWh{vat}"
+    if isinstance(rule, Fixed):
+        return f"fixed {rule.price:g} {currency}/kWh"
+    return "site time-of-use tariff"

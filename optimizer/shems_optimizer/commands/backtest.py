@@ -40,6 +40,12 @@ def register(subparsers: Any) -> None:
         "--horizon-hours", type=float, default=48.0, help="plan and forecast horizon (default 48 h)"
     )
     parser.add_argument(
+        "--perfect-horizon-hours",
+        type=float,
+        default=48.0,
+        help="horizon of the perfect-foresight reference, independent of --horizon-hours (default 48 h)",
+    )
+    parser.add_argument(
         "--retrain-days", type=float, default=7.0, help="forecaster retraining interval (default 7 days)"
     )
     parser.add_argument(
@@ -70,12 +76,20 @@ def _run(args: argparse.Namespace) -> int:
         end=args.end,
         replan_hours=args.replan_hours,
         horizon_hours=args.horizon_hours,
+        perfect_horizon_hours=args.perfect_horizon_hours,
         retrain_days=args.retrain_days,
         execution=args.execution,
         forecast_only=args.forecast_only,
     )
-    if options.replan_hours <= 0 or options.horizon_hours <= 0 or options.retrain_days <= 0:
-        print("backtest: --replan-hours, --horizon-hours and --retrain-days must be > 0", file=sys.stderr)
+    if (
+        min(options.replan_hours, options.horizon_hours, options.perfect_horizon_hours, options.retrain_days)
+        <= 0
+    ):
+        print(
+            "backtest: --replan-hours, --horizon-hours, --perfect-horizon-hours and --retrain-days "
+            "must be > 0",
+            file=sys.stderr,
+        )
         return 2
     try:
         figures = run_backtest(

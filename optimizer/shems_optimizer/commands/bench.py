@@ -1,8 +1,9 @@
 """`shems-optimizer bench TARGET [--json]`: benchmarks that print figures.
 
-Each target is a module ``shems_optimizer.bench.<target>`` exposing
-``add_arguments(parser)`` (optional) and ``run(args) -> list[dict] | dict`` returning JSON-ready
-figures. Speed is measured here, never in timed unit tests.
+Each target is a module ``shems_bench.<target>`` exposing ``add_arguments(parser)`` (optional) and
+``run(args) -> list[dict] | dict`` returning JSON-ready figures. Speed is measured here, never in
+timed unit tests. The benchmarks are development tools: they live in the repository's ``tools/``,
+not in the installed package, and the command says so where they cannot be imported.
 """
 
 from __future__ import annotations
@@ -24,14 +25,30 @@ TARGETS: dict[str, str] = {
 }
 
 
+NOT_INSTALLED = (
+    "the benchmarks are development tools, not part of the installed package: run them from a "
+    "checkout of the repository (scripts/dev run shems-optimizer bench ..., or with "
+    "PYTHONPATH=optimizer:tools)"
+)
+
+
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("bench", help="run a benchmark and print its figures")
+    parser = subparsers.add_parser("bench", help="run a benchmark and print its figures (from a checkout)")
     sub = parser.add_subparsers(dest="target", metavar="TARGET", required=True)
+    try:
+        importlib.import_module("shems_bench")
+        tools: str | None = None
+    except ImportError:
+        tools = NOT_INSTALLED
     for name, help_text in TARGETS.items():
         target = sub.add_parser(name, help=help_text)
         target.add_argument("--json", action="store_true", help="print machine-readable JSON only")
+        if tools is not None:
+            # Its own options are unknown here: whatever follows is taken, and the message shown.
+            target.set_defaults(func=_unavailable, bench_name=name, bench_error=tools, takes_any=True)
+            continue
         try:
-            module = importlib.import_module(f"shems_optimizer.bench.{name}")
+            module = importlib.import_module(f"shems_bench.{name}")
         except ImportError as err:
             # A benchmark whose own dependencies are missing must not break the other commands
             # (``demo`` works on a plain ``pip install .``); it says what is missing when asked.

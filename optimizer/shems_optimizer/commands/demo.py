@@ -60,6 +60,13 @@ def _run(args: argparse.Namespace) -> int:
     if not args.no_chart:
         try:
             draw_chart(plan, args.chart)
+        except ImportError as err:
+            print(
+                f"shems-optimizer demo: the chart needs matplotlib ({err}): install the plot extra "
+                "(pip install 'shems-optimizer[plot]') or pass --no-chart",
+                file=sys.stderr,
+            )
+            return 1
         except OSError as err:
             print(f"shems-optimizer demo: cannot write the chart to {args.chart}: {err}", file=sys.stderr)
             return 1

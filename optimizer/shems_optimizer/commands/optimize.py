@@ -58,29 +58,30 @@ def _run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(document, indent=2))
     else:
-        print(summary(plan))
+        print(summary(plan, scenario.site.currency))
     return 0
 
 
-def summary(plan: Plan) -> str:
-    """A few lines a person can read: status, cost vs baseline, when things run, unmet goals."""
+def summary(plan: Plan, currency: str = "EUR") -> str:
+    """A few lines a person can read: status, cost vs baseline, when things run, unmet goals; amounts
+    in the site's ``currency``."""
     tz = plan.grid.tz
     fmt = "%a %H:%M"
     lines = [
         f"Plan for {plan.site_name}: {plan.grid.start.astimezone(tz).strftime(fmt)} - "
         f"{plan.grid.end.astimezone(tz).strftime(fmt)} ({plan.grid.steps} steps), solver: {plan.status}",
-        f"  cost {plan.cost.total:.2f} EUR (import {plan.cost.import_eur:.2f}, "
+        f"  cost {plan.cost.total:.2f} {currency} (import {plan.cost.import_eur:.2f}, "
         f"export -{plan.cost.export_eur:.2f}, wear {plan.cost.wear_eur:.2f})",
     ]
     if plan.cost.stored_value_eur:
         lines.append(
-            f"  energy left in batteries worth {plan.cost.stored_value_eur:.2f} EUR "
-            f"-> net {plan.cost.net:.2f} EUR"
+            f"  energy left in batteries worth {plan.cost.stored_value_eur:.2f} {currency} "
+            f"-> net {plan.cost.net:.2f} {currency}"
         )
     if plan.baseline is not None and plan.savings_eur is not None:
         lines.append(
-            f"  without optimisation {plan.baseline.cost.total:.2f} EUR (net {plan.baseline.cost.net:.2f}) "
-            f"-> saves {plan.savings_eur:.2f} EUR"
+            f"  without optimisation {plan.baseline.cost.total:.2f} {currency} "
+            f"(net {plan.baseline.cost.net:.2f}) -> saves {plan.savings_eur:.2f} {currency}"
         )
     for app in plan.appliances:
         if app.runs:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from shems_optimizer.planner.options import check_solver
 from shems_optimizer.service.config import HomeAssistantConfig, MqttConfig, ServiceConfig, StorageConfig
 from shems_optimizer.service.logs import configure_logging
 
@@ -48,6 +49,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--interval", type=int, default=15, help="re-plan every N minutes (default 15)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "--solver",
+        default="highs",
+        help="highs (default: HiGHS through highspy) or pulp:<name>, e.g. pulp:cbc, pulp:gurobi",
+    )
     parser.set_defaults(func=_run)
 
 
@@ -64,6 +70,7 @@ def _config_from_args(args: argparse.Namespace) -> ServiceConfig:
             password=os.environ.get("SHEMS_MQTT_PASSWORD") or None,
             topic_prefix=args.mqtt_topic_prefix,
         )
+    check_solver(args.solver)
     homeassistant = None
     if args.ha_url:
         ha_token = os.environ.get("SHEMS_HA_TOKEN", "")
@@ -81,6 +88,7 @@ def _config_from_args(args: argparse.Namespace) -> ServiceConfig:
         rate_limit_per_min=args.rate_limit,
         trusted_peers=(),
         log_level=args.log_level,
+        solver=args.solver,
     )
 
 

@@ -9,12 +9,11 @@ time yesterday" of 08:00 on the day after a DST change is 08:00 local the day be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 
-import holidays
 import numpy as np
 import pandas as pd
+
+from shems_optimizer.model.calendar import holiday_flags
 
 
 @dataclass(frozen=True)
@@ -116,22 +115,3 @@ class Calendar:
             doy_sin=np.sin(doy),
             doy_cos=np.cos(doy),
         )
-
-
-def holiday_flags(local: pd.DatetimeIndex, country: str | None) -> np.ndarray:
-    """1.0 on the country's public holidays (local dates), else 0.0; all zeros without a country."""
-    if not country:
-        return np.zeros(len(local))
-    years = tuple(sorted({int(y) for y in local.year}))
-    days = _holiday_dates(country, years)
-    dates = local.date
-    return np.fromiter((1.0 if d in days else 0.0 for d in dates), dtype=float, count=len(local))
-
-
-@lru_cache(maxsize=32)
-def _holiday_dates(country: str, years: tuple[int, ...]) -> frozenset[date]:
-    try:
-        calendar = holidays.country_holidays(country, years=list(years))
-    except NotImplementedError as err:
-        raise ValueError(f"country {country!r}: no public-holiday calendar for this code") from err
-    return frozenset(calendar.keys())

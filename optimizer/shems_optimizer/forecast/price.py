@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from shems_optimizer.forecast.errors import SeriesError
-from shems_optimizer.forecast.features import holiday_flags
 from shems_optimizer.forecast.result import QuantileForecast, ordered
+from shems_optimizer.model.calendar import holiday_flags
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Values that stay missing are kept as NaN: forecasters and the backtest decide wh
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ import pandas as pd
 
 from shems_optimizer.forecast.errors import SeriesError
 from shems_optimizer.forecast.solar import Location, is_night
+from shems_optimizer.timestamps import LocalClock, TimestampError
 
 # Accepted column names (first match wins) -> canonical name. Power is always W internally.
 TIME_COLUMNS: tuple[str, ...] = ("timestamp", "timestamp_utc", "time", "datetime", "start")
@@ -162,12 +164,15 @@ def _parse_times(column: pd.Series, name: str) -> pd.DatetimeIndex:
     text = column.astype(str).str.strip()
     naive = ~text.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     if naive.any():
-        raise SeriesError(
-            f"column {name}: {int(naive.sum())} timestamp(s) have no UTC offset "
-            f"(first: {text[naive].iloc[0]!r}); "
-            "write them as ISO 8601 with an offset (e.g. 2024-06-01T12:00:00+02:00 or ...Z) so DST "
-            "changes are unambiguous"
-        )
+        # Local wall-clock times with a zone name (see shems_optimizer.timestamps), row by row.
+        clock = LocalClock()
+        stamps = []
+        for row, value in enumerate(text, start=2):
+            try:
+                stamps.append(clock.parse(value).astimezone(UTC))
+            except TimestampError as err:
+                raise SeriesError(f"column {name}, row {row}: {err}") from None
+        return pd.DatetimeIndex(stamps).as_unit("ns")
     try:
         parsed = pd.to_datetime(text, utc=True, format="ISO8601")
     except (ValueError, TypeError) as err:

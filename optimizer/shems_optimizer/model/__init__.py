@@ -10,7 +10,17 @@ from shems_optimizer.model.assets import (
 )
 from shems_optimizer.model.errors import ConfigError
 from shems_optimizer.model.series import Series
-from shems_optimizer.model.site import PV, Grid, Site, TariffPeriod, TimeOfUseTariff
+from shems_optimizer.model.site import PV, Grid, Site
+from shems_optimizer.model.tariff import (
+    Fixed,
+    Market,
+    Period,
+    PriceSeries,
+    Season,
+    Tariff,
+    TariffError,
+    TimeOfUse,
+)
 
 __all__ = [
     "PV",
@@ -19,11 +29,17 @@ __all__ = [
     "ConfigError",
     "ElectricVehicle",
     "EnergyAppliance",
+    "Fixed",
     "Grid",
+    "Market",
+    "Period",
+    "PriceSeries",
     "ProfileAppliance",
+    "Season",
     "Series",
     "Site",
-    "TariffPeriod",
+    "Tariff",
+    "TariffError",
     "ThermalLoad",
-    "TimeOfUseTariff",
+    "TimeOfUse",
 ]

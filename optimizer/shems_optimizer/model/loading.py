@@ -22,8 +22,10 @@ from shems_optimizer.model.assets import (
     ProfileAppliance,
     ThermalLoad,
 )
+from shems_optimizer.model.calendar import country_code
 from shems_optimizer.model.errors import ConfigError
-from shems_optimizer.model.site import PV, Grid, Site, TariffPeriod, TimeOfUseTariff
+from shems_optimizer.model.site import PV, Grid, Site
+from shems_optimizer.model.tariff import DAY_KINDS, Tariff, time_of_use_from
 
 Number = vol.All(vol.Coerce(float), msg="expected a number")
 Boolean = vol.Boolean()
@@ -36,17 +38,34 @@ def _name(value: Any) -> str:
     return value.strip()
 
 
+Days = vol.Any(
+    vol.In(DAY_KINDS), [vol.In(DAY_KINDS)], msg=f"expected one or a list of {', '.join(DAY_KINDS)}"
+)
+TARIFF_PERIOD = vol.Schema(
+    {
+        vol.Required("start"): vol.Any(str, time),
+        # Without end a period lasts until the next period's start (on the same kind of day).
+        vol.Optional("end"): vol.Any(str, time),
+        vol.Optional("days"): Days,
+        vol.Required("buy_eur_per_kwh"): Number,
+        vol.Optional("sell_eur_per_kwh"): Number,
+    }
+)
 TARIFF = vol.Schema(
     {
-        vol.Required("periods"): [
+        vol.Exclusive("periods", "shape"): [TARIFF_PERIOD],
+        vol.Exclusive("seasons", "shape"): [
             vol.Schema(
                 {
-                    vol.Required("start"): vol.Any(str, time),
-                    vol.Required("buy_eur_per_kwh"): Number,
-                    vol.Required("sell_eur_per_kwh"): Number,
+                    vol.Optional("name"): str,
+                    vol.Required("start"): str,
+                    vol.Required("end"): str,
+                    vol.Required("periods"): [TARIFF_PERIOD],
                 }
             )
-        ]
+        ],
+        # The feed-in price of periods that give none.
+        vol.Optional("sell_eur_per_kwh"): Number,
     }
 )
 GRID = vol.Schema(
@@ -140,6 +159,8 @@ SITE = vol.Schema(
     {
         vol.Optional("name"): _name,
         vol.Optional("timezone"): str,
+        vol.Optional("country"): object,  # checked by country_code (a YAML NO is a boolean)
+        vol.Optional("currency"): vol.Match(r"^[A-Z]{3}$", msg="expected a three-letter currency code (EUR)"),
         vol.Optional("grid"): GRID,
         vol.Optional("pv"): vol.Schema({vol.Optional("curtailable"): Boolean}),
         vol.Optional("batteries"): [BATTERY],
@@ -235,19 +256,22 @@ def site_from_dict(data: Mapping[str, Any], reference: datetime | None = None) -
         raise ConfigError("timezone", f"unknown time zone {tz_name!r} (use e.g. Europe/Paris)") from None
     times = _Times(tz, reference)
 
+    country = country_code("country", raw.get("country"))
+    currency = raw.get("currency", "EUR")
     grid_raw = raw.get("grid", {})
     tariff = None
     if "tariff" in grid_raw:
-        periods = []
-        for i, p in enumerate(grid_raw["tariff"]["periods"]):
-            start = p["start"]
-            if not isinstance(start, time):
-                try:
-                    start = time.fromisoformat(str(start))
-                except ValueError:
-                    raise ConfigError(f"grid.tariff.periods[{i}].start", f"{start!r} is not HH:MM") from None
-            periods.append(TariffPeriod(start, p["buy_eur_per_kwh"], p["sell_eur_per_kwh"]))
-        tariff = _build("grid.tariff", TimeOfUseTariff, periods=tuple(periods))
+        tariff_raw = grid_raw["tariff"]
+        if not tariff_raw.get("periods") and not tariff_raw.get("seasons"):
+            raise ConfigError("grid.tariff.periods", "a tariff needs at least one period")
+        sell = tariff_raw.get("sell_eur_per_kwh")
+        tariff = Tariff(
+            buy=time_of_use_from(tariff_raw, "buy_eur_per_kwh", where="grid.tariff"),
+            sell=time_of_use_from(tariff_raw, "sell_eur_per_kwh", sell, where="grid.tariff"),
+            timezone=tz_name,
+            country=country,
+            currency=currency,
+        )
     grid = _build("grid", Grid, **{k: v for k, v in grid_raw.items() if k != "tariff"}, tariff=tariff)
     pv = PV(curtailable=bool(raw.get("pv", {}).get("curtailable", False)))
 
@@ -267,6 +291,8 @@ def site_from_dict(data: Mapping[str, Any], reference: datetime | None = None) -
     return Site(
         name=raw.get("name", "home"),
         timezone=tz_name,
+        country=country,
+        currency=currency,
         grid=grid,
         pv=pv,
         batteries=batteries,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import pandas as pd
 
 from shems_optimizer.model.errors import ConfigError
 from shems_optimizer.model.site import Site
@@ -162,7 +163,7 @@ class Series:
 
     # ------------------------------------------------------------------ views
     def prices(self, site: Site) -> tuple[FloatArray, FloatArray]:
-        """(buy, sell) EUR/kWh per step: the series' own, else the site's time-of-use tariff."""
+        """(buy, sell) per kWh per step: the series' own, else the site's (time-of-use or fixed) tariff."""
         buy, sell = self.buy_eur_per_kwh, self.sell_eur_per_kwh
         if buy is None or sell is None:
             tariff = site.grid.tariff
@@ -171,11 +172,11 @@ class Series:
                 raise ConfigError(
                     f"series.{missing}", "no price in the series and no time-of-use tariff in grid.tariff"
                 )
-            pairs = [tariff.prices_at(start.astimezone(self.grid.tz).time()) for start in self.grid.starts]
+            index = pd.DatetimeIndex(pd.to_datetime(list(self.grid.starts), utc=True))
             if buy is None:
-                buy = np.array([p[0] for p in pairs])
+                buy = tariff.buy_prices(index)
             if sell is None:
-                sell = np.array([p[1] for p in pairs])
+                sell = tariff.sell_prices(index)
         return buy, sell
 
 

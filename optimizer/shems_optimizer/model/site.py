@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
 
 from shems_optimizer.model.assets import (
     Appliance,
@@ -14,41 +13,7 @@ from shems_optimizer.model.assets import (
     check_power,
 )
 from shems_optimizer.model.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class TariffPeriod:
-    """From ``start`` (local wall-clock time) until the next period's start, this price applies."""
-
-    start: time
-    buy_eur_per_kwh: float
-    sell_eur_per_kwh: float
-
-
-@dataclass(frozen=True)
-class TimeOfUseTariff:
-    """Daily repeating prices, used when the series carries no price columns."""
-
-    periods: tuple[TariffPeriod, ...]
-
-    def __post_init__(self) -> None:
-        if not self.periods:
-            raise ConfigError("grid.tariff.periods", "a tariff needs at least one period")
-        starts = [p.start for p in self.periods]
-        if len(set(starts)) != len(starts):
-            raise ConfigError("grid.tariff.periods", "two periods start at the same time")
-        for i, period in enumerate(self.periods):
-            _finite(f"grid.tariff.periods[{i}]", "buy_eur_per_kwh", period.buy_eur_per_kwh)
-            _finite(f"grid.tariff.periods[{i}]", "sell_eur_per_kwh", period.sell_eur_per_kwh)
-
-    def prices_at(self, wall_clock: time) -> tuple[float, float]:
-        """(buy, sell) in force at a local time of day."""
-        ordered = sorted(self.periods, key=lambda p: p.start)
-        current = ordered[-1]  # before the first start of the day, yesterday's last period applies
-        for period in ordered:
-            if period.start <= wall_clock:
-                current = period
-        return current.buy_eur_per_kwh, current.sell_eur_per_kwh
+from shems_optimizer.model.tariff import Tariff
 
 
 @dataclass(frozen=True)
@@ -57,7 +22,8 @@ class Grid:
 
     import_limit_kw: float = 17.0
     export_limit_kw: float = 17.0
-    tariff: TimeOfUseTariff | None = None
+    # Prices when the series carries none (time-of-use or fixed; market prices come with the series).
+    tariff: Tariff | None = None
     # EUR per kW of the highest import power in the horizon (0: no demand charge).
     peak_demand_charge_eur_per_kw: float = 0.0
 
@@ -83,6 +49,8 @@ class Site:
 
     name: str = "home"
     timezone: str = "UTC"
+    country: str | None = None  # ISO 3166 code: public holidays for tariffs and forecasts
+    currency: str = "EUR"  # of every price and cost
     grid: Grid = field(default_factory=Grid)
     pv: PV = field(default_factory=PV)
     batteries: tuple[Battery, ...] = ()

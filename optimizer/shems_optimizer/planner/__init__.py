@@ -8,7 +8,7 @@ Public API::
 See :mod:`shems_optimizer.plan` for what comes back.
 """
 
-from shems_optimizer.planner.options import Options, Penalties
+from shems_optimizer.planner.options import Options, Penalties, SolverUnavailable
 from shems_optimizer.planner.run import PlanningError, optimize
 
-__all__ = ["Options", "Penalties", "PlanningError", "optimize"]
+__all__ = ["Options", "Penalties", "PlanningError", "SolverUnavailable", "optimize"]

@@ -49,3 +49,37 @@ class Options:
     exclusive_grid_direction: bool = True
     # Simulate the no-optimisation baseline to report savings (cheap; off for tight loops).
     compute_baseline: bool = True
+    # "highs": HiGHS through highspy (the default, fastest); "pulp:<name>": any solver PuLP drives,
+    # e.g. "pulp:cbc" (bundled with PuLP), "pulp:glpk", "pulp:gurobi", "pulp:cplex", "pulp:highs",
+    # or a name from ``pulp.listSolvers()``. Same model; see :mod:`shems_optimizer.planner.pulp_solve`.
+    solver: str = "highs"
+
+    def __post_init__(self) -> None:
+        check_solver_name(self.solver)
+
+
+HIGHS = "highs"
+PULP_PREFIX = "pulp:"
+
+
+class SolverUnavailable(ValueError):
+    """The solver named in the options does not exist or cannot run here; the message says which
+    ones can."""
+
+
+def check_solver(name: str) -> None:
+    """:class:`SolverUnavailable` unless ``name`` is a solver that runs on this machine."""
+    check_solver_name(name)
+    if name != HIGHS:
+        from shems_optimizer.planner.pulp_solve import pulp_solver  # PuLP loads in 0.2 s: only here
+
+        pulp_solver(name)
+
+
+def check_solver_name(name: str) -> None:
+    """Only the form: ``highs`` or ``pulp:<name>`` (whether it runs here is for
+    :func:`shems_optimizer.planner.pulp_solve.pulp_solver` to say)."""
+    if name != HIGHS and not (name.startswith(PULP_PREFIX) and len(name) > len(PULP_PREFIX)):
+        raise SolverUnavailable(
+            f"solver {name!r}: use 'highs' (the default) or 'pulp:<solver>', e.g. 'pulp:cbc'"
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -17,7 +18,7 @@ from shems_optimizer.planner.dive import first_plan
 from shems_optimizer.planner.explain import explain_unmet
 from shems_optimizer.planner.lazy import SwitchPair
 from shems_optimizer.planner.matrix import CompiledModel
-from shems_optimizer.planner.options import Options
+from shems_optimizer.planner.options import HIGHS, Options
 from shems_optimizer.planner.solve import SolveOutcome, SolverSettings, solve
 from shems_optimizer.timegrid import FloatArray
 
@@ -42,6 +43,14 @@ def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, So
         threads=options.threads,
     )
     model = built.context.model
+    # The first plan (rounding, diving) re-solves on one HiGHS instance from its basis: the HiGHS
+    # path only. A PuLP solver gets the same lazy rounds and starts every MIP on its own.
+    highs = options.solver == HIGHS
+    solve_one: Callable[[CompiledModel, SolverSettings, FloatArray | None], SolveOutcome] = solve
+    if not highs:
+        from shems_optimizer.planner.pulp_solve import pulp_solver  # PuLP loads in 0.2 s: only here
+
+        solve_one = pulp_solver(options.solver).solve
     began = time.perf_counter()
     deadline = began + options.time_limit_s
     rounds = 0
@@ -52,7 +61,7 @@ def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, So
         rounds += 1
         compiled = model.compile()
         remaining = max(0.05, deadline - time.perf_counter())
-        outcome = solve(
+        outcome = solve_one(
             compiled, replace(settings, time_limit_s=remaining, sub_mip_heuristics=searching), start
         )
         if outcome.x is None:
@@ -73,7 +82,7 @@ def solve_lazily(built: BuiltModel, options: Options) -> tuple[CompiledModel, So
         for group, where in pending:
             group.enforce(model, None if rounds >= MAX_LAZY_ROUNDS else where)
         compiled = model.compile()
-        rounded = _first_plan(built, compiled, outcome, settings, bound)
+        rounded = _first_plan(built, compiled, outcome, settings, bound) if highs else None
         start = rounded.x if rounded is not None else None
         searching = not _near(rounded, bound, NEAR_OPTIMAL_FACTOR * settings.mip_gap)
         if rounded is not None and bound is not None and _proven(built, compiled, rounded, bound, settings):
@@ -143,7 +152,8 @@ def optimize(site: Site, series: Series, options: Options | None = None) -> Plan
 
     Never infeasible: user goals are soft, so a plan always comes back and ``plan.unmet_goals``
     says which goal was missed, by how much and why. Raises :class:`ConfigError` for bad input and
-    :class:`PlanningError` only if the solver found no plan within ``options.time_limit_s``.
+    :class:`PlanningError` only if the solver found no plan within ``options.time_limit_s``, and
+    :class:`SolverUnavailable` when ``options.solver`` names a solver that cannot run here.
     """
     options = options or Options()
     began = time.perf_counter()

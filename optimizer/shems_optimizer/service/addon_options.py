@@ -20,6 +20,8 @@ from typing import Any
 
 import voluptuous as vol
 
+from shems_optimizer.planner.options import HIGHS, SolverUnavailable, check_solver
+
 from .config import HomeAssistantConfig, MqttConfig, ServiceConfig, StorageConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ OPTIONS = vol.Schema(
         vol.Optional("optimization_interval_min", default=15): vol.All(int, vol.Range(min=5, max=1440)),
         vol.Optional("rate_limit_per_min", default=1000): vol.All(int, vol.Range(min=10, max=1_000_000)),
         vol.Optional("log_level", default="info"): vol.In(("debug", "info", "warning", "error")),
+        vol.Optional("solver", default=HIGHS): str,
     },
     extra=vol.PREVENT_EXTRA,
 )
@@ -104,6 +107,10 @@ def read_options(data_dir: Path) -> dict[str, Any]:
 def config_from_addon(data_dir: Path) -> ServiceConfig:
     options = read_options(data_dir)
     token = os.environ.get("SUPERVISOR_TOKEN", "")
+    try:
+        check_solver(options["solver"])
+    except SolverUnavailable as err:
+        raise AddonConfigError(f"option 'solver': {err}") from err
     if options["storage"] == "timescaledb" and not options["timescaledb_dsn"]:
         raise AddonConfigError("option 'timescaledb_dsn': required when storage is timescaledb")
     mqtt: MqttConfig | None = None
@@ -147,6 +154,7 @@ def config_from_addon(data_dir: Path) -> ServiceConfig:
         optimization_interval_min=options["optimization_interval_min"],
         rate_limit_per_min=options["rate_limit_per_min"],
         log_level=options["log_level"],
+        solver=options["solver"],
         announce_discovery=bool(token),
     )
 

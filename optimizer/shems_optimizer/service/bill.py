@@ -43,7 +43,7 @@ from shems_optimizer.analytics.consumption import EnergyFlows, flows_from_bucket
 from shems_optimizer.store import ConsumptionQuery, Granularity, Repository, StoreError
 
 from .blocking import BlockingRunner
-from .predictions import tariff_at
+from .engine_site import tariff_prices
 
 _LOGGER = logging.getLogger(__name__)
 QUARTER = timedelta(minutes=15)
@@ -155,10 +155,12 @@ def day_figures(
     unknown = savings = savings_hours = 0.0
     quarter_h = QUARTER.total_seconds() / 3600
     moment = lo.astimezone(UTC)
+    quarters = [moment + QUARTER * k for k in range(max(0, int((hi - moment) / QUARTER)))]
+    in_force = dict(zip(quarters, tariff_prices(site, quarters) or [], strict=False))
     while moment < hi:
         step = plans.step(moment)
         energy = measured.get(moment)
-        prices = tariff_at(site, moment, tz)
+        prices = in_force.get(moment)
         if prices is None and step is not None:
             prices = (float(step["import_price"]), float(step["export_price"]))
         if energy is not None and prices is not None:

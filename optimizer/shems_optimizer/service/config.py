@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from shems_optimizer.api.auth import INGRESS_PEER
+from shems_optimizer.planner.options import check_solver_name
 
 StorageKind = Literal["embedded", "timescaledb"]
 
@@ -90,6 +91,8 @@ class ServiceConfig:
     # A stream subscriber whose oldest undelivered event is older than this is closed (too slow).
     stream_max_lag_s: float = 5.0
     log_level: str = "info"
+    # The planner's solver: "highs" (HiGHS through highspy) or "pulp:<name>" (see planner.options).
+    solver: str = "highs"
     commands: CommandSettings = field(default_factory=CommandSettings)
     fixed_token: str | None = None  # tests only: use this token instead of the stored one
     announce_discovery: bool = False  # tell Home Assistant where the API is (inside the add-on)
@@ -120,5 +123,6 @@ class ServiceConfig:
             raise ValueError(
                 f"ha_sample_interval_s must be 0.1-3600 seconds, got {self.ha_sample_interval_s}"
             )
+        check_solver_name(self.solver)
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0-65535, got {self.port}")

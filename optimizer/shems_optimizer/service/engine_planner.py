@@ -22,12 +22,13 @@ from shems_optimizer.planner import Options, optimize
 from shems_optimizer.planner import PlanningError as EnginePlanningError
 from shems_optimizer.timegrid import TimeGrid
 
-from .engine_site import ApplianceRequest, LiveValues, build_site, document_field
+from .engine_site import ApplianceRequest, LiveValues, build_site, document_field, tariff_prices
 from .plan_document import plan_document
 from .planning import PlannedRun, PlanningError
 
 STEP = timedelta(minutes=15)
 HORIZON_STEPS = 192  # 48 h
+PLAN_TIME_LIMIT_S = 30.0
 FLAT_LOAD_KW = 0.4  # used only until a load forecast exists; the plan says so
 
 
@@ -66,11 +67,10 @@ class BasicInputs:
             f"no load forecast yet: a flat {FLAT_LOAD_KW * 1000:.0f} W base load is assumed",
             "no PV forecast yet: no solar production is assumed",
         ]
-        if price.get("kind") == "fixed":
-            buy: list[float] | None = [float(price["import_per_kwh"])] * n
-            sell: list[float] | None = [float(price.get("export_per_kwh", 0.0))] * n
-        elif price.get("kind") == "tou":
-            buy = sell = None
+        prices = tariff_prices(site, grid.starts)
+        if prices is not None:
+            buy: list[float] | None = [p[0] for p in prices]
+            sell: list[float] | None = [p[1] for p in prices]
         else:
             raise PlanningError(
                 f"prices from {price.get('entity_id')!r} are not available yet; "
@@ -93,7 +93,7 @@ def horizon(now: datetime, timezone: str) -> TimeGrid:
 class EnginePlanner:
     def __init__(self, inputs: InputsProvider | None = None, options: Options | None = None) -> None:
         self.inputs: InputsProvider = inputs or BasicInputs()
-        self._options = options or Options(time_limit_s=30.0)
+        self._options = options or Options(time_limit_s=PLAN_TIME_LIMIT_S)
         # The typed plan in force, made by this planner: the next plan is kept close to it where
         # their horizons overlap (the optimizer's stability term), so near-equal optima (quarter
         # hours of one hourly price) do not make the EV's schedule jump from one plan to the next.
@@ -154,6 +154,7 @@ class EnginePlanner:
                 time_limit_s=self._options.time_limit_s if time_limit_s is None else time_limit_s,
                 threads=self._options.threads,
                 previous_plan=previous_plan,
+                solver=self._options.solver,
             )
             plan = optimize(model, series, options)
         except ConfigError as err:

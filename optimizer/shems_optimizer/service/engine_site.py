@@ -19,6 +19,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pandas as pd
+
 from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.model.assets import (
     Appliance,
@@ -27,8 +29,10 @@ from shems_optimizer.model.assets import (
     ProfileAppliance,
     ThermalLoad,
 )
+from shems_optimizer.model.calendar import country_code
 from shems_optimizer.model.errors import ConfigError
-from shems_optimizer.model.site import PV, Grid, Site, TariffPeriod, TimeOfUseTariff
+from shems_optimizer.model.site import PV, Grid, Site
+from shems_optimizer.model.tariff import Fixed, Tariff, TimeOfUse, time_of_use_from
 
 from .ev_charger import charger_range_w
 
@@ -79,6 +83,40 @@ def next_local(now: datetime, hhmm: str, tz: ZoneInfo) -> datetime:
     return candidate
 
 
+def document_tariff(doc: Mapping[str, Any]) -> Tariff | None:
+    """The document's fixed or time-of-use tariff; None for prices from an entity (market prices)."""
+    price = doc.get("price", {})
+    kind = price.get("kind")
+    if kind not in ("fixed", "tou"):
+        return None
+    sell = float(price.get("export_per_kwh") or 0.0)
+    if kind == "fixed":
+        buy_rule: Fixed | TimeOfUse = Fixed(float(price["import_per_kwh"]))
+        sell_rule: Fixed | TimeOfUse = Fixed(sell)
+    else:
+        buy_rule = time_of_use_from(price, "import_per_kwh", where="price")
+        sell_rule = time_of_use_from(price, "export_per_kwh", sell, where="price")
+    return Tariff(
+        buy=buy_rule,
+        sell=sell_rule,
+        timezone=str(doc.get("timezone", "UTC")),
+        country=country_code("country", doc.get("country")),
+        currency=str(doc.get("currency", "EUR")),
+    )
+
+
+def tariff_prices(site: Mapping[str, Any], moments: Sequence[datetime]) -> list[tuple[float, float]] | None:
+    """(buy, sell) per kWh at each of ``moments`` from the document's fixed or time-of-use tariff;
+    None for prices from an entity."""
+    tariff = document_tariff(site)
+    if tariff is None:
+        return None
+    if not moments:
+        return []
+    index = pd.DatetimeIndex(pd.to_datetime(list(moments), utc=True))
+    return list(zip(tariff.buy_prices(index).tolist(), tariff.sell_prices(index).tolist(), strict=True))
+
+
 def build_site(
     doc: Mapping[str, Any],
     now: datetime,
@@ -90,19 +128,7 @@ def build_site(
     tz = ZoneInfo(doc.get("timezone", "UTC"))
     notes: list[str] = []
     grid_doc = doc.get("grid", {})
-    price = doc.get("price", {})
-    tariff = None
-    if price.get("kind") == "tou":
-        tariff = TimeOfUseTariff(
-            tuple(
-                TariffPeriod(
-                    start=time.fromisoformat(p["start"]),
-                    buy_eur_per_kwh=float(p["import_per_kwh"]),
-                    sell_eur_per_kwh=float(p.get("export_per_kwh", price.get("export_per_kwh", 0.0))),
-                )
-                for p in price["periods"]
-            )
-        )
+    tariff = document_tariff(doc)
     limits = {}
     for key, what in (("max_import_w", "import"), ("max_export_w", "export")):
         limits[key] = grid_doc.get(key)
@@ -226,6 +252,8 @@ def build_site(
     site = Site(
         name=str(doc.get("name", "Home")),
         timezone=tz.key,
+        country=tariff.country if tariff is not None else country_code("country", doc.get("country")),
+        currency=str(doc.get("currency", "EUR")),
         grid=grid,
         pv=PV(curtailable=False),
         batteries=tuple(batteries),

@@ -26,31 +26,10 @@ from zoneinfo import ZoneInfo
 
 from shems_optimizer.api.ports import PlanPort, SitePort
 
+from .engine_site import tariff_prices
 from .forecast_series import Segment, timeline
 
 UNITS = {"load": ("W", "kWh"), "pv": ("W", "kWh"), "price": ("EUR/kWh", "EUR/kWh"), "cost": ("EUR", "EUR")}
-
-
-def tariff_at(site: Mapping[str, Any], moment: datetime, tz: ZoneInfo) -> tuple[float, float] | None:
-    """(buy, sell) per kWh of a fixed or time-of-use tariff at ``moment``; None for price entities."""
-    price = site.get("price", {})
-    sell = float(price.get("export_per_kwh") or 0.0)
-    if price.get("kind") == "fixed":
-        return float(price["import_per_kwh"]), sell
-    if price.get("kind") == "tou":
-        wall = moment.astimezone(tz).time()
-        periods = sorted(price["periods"], key=lambda p: p["start"])
-        current = periods[-1]
-        for period in periods:
-            if time.fromisoformat(period["start"]) <= wall:
-                current = period
-        return float(current["import_per_kwh"]), float(current.get("export_per_kwh", sell))
-    return None
-
-
-def _tariff_price(site: Mapping[str, Any], moment: datetime, tz: ZoneInfo) -> float | None:
-    prices = tariff_at(site, moment, tz)
-    return None if prices is None else prices[0]
 
 
 def _value(kind: str, parts: list[tuple[Segment, float]], granularity: str) -> float:
@@ -151,16 +130,12 @@ class Forecasts:
             value: float | None = None
             source = "none"
             if kind == "price":
-                prices = [
-                    p
-                    for p in (
-                        _tariff_price(site, lo + timedelta(minutes=15 * k), tz)
-                        for k in range(int((hi - lo).total_seconds() // 900))
-                    )
-                    if p is not None
+                quarters = [
+                    lo + timedelta(minutes=15 * k) for k in range(int((hi - lo).total_seconds() // 900))
                 ]
+                prices = tariff_prices(site, quarters)
                 if prices:
-                    value, source = sum(prices) / len(prices), "tariff"
+                    value, source = sum(p[0] for p in prices) / len(prices), "tariff"
             if source == "none" and covered:
                 value = _value(kind, parts, granularity)
                 source = "+".join(sorted({s.source for s, _ in parts}, key=("plan", "outlook").index))

@@ -29,6 +29,7 @@ from shems_optimizer.dispatch.mqtt_link import MqttLink
 from shems_optimizer.dispatch.plan_executor import PlanExecutor
 from shems_optimizer.dispatch.plan_publisher import PlanPublisher
 from shems_optimizer.dispatch.routes import MqttRoute, default_mqtt_route
+from shems_optimizer.planner import Options
 from shems_optimizer.store import Device, Home, Repository, SqliteConfig, TimescaleConfig, open_store
 from shems_optimizer.store.sqlite_backup import live_db_path, restore_if_absent
 
@@ -37,7 +38,7 @@ from .bill import BillService
 from .blocking import BlockingRunner
 from .config import ServiceConfig
 from .devices import DeviceRegistry
-from .engine_planner import EnginePlanner
+from .engine_planner import PLAN_TIME_LIMIT_S, EnginePlanner
 from .engine_site import check_site
 from .files import instance_id
 from .ha_ingest import HaIngestService
@@ -177,7 +178,9 @@ class Service:
             return list((await history.history()).pv)
 
         live = self.live_inputs = LiveInputs(ha_states, load_history, pv_history)
-        planner = self._planner_override or EnginePlanner(live)
+        planner = self._planner_override or EnginePlanner(
+            live, Options(time_limit_s=PLAN_TIME_LIMIT_S, solver=config.solver)
+        )
         plans = self.plans = PlanService(
             self.site,
             planner,

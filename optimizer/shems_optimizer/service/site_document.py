@@ -19,11 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import voluptuous as vol
 
 from shems_optimizer.api.ports import InputRejected
+from shems_optimizer.model.calendar import country_code
+from shems_optimizer.model.errors import ConfigError
+from shems_optimizer.model.tariff import DAY_KINDS, time_of_use_from
 
 from .ev_charger import charger_range_w
 
 ENTITY = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
 
 def _entity(value: Any) -> str:
@@ -50,6 +54,19 @@ def _clock(value: Any) -> str:
     if not isinstance(value, str) or not HHMM.match(value):
         raise vol.Invalid(f"expected a time of day HH:MM, got {value!r}")
     return value
+
+
+def _month_day(value: Any) -> str:
+    if not isinstance(value, str) or not MMDD.match(value):
+        raise vol.Invalid(f"expected a date MM-DD, got {value!r}")
+    return value
+
+
+def _country(value: Any) -> str | None:
+    try:
+        return country_code("country", value)
+    except ConfigError as err:
+        raise vol.Invalid(err.problem) from err
 
 
 def _number(low: float, high: float) -> Any:
@@ -171,23 +188,40 @@ PRICE_FIXED = vol.Schema(
     },
     extra=vol.PREVENT_EXTRA,
 )
+_DAY_KIND = vol.In(DAY_KINDS)
+TOU_PERIOD = vol.Schema(
+    {
+        vol.Required("start"): _clock,
+        # Without end a period lasts until the next period's start on the same kind of day.
+        vol.Optional("end"): _clock,
+        # Weekdays and weekends by default; public holidays take the weekend's periods unless some
+        # period names "holiday" (the calendar of the site's country).
+        vol.Optional("days"): vol.All([_DAY_KIND], vol.Length(min=1, max=3)),
+        vol.Required("import_per_kwh"): _number(-10, 10),
+        vol.Optional("export_per_kwh"): _number(-10, 10),
+    },
+    extra=vol.PREVENT_EXTRA,
+)
+TOU_PERIODS = vol.All([TOU_PERIOD], vol.Length(min=1, max=48))
 PRICE_TOU = vol.Schema(
     {
         vol.Required("kind"): "tou",
         vol.Optional("export_per_kwh", default=0.0): _number(-10, 10),
-        vol.Required("periods"): vol.All(
+        vol.Exclusive("periods", "shape"): TOU_PERIODS,
+        # Date ranges MM-DD to MM-DD (both included, may wrap the new year), each with its periods.
+        vol.Exclusive("seasons", "shape"): vol.All(
             [
                 vol.Schema(
                     {
-                        vol.Required("start"): _clock,
-                        vol.Optional("end"): _clock,
-                        vol.Required("import_per_kwh"): _number(-10, 10),
-                        vol.Optional("export_per_kwh"): _number(-10, 10),
+                        vol.Optional("name"): vol.All(str, vol.Length(max=100)),
+                        vol.Required("start"): _month_day,
+                        vol.Required("end"): _month_day,
+                        vol.Required("periods"): TOU_PERIODS,
                     },
                     extra=vol.PREVENT_EXTRA,
                 )
             ],
-            vol.Length(min=1, max=48),
+            vol.Length(min=1, max=12),
         ),
     },
     extra=vol.PREVENT_EXTRA,
@@ -281,6 +315,8 @@ SITE = vol.Schema(
         vol.Optional("name", default="Home"): vol.All(str, vol.Length(min=1, max=100)),
         vol.Optional("timezone", default="UTC"): _timezone,
         vol.Optional("currency", default="EUR"): vol.All(str, vol.Match(r"^[A-Z]{3}$")),
+        # ISO 3166 code of the country whose public holidays a time-of-use tariff prices.
+        vol.Optional("country"): _country,
         vol.Optional("mode", default="cost"): vol.In(("cost", "self_consumption")),
         vol.Optional("optimization_interval_min", default=15): vol.All(int, vol.Range(min=5, max=1440)),
         vol.Optional("location"): _location,
@@ -355,7 +391,7 @@ def _unknown_key_message(path: list[Any]) -> str:
         known = _keys(_ITEM_SCHEMAS[parents[0]])
     elif parents[0] == "price":
         known = set().union(*(_keys(s) for s in (PRICE_ENTITY, PRICE_FIXED, PRICE_TOU)))
-        known |= {"start", "end"}
+        known |= _keys(TOU_PERIOD) | {"seasons", "name"}
     else:
         known = set()
     message = f"{field_path(path)}: unknown key {key!r}"
@@ -390,7 +426,18 @@ def _check_charger(index: int, ev: Mapping[str, Any]) -> None:
         )
 
 
+def _check_tariff(price: Mapping[str, Any]) -> None:
+    """Periods that overlap or leave gaps (on any kind of day, in any season) are refused here."""
+    if price.get("kind") != "tou":
+        return
+    try:
+        time_of_use_from(price, "import_per_kwh", where="price")
+    except ConfigError as err:
+        raise InputRejected(f"{err.field}: {err.problem}", field=err.field) from err
+
+
 def _check_cross_fields(site: Mapping[str, Any]) -> None:
+    _check_tariff(site["price"])
     seen: dict[str, str] = {}
     for kind in ("batteries", "evs", "appliances", "thermal_loads"):
         for index, asset in enumerate(site[kind]):

@@ -30,6 +30,7 @@ GOOD_OPTIONS: dict[str, Any] = {
     "optimization_interval_min": 15,
     "rate_limit_per_min": 1000,
     "log_level": "info",
+    "solver": "highs",
 }
 
 
@@ -111,6 +112,8 @@ async def test_starts_announces_itself_and_stops_cleanly(
         ({"surprise": True}, "option 'surprise'"),
         ({"storage": "timescaledb", "timescaledb_dsn": ""}, "option 'timescaledb_dsn'"),
         ({"mqtt": "manual", "mqtt_host": ""}, "option 'mqtt_host'"),
+        ({"solver": "cbc"}, "option 'solver': solver 'cbc': use 'highs' (the default) or 'pulp:<solver>'"),
+        ({"solver": "pulp:gurobi"}, "option 'solver': solver 'pulp:gurobi': PuLP finds no working GUROBI"),
     ],
 )
 async def test_invalid_options_end_with_one_clear_line(
@@ -154,6 +157,7 @@ async def test_mqtt_broker_comes_from_the_supervisor(
     monkeypatch.setenv("SUPERVISOR_URL", supervisor.url)
     monkeypatch.setenv("SUPERVISOR_TOKEN", SUPERVISOR_TOKEN)
     config = await asyncio.to_thread(config_from_addon, tmp_path)
+    assert config.solver == "highs"
     if mqtt_service:
         assert supervisor.mqtt is not None
         assert config.mqtt is not None

@@ -8,12 +8,12 @@ import pytest
 
 from shems_optimizer.forecast.features import (
     Grid,
-    holiday_flags,
     same_local_time_positions,
     take,
     trailing_mean,
 )
 from shems_optimizer.forecast.solar import clear_sky_ghi, is_night, solar_elevation_deg
+from shems_optimizer.model.calendar import holiday_flags
 
 from .conftest import HOME
 

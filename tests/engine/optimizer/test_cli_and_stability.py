@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,18 @@ def test_demo_prints_a_summary_and_draws_the_chart(
     assert chart.stat().st_size > 20_000
 
 
+def test_the_demo_without_matplotlib_says_how_to_get_the_chart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on an install without the plot extra
+    assert main(["demo", "--chart", str(tmp_path / "plan.png")]) == 1
+    captured = capsys.readouterr()
+    assert "saves" in captured.out  # the plan and its summary come first
+    assert "install the plot extra (pip install 'shems-optimizer[plot]') or pass --no-chart" in captured.err
+    assert not (tmp_path / "plan.png").exists()
+    assert main(["demo", "--no-chart"]) == 0
+
+
 def test_bench_prints_the_required_fields(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "optimizer", "--json", "--repeats", "1", "--case", "emhass_case_a"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
@@ -99,7 +112,7 @@ def test_previous_plan_keeps_a_near_tie_from_flapping() -> None:
 
 
 def test_a_time_limited_solve_is_not_reported_optimal() -> None:
-    from shems_optimizer.bench.optimizer import full_site
+    from shems_bench.optimizer import full_site
     from shems_optimizer.planner import PlanningError
 
     scenario = full_site(7)

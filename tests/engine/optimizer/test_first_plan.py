@@ -8,7 +8,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from shems_optimizer.bench.optimizer import case_a
+from shems_bench.optimizer import case_a
 from shems_optimizer.data import data_path
 from shems_optimizer.model import EnergyAppliance, Series, Site
 from shems_optimizer.planner import Options, optimize

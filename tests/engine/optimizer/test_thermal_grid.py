@@ -102,11 +102,15 @@ def test_time_of_use_tariff_follows_local_wall_clock_across_dst() -> None:
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
-    from shems_optimizer.model import Series, TariffPeriod, TimeOfUseTariff
+    from shems_optimizer.model import Period, Series, Tariff, TimeOfUse
     from shems_optimizer.timegrid import TimeGrid
 
     paris = ZoneInfo("Europe/Paris")
-    tariff = TimeOfUseTariff((TariffPeriod(time(0, 0), 0.3, 0.1), TariffPeriod(time(2, 0), 0.1, 0.0)))
+    tariff = Tariff(
+        buy=TimeOfUse((Period(time(0, 0), 0.3), Period(time(2, 0), 0.1))),
+        sell=TimeOfUse((Period(time(0, 0), 0.1), Period(time(2, 0), 0.0))),
+        timezone="Europe/Paris",
+    )
     # Spring-forward night: local 00:00, 01:00, then 03:00 (02:00 does not exist) -> off-peak from 03:00
     grid = TimeGrid.uniform(datetime(2026, 3, 29, tzinfo=paris), timedelta(hours=1), 4, paris)
     series = Series.from_arrays(grid, load_kw=[1.0] * 4)

@@ -34,6 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import python_env
+
 TOKEN = "bench-token-0123456789abcdef"
 DEVICE = "fridge"
 # Meters of the mixed case, each with two days of 10-s readings (the fridge's first day is the one the
@@ -60,13 +62,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def _python_env() -> dict[str, str]:
-    env = dict(os.environ)
-    here = Path(__file__).resolve().parents[2]  # .../optimizer
-    env["PYTHONPATH"] = f"{here}{os.pathsep}{env.get('PYTHONPATH', '')}"
-    return env
 
 
 def _wait_http(url: str, timeout_s: float = 60.0) -> None:
@@ -108,7 +103,7 @@ def _request(method: str, url: str, body: Any = None) -> Any:
 
 
 # --------------------------------------------------------------------------------------------------
-# Servers (run in their own process: ``python -m shems_optimizer.bench.api serve|floor ...``)
+# Servers (run in their own process: ``python -m shems_bench.api serve|floor ...``)
 
 
 async def _serve_service(data_dir: Path, port: int) -> None:
@@ -164,7 +159,7 @@ async def _serve_floor(port: int, bodies_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Load generator (own process: ``python -m shems_optimizer.bench.api load URL CLIENTS SECONDS WARMUP``)
+# Load generator (own process: ``python -m shems_bench.api load URL CLIENTS SECONDS WARMUP``)
 
 
 def _kind(url: str) -> str:
@@ -244,7 +239,7 @@ def _measure(urls: list[str], args: argparse.Namespace, server_pid: int) -> dict
         [
             sys.executable,
             "-m",
-            "shems_optimizer.bench.api",
+            "shems_bench.api",
             "load",
             "-",
             str(args.clients),
@@ -255,7 +250,7 @@ def _measure(urls: list[str], args: argparse.Namespace, server_pid: int) -> dict
         check=True,
         capture_output=True,
         text=True,
-        env=_python_env(),
+        env=python_env(),
     )
     result: dict[str, Any] = json.loads(out.stdout)
     cpu = process_cpu_s(server_pid) - cpu_before
@@ -328,8 +323,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         floor_port, service_port = _free_port(), _free_port()
         floor: subprocess.Popen[bytes] | None = None
         service = subprocess.Popen(
-            [sys.executable, "-m", "shems_optimizer.bench.api", "serve", tmp, str(service_port)],
-            env=_python_env(),
+            [sys.executable, "-m", "shems_bench.api", "serve", tmp, str(service_port)],
+            env=python_env(),
         )
         try:
             base = f"http://127.0.0.1:{service_port}/api/v1"
@@ -384,8 +379,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
                 with urllib.request.urlopen(req, timeout=60) as resp:
                     (bodies / f"{name}.json").write_bytes(resp.read())
             floor = subprocess.Popen(
-                [sys.executable, "-m", "shems_optimizer.bench.api", "floor", str(floor_port), str(bodies)],
-                env=_python_env(),
+                [sys.executable, "-m", "shems_bench.api", "floor", str(floor_port), str(bodies)],
+                env=python_env(),
             )
             _wait_http(f"http://127.0.0.1:{floor_port}/floor/plan")
             cases = {

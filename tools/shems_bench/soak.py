@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from . import python_env
 from .api import process_cpu_s
 
 PREFIX = "soak"
@@ -74,8 +75,7 @@ class Service:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        here = Path(__file__).resolve().parents[2]
-        env = dict(os.environ, PYTHONPATH=f"{here}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+        env = python_env()
         self.proc = subprocess.Popen(
             [
                 sys.executable, "-m", "shems_optimizer", "serve", "--data-dir", str(self.data_dir),

@@ -34,6 +34,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from . import python_env
 from .api import process_cpu_s
 
 TOKEN = "bench-token-0123456789abcdef"
@@ -187,13 +188,11 @@ async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterato
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = dict(os.environ)
-    here = Path(__file__).resolve().parents[2]  # .../optimizer
-    env["PYTHONPATH"] = f"{here}{os.pathsep}{env.get('PYTHONPATH', '')}"
+    env = python_env()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "shems_optimizer.bench.commands",
+        "shems_bench.commands",
         str(data_dir),
         str(port),
         args.mqtt_host,
