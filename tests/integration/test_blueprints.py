@@ -52,6 +52,7 @@ def test_the_blueprints_are_there() -> None:
         "battery_follow_plan.yaml",
         "ev_follow_plan.yaml",
         "everyone_left.yaml",
+        "peak_hours.yaml",
         "plan_notifications.yaml",
     ]
 
@@ -597,3 +598,86 @@ async def test_everyone_has_left_saves_and_undoes_on_return(
     assert state_of(hass, "input_boolean.home_empty") == "off"
     assert len(lights_off) == 1
     assert presses(hass) != pressed
+
+
+# -- 6. peak hours ---------------------------------------------------------------------------------------
+
+
+def with_price_now(plan: dict[str, Any], now_price: float, other: float, plan_id: str) -> dict[str, Any]:
+    """The plan with one price in the step that holds now and another in every other step."""
+    now = dt_util.utcnow()
+
+    def price(step: dict[str, Any]) -> float:
+        holds_now = dt_util.parse_datetime(step["start"]) <= now < dt_util.parse_datetime(step["end"])
+        return now_price if holds_now else other
+
+    return plan | {"id": plan_id, "steps": [step | {"import_price": price(step)} for step in plan["steps"]]}
+
+
+async def test_peak_hours_pause_loads_and_put_them_back(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    switches = {"boiler": {"initial": True}, "pool_pump": {"initial": False}, "heater": {"initial": False}}
+    await helpers(hass, "input_boolean", switches)
+    hass.states.async_set("sensor.room_temperature", "20.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set("sensor.house_power", "800", {"device_class": "power", "unit_of_measurement": "W"})
+    thermostat = {
+        "platform": "generic_thermostat",
+        "name": "Living room",
+        "heater": "input_boolean.heater",
+        "target_sensor": "sensor.room_temperature",
+        "target_temp": 21,
+        "initial_hvac_mode": "heat",
+    }
+    assert await async_setup_component(hass, "climate", {"climate": [thermostat]})
+    assert await async_setup_component(hass, "scene", {})
+    await use_blueprints(
+        hass,
+        (
+            "peak_hours",
+            {
+                "price_sensor": "sensor.grid_current_price",
+                "loads": ["input_boolean.boiler", "input_boolean.pool_pump"],
+                "climates": ["climate.living_room"],
+                "setback": 2,
+                "power_sensor": ["sensor.house_power"],
+                "max_power": 3000,
+                "notify_actions": [
+                    {"action": "test.notify", "data": {"title": "{{ title }}", "message": "{{ message }}"}}
+                ],
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    # No peak: the price now is the lowest of the day.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.10, 0.20, "cheap"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 21
+
+    # The dearest price of the next 24 hours now: the loads pause, the heating is turned down.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.45, 0.20, "peak"))
+    assert state_of(hass, "sensor.grid_current_price") == "0.45"
+    assert state_of(hass, "input_boolean.boiler") == "off"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 19
+    assert hass.states.get("scene.shems_peak_shems_0") is not None  # the snapshot to go back to
+    # Drawing more than the limit during the peak tells the owner, once.
+    hass.states.async_set("sensor.house_power", "4200", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    hass.states.async_set("sensor.house_power", "4300", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert [call.data["title"] for call in notes] == ["Dear electricity now"]
+    assert "4200 W during a peak (0.45 EUR/kWh)" in " ".join(notes[0].data["message"].split())
+
+    # The peak is over: everything as it was, the pool pump (off before) stays off.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.12, 0.20, "after"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    assert state_of(hass, "input_boolean.pool_pump") == "off"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 21
+    assert hass.states.get("scene.shems_peak_shems_0") is None
+    # Above the limit outside a peak: no news.
+    hass.states.async_set("sensor.house_power", "500", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    hass.states.async_set("sensor.house_power", "5000", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert len(notes) == 1
