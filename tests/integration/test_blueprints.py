@@ -650,8 +650,11 @@ async def test_peak_hours_pause_loads_and_put_them_back(
         ),
     )
     plan = await optimized(hass, quiet_entry)
-    # No peak: the price now is the lowest of the day.
+    # No peak: the price now is the lowest of the day, or every hour costs the same.
     await apply_plan(hass, quiet_entry, with_price_now(plan, 0.10, 0.20, "cheap"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.30, 0.30, "flat"))
+    assert state_of(hass, "sensor.grid_current_price") == "0.3"
     assert state_of(hass, "input_boolean.boiler") == "on"
     assert hass.states.get("climate.living_room").attributes["temperature"] == 21
 
