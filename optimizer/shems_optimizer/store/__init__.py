@@ -2,10 +2,12 @@
 
 * :class:`~shems_optimizer.store.repository.Repository` — the interface (homes, devices, telemetry
   readings, consumption aggregates, device commands and their errors, forecasts, plans, schedules).
-* :class:`~shems_optimizer.store.timescale.TimescaleRepository` — TimescaleDB through psycopg 3 and a
-  connection pool: hypertable, compression, retention, continuous aggregates (15 min / hour / day).
+* :class:`~shems_optimizer.store.sql.SqlRepository` — the SQL both back-ends share, written once with
+  SQLAlchemy Core over the declarations in :mod:`~shems_optimizer.store.tables`.
+* :class:`~shems_optimizer.store.timescale.TimescaleRepository` — TimescaleDB through psycopg 3:
+  hypertable, ``COPY`` ingest, retention, roll-up aggregates (15 min / hour / day).
 * :class:`~shems_optimizer.store.sqlite.SqliteRepository` — embedded SQLite from the standard library,
-  the default for a single home without a database server.
+  the default for a single home without a database server: WAL, its 15-minute roll-up.
 
 Pick one by configuration and open it with :func:`open_store`; migrations are applied on open::
 

@@ -7,10 +7,11 @@ up to date (:mod:`shems_optimizer.store.sqlite_rollup`).
 
 from __future__ import annotations
 
-from shems_optimizer.store.migrations import Migration
+from shems_optimizer.store.migrations import SHARED, Migration
 from shems_optimizer.store.sqlite_rollup import BACKFILL, CREATE_TABLE
 
-MIGRATIONS: tuple[Migration, ...] = (
+# Released: never edit (see shems_optimizer.store.migrations).
+RELEASED: tuple[Migration, ...] = (
     Migration(
         1,
         "homes, devices, telemetry",
@@ -120,3 +121,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
 )
+
+MIGRATIONS: tuple[Migration, ...] = (*RELEASED, *SHARED)

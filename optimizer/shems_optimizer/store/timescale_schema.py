@@ -15,7 +15,7 @@ uses ``drop_chunks`` (Apache) from ``run_maintenance``; the roll-ups keep their 
 
 from __future__ import annotations
 
-from shems_optimizer.store.migrations import Migration
+from shems_optimizer.store.migrations import SHARED, Migration
 
 _ROLLUP_COLUMNS = """
     bucket timestamptz NOT NULL,
@@ -34,7 +34,8 @@ _ROLLUP_COLUMNS = """
 
 ROLLUP_TABLES: tuple[str, ...] = ("energy_15min", "energy_hourly", "energy_daily")
 
-MIGRATIONS: tuple[Migration, ...] = (
+# Released: never edit (see shems_optimizer.store.migrations).
+RELEASED: tuple[Migration, ...] = (
     Migration(
         1,
         "homes, devices, telemetry hypertable, roll-up tables",
@@ -164,3 +165,5 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
 )
+
+MIGRATIONS: tuple[Migration, ...] = (*RELEASED, *SHARED)
