@@ -22,6 +22,7 @@ TARGETS: dict[str, str] = {
     "commands": "device command latency from API call to device ack",
     "outlook": "compute time of the 7-day hourly outlook next to the 48 h plan (the service's planner)",
     "soak": "a compressed day under telemetry, plans, commands, streams and restarts: growth and losses",
+    "hotpath": "per-call cost of the rate limiter and the JSON log line, beside the libraries' ways",
 }
 
 

@@ -40,6 +40,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    wait_exponential,
+)
 
 from shems_optimizer.ingest.payload import PayloadError, check_device_id
 from shems_optimizer.ingest.pipeline import TelemetryPipeline
@@ -58,6 +65,13 @@ class HomeAssistantError(Exception):
 
 class HomeAssistantAuthError(HomeAssistantError):
     """The access token was rejected; retrying would not help."""
+
+
+# A dropped or refused connection is retried after 1, 2, 4 … 30 s; a rejected token is not.
+_RECONNECT_AFTER = retry_if_exception_type(
+    (aiohttp.ClientError, HomeAssistantError, OSError, TimeoutError)
+) & retry_if_not_exception_type(HomeAssistantAuthError)
+_RECONNECT_WAIT = wait_exponential(multiplier=1.0, min=1.0, max=30.0)
 
 
 @dataclass(frozen=True)
@@ -122,31 +136,25 @@ class HomeAssistantIngester:
         self._next_id = 0
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._started_at: datetime | None = None
+        self._failing = False  # an outage is logged once, not at every retry
 
     # -- public --------------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Connect, backfill once, sample until cancelled; reconnects with back-off."""
-        delay = 1.0
+        """Connect, backfill once, sample until cancelled; reconnects with back-off (1 s doubling
+        to 30 s; it starts again at 1 s after a session that ended without an error)."""
         self._started_at = datetime.now(UTC)
         sampler = asyncio.create_task(self._sample_forever())
-        failing = False  # an outage is logged once, not at every retry
         try:
             async with aiohttp.ClientSession() as session:
                 while True:
-                    try:
-                        await self._session(session)
-                        delay = 1.0
-                    except HomeAssistantAuthError:
-                        raise
-                    except (aiohttp.ClientError, HomeAssistantError, OSError, TimeoutError) as err:
-                        connected_before = self.connected.is_set()
-                        log = _LOG.debug if failing and not connected_before else _LOG.warning
-                        log("Home Assistant connection lost (%s); retrying in %.0f s", err, delay)
-                        failing = True
+                    async for attempt in AsyncRetrying(
+                        retry=_RECONNECT_AFTER, wait=_RECONNECT_WAIT, before_sleep=self._lost, reraise=True
+                    ):
+                        with attempt:
+                            await self._session(session)
                     self.connected.clear()
                     self._fail_pending()
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
+                    await asyncio.sleep(1.0)
         finally:
             sampler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -207,6 +215,17 @@ class HomeAssistantIngester:
         self._pending[message_id] = future
         await ws.send_json({"id": message_id, **message})
         return await asyncio.wait_for(future, self._connection.timeout_s * 6)
+
+    def _lost(self, state: RetryCallState) -> None:
+        """Before each wait for a reconnection: one warning per outage, the retries at debug level."""
+        connected_before = self.connected.is_set()
+        log = _LOG.debug if self._failing and not connected_before else _LOG.warning
+        error = state.outcome.exception() if state.outcome is not None else None
+        wait_s = state.next_action.sleep if state.next_action is not None else 0.0
+        log("Home Assistant connection lost (%s); retrying in %.0f s", error, wait_s)
+        self._failing = True
+        self.connected.clear()
+        self._fail_pending()
 
     def _fail_pending(self) -> None:
         for future in self._pending.values():

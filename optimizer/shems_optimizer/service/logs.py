@@ -9,7 +9,6 @@ passed around by hand. Command rows and MQTT payloads copy it explicitly.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import os
 import random
@@ -19,16 +18,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import pythonjsonlogger.core
+import pythonjsonlogger.json
+
 _correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "shems_correlation_id", default=None
 )
-
-# Attributes every LogRecord has; anything else passed through ``extra=`` is emitted as a field.
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("x", 0, "x", 0, "x", None, None))) | {
-    "message",
-    "asctime",
-    "taskName",
-}
 
 # Field names whose values are never written, whatever a caller passes in ``extra=``.
 SECRET_FIELDS = frozenset({"token", "password", "authorization", "dsn", "secret", "supervisor_token"})
@@ -66,26 +61,34 @@ def correlation(value: str | None = None) -> Iterator[str]:
         _correlation_id.reset(token)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, correlation id and extra fields."""
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object per line: time, level, logger, message, correlation id, the fields passed in
+    ``extra=`` (secrets masked) and the exception, if any (python-json-logger does the rest)."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+    def __init__(self) -> None:
+        super().__init__(
+            "%(name)s %(message)s",
+            rename_fields={"name": "logger", "exc_info": "exception"},
+            reserved_attrs=[*pythonjsonlogger.core.RESERVED_ATTRS, "correlation_id"],
+            json_default=str,
+            json_ensure_ascii=False,
+        )
+
+    def add_fields(
+        self, log_record: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_record["time"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+        log_record["level"] = record.levelname.lower()
+        log_record["logger"], log_record["message"] = record.name, record.message  # this order
         cid = getattr(record, "correlation_id", None) or _correlation_id.get()
         if cid:
-            line["correlation_id"] = cid
-        for key, value in vars(record).items():
-            if key in _STANDARD_ATTRS or key == "correlation_id" or key.startswith("_"):
-                continue
-            line[key] = "***" if key.lower() in SECRET_FIELDS else value
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+            log_record["correlation_id"] = cid
+        super().add_fields(log_record, record, message_dict)
+        exception = log_record.pop("exception", None)
+        for key in [k for k in log_record if k.lower() in SECRET_FIELDS]:
+            log_record[key] = "***"
+        if exception is not None:
+            log_record["exception"] = exception  # last, as the longest field
 
 
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:

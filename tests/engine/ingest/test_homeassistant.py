@@ -201,6 +201,24 @@ async def test_statistics_backfill_on_first_start(harness: Harness, repo: Reposi
     assert [r.energy_kwh for r in meter if r.energy_kwh is not None][-1] == 1000.0 + 1.5 * 48
 
 
+async def test_an_absent_home_assistant_is_retried_with_doubling_waits(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.ha.close()  # nothing listens there any more
+    ingester = HomeAssistantIngester(
+        HomeAssistantConnection(harness.url, "good-token"), ENTITIES[2:], harness.pipeline
+    )
+    with caplog.at_level(logging.DEBUG, logger="shems_optimizer.ingest.homeassistant"):
+        async with _running(ingester):
+            lost = lambda: [r for r in caplog.records if "connection lost" in r.getMessage()]  # noqa: E731
+            await _until(lambda: len(lost()) >= 3, 10, "three failed attempts")
+    first, second, third = lost()[:3]
+    assert first.getMessage().endswith("retrying in 1 s") and first.levelno == logging.WARNING
+    assert second.getMessage().endswith("retrying in 2 s") and second.levelno == logging.DEBUG
+    assert third.getMessage().endswith("retrying in 4 s")  # the outage is one warning, not one a try
+    assert not ingester.connected.is_set()
+
+
 async def test_reconnects_after_home_assistant_restarts(harness: Harness, repo: Repository) -> None:
     await harness.ha.set_state("sensor.grid_power", "100", "W")
     ingester = HomeAssistantIngester(
