@@ -5,7 +5,7 @@
   ``has_capacity`` then ``acquire``), over 50 client keys, once with room for every request and once
   with most refused. The figure behind keeping the hand-written bucket.
 * ``json_log_line``: one INFO line with four extra fields and a correlation id through the service's
-  :class:`~shems_optimizer.service.logs.JsonFormatter` (python-json-logger), formatting only.
+  :class:`~shems_optimizer.runtime.logs.JsonFormatter` (python-json-logger), formatting only.
 
 Medians of ``--repeats`` runs of ``--calls`` calls each, in nanoseconds per call.
 """
@@ -24,7 +24,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 
 from shems_optimizer.api.ratelimit import RateLimiter
-from shems_optimizer.service.logs import JsonFormatter, correlation
+from shems_optimizer.runtime.logs import JsonFormatter, correlation
 
 CLIENTS = 50
 LINES = 50_000

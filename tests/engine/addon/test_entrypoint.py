@@ -149,7 +149,7 @@ async def test_missing_options_file_is_one_clear_line(tmp_path: Path, supervisor
 async def test_mqtt_broker_comes_from_the_supervisor(
     tmp_path: Path, supervisor: StandInSupervisor, monkeypatch: pytest.MonkeyPatch, mqtt_service: bool
 ) -> None:
-    from shems_optimizer.service.addon_options import config_from_addon
+    from shems_optimizer.adapters.homeassistant.addon_options import config_from_addon
 
     if not mqtt_service:
         supervisor.mqtt = None  # no broker add-on installed: MQTT devices are off, the add-on still starts

@@ -15,8 +15,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.config import StorageConfig
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.app.config import StorageConfig
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .conftest import TOKEN, auth
 from .test_site_and_validation import SITE, _with

@@ -41,8 +41,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
-from shems_optimizer.service.config import ServiceConfig, StorageConfig
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.app.config import ServiceConfig, StorageConfig
+from shems_optimizer.wiring.testing import RunningService
 
 TOKEN = "fuzz-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -10,7 +10,7 @@ import voluptuous as vol
 from shems_optimizer.api.openapi import document_paths
 from shems_optimizer.api.schema_doc import to_json_schema
 from shems_optimizer.api.validation import described
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.wiring.testing import RunningService
 
 
 def _router_paths(svc: RunningService) -> set[tuple[str, str]]:

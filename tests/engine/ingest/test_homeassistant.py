@@ -12,15 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.ingest.homeassistant import (
+from shems_optimizer.adapters.ingest.homeassistant import (
     EntityBinding,
     HomeAssistantAuthError,
     HomeAssistantConnection,
     HomeAssistantIngester,
 )
-from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
-from shems_optimizer.ingest.units import Quantity
-from shems_optimizer.store import ConsumptionQuery, Granularity, Repository
+from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.adapters.ingest.units import Quantity
+from shems_optimizer.app.records.models import Granularity
+from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 
 from .fake_homeassistant import FakeHomeAssistant
 from .helpers import register
@@ -102,7 +103,7 @@ async def test_live_states_are_sampled_converted_and_gaps_kept(
             lambda: repo.latest_readings(["heat_pump"])["heat_pump"].energy_kwh == 1235.0, 5, "new energy"
         )
         # Unavailable: the hold ends, nothing is sampled for that value until a number returns.
-        with caplog.at_level(logging.INFO, logger="shems_optimizer.ingest"):
+        with caplog.at_level(logging.INFO, logger="shems_optimizer.adapters.ingest"):
             await ha.set_state("sensor.grid_power", "unavailable", None)
             await _until(lambda: ingester.counts.gaps == 1, 5, "gap counted")
         gap_from = datetime.now(UTC) + timedelta(seconds=SAMPLE_S)
@@ -131,7 +132,7 @@ async def test_unknown_unit_is_rejected_naming_the_entity(
         harness.pipeline,
         sample_interval_s=SAMPLE_S,
     )
-    with caplog.at_level(logging.ERROR, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.ERROR, logger="shems_optimizer.adapters.ingest"):
         async with _running(ingester):
             await asyncio.wait_for(ingester.connected.wait(), 5)
             await asyncio.sleep(SAMPLE_S * 3)
@@ -208,7 +209,7 @@ async def test_an_absent_home_assistant_is_retried_with_doubling_waits(
     ingester = HomeAssistantIngester(
         HomeAssistantConnection(harness.url, "good-token"), ENTITIES[2:], harness.pipeline
     )
-    with caplog.at_level(logging.DEBUG, logger="shems_optimizer.ingest.homeassistant"):
+    with caplog.at_level(logging.DEBUG, logger="shems_optimizer.adapters.ingest.homeassistant"):
         async with _running(ingester):
             lost = lambda: [r for r in caplog.records if "connection lost" in r.getMessage()]  # noqa: E731
             await _until(lambda: len(lost()) >= 3, 10, "three failed attempts")

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from shems_optimizer.cli import main
+from shems_optimizer.core.model import Battery, Grid, Site
+from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.data import data_path
-from shems_optimizer.model import Battery, Grid, Site
-from shems_optimizer.planner import Options, optimize
 
 from .helpers import flat_series
 
@@ -113,7 +113,7 @@ def test_previous_plan_keeps_a_near_tie_from_flapping() -> None:
 
 def test_a_time_limited_solve_is_not_reported_optimal() -> None:
     from shems_bench.optimizer import full_site
-    from shems_optimizer.planner import PlanningError
+    from shems_optimizer.core.planner import PlanningError
 
     scenario = full_site(7)
     try:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import voluptuous as vol
 
-from shems_optimizer.model import loading
+from shems_optimizer.core.model import loading
 
 SCHEMA = json.loads((Path(__file__).parents[3] / "docs" / "scenario-site.schema.json").read_text())
 

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .test_long_range import install_site, wait_for_plan
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from aiohttp import web
 
+from shems_optimizer.runtime.jsonio import json_response
+
 from ..context import site_port
 from ..errors import ApiError
-from ..jsonio import json_response
 from ..ports import InputRejected
 from ..spec import Response, RouteSpec
 from ..validation import read_json
