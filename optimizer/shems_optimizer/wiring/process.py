@@ -293,7 +293,9 @@ class Service:
             commands=dispatcher,
             analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
             schedules=schedules,
-            predictions=Forecasts(self.site, plans, self.outlook.current if self.outlook else None),
+            predictions=Forecasts(
+                self.site, plans, self.outlook.current if self.outlook else None, clock=self._clock
+            ),
             execution=executor,
             health=self.health,
             metrics=self.metrics,
