@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,6 +48,20 @@ def test_optimize_plans_through_the_solver_it_is_given(
     assert main(["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--solver", "pulp:gurobi"]) == 2
     err = capsys.readouterr().err
     assert "solver 'pulp:gurobi': PuLP finds no working GUROBI" in err and "Traceback" not in err
+
+
+def test_optimize_json_through_pulps_highs_is_json_alone() -> None:
+    # A fresh process: the first HiGHS instance of a process prints a banner on stdout unless made
+    # quietly, and PuLP's HiGHS interface makes one of its own.
+    args = ["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--json", "--solver", "pulp:highs"]
+    done = subprocess.run(
+        [sys.executable, "-m", "shems_optimizer", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout)["solver"]["detail"].startswith("HiGHS: ")
 
 
 def test_optimize_reports_bad_input_without_a_traceback(
