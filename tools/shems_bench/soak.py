@@ -1,13 +1,14 @@
 """`shems-optimizer bench soak`: a compressed day of a busy home, checking that nothing grows or is lost.
 
 The service runs as ``shems-optimizer serve`` in its own process (embedded store, the real MQTT
-broker). For ``--minutes`` of wall time (30 by default: a day at the default ``--speed`` of 48) it gets:
-telemetry from ``--devices`` meters, each reporting ``--speed``/10 times a second (a 10-s meter at
-``--speed`` × real rate; the default 50 meters at 10× make 50 readings/s), QoS 1 through the broker;
-a new plan every optimisation interval (15 simulated minutes); a device command every few seconds,
-acked by a simulated device; ``--subscribers`` WebSocket stream clients. A quarter of the way in the
-service process is killed (SIGKILL) and started again on the same data; half way the broker is
-stopped for a few seconds and started again. Every ``--sample-s`` it samples the service process's
+broker). For ``--minutes`` of wall time (30 by default: 5 simulated hours at the default
+``--speed`` of 10, a day at 48) it gets: telemetry from ``--devices`` meters, each reporting
+``--speed``/10 times a second (a 10-s meter at ``--speed`` × real rate; the default 50 meters at
+10× make 50 readings/s), QoS 1 through the broker; a new plan every optimisation interval (15
+simulated minutes); a device command every few seconds, acked by a simulated device;
+``--subscribers`` WebSocket stream clients. A quarter of the way in the service process is killed
+(SIGKILL) and started again on the same data; half way the broker is stopped for a few seconds and
+started again. Every ``--sample-s`` it samples the service process's
 resident memory, CPU, open file descriptors and threads, and the queue depths the service reports.
 A probe reads the plan, the status and a day's consumption once a second while all this goes on; the
 figures give its p95 latency per ``--window-min`` of wall time, beside RSS and fds at each window's end.
