@@ -46,11 +46,13 @@ SOURCE_URL = "https://github.com/shems-project/shems/blob/main/blueprints/automa
 # -- every blueprint is valid ------------------------------------------------------------------------
 
 
-def test_the_four_blueprints_are_there() -> None:
+def test_the_blueprints_are_there() -> None:
     assert [path.name for path in BLUEPRINT_FILES] == [
         "appliance_start.yaml",
         "battery_follow_plan.yaml",
         "ev_follow_plan.yaml",
+        "everyone_left.yaml",
+        "peak_hours.yaml",
         "plan_notifications.yaml",
     ]
 
@@ -511,3 +513,174 @@ async def test_summary_goes_to_a_persistent_notification_by_default(
     await apply_plan(hass, quiet_entry, plan | {"id": "unmet", "unmet_goals": [goal]})
     assert [call.data["notification_id"] for call in created] == ["shems_plan"]
     assert created[0].data["message"].startswith("cannot finish by 07:00.")
+
+
+# -- 5. everyone has left -------------------------------------------------------------------------------
+
+
+def presses(hass: HomeAssistant) -> str:
+    """The Optimize now button's state: the time it was last pressed."""
+    return state_of(hass, "button.shems_optimize_now")
+
+
+async def jump(hass: HomeAssistant, entry: MockConfigEntry, freezer: Any, delta: timedelta) -> None:
+    """Move the clock on by ``delta``; a long jump times out the add-on's open requests (it shares the
+    loop's clock), so wait until the integration reaches the add-on again, as it does by itself."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    if delta > timedelta(seconds=5):
+        coordinator = entry.runtime_data.coordinator
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert coordinator.last_update_success
+
+
+async def test_everyone_has_left_saves_and_undoes_on_return(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry, freezer: Any
+) -> None:
+    lights_off = async_mock_service(hass, "light", "turn_off")
+    presets = async_mock_service(hass, "climate", "set_preset_mode")
+    await helpers(hass, "input_boolean", {"tv_standby": {"initial": True}, "home_empty": {"initial": False}})
+    hass.states.async_set("person.alex", "home")
+    hass.states.async_set("device_tracker.sam_phone", "home")
+    await use_blueprints(
+        hass,
+        (
+            "everyone_left",
+            {
+                "people": ["person.alex", "device_tracker.sam_phone"],
+                "away_minutes": 10,
+                "lights": ["light.kitchen", "light.hall"],
+                "standby_plugs": ["input_boolean.tv_standby"],
+                "climates": ["climate.living_room"],
+                "home_empty_helper": ["input_boolean.home_empty"],
+                "optimize_button": "button.shems_optimize_now",
+            },
+        ),
+    )
+    before = presses(hass)
+    # One leaves, the other is still at home: nothing happens.
+    hass.states.async_set("person.alex", "work")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=15))
+    assert lights_off == [] and state_of(hass, "input_boolean.tv_standby") == "on"
+
+    # Both away, but back after 5 minutes: still nothing, and nothing to undo.
+    hass.states.async_set("device_tracker.sam_phone", "not_home")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=5))
+    hass.states.async_set("device_tracker.sam_phone", "home")
+    await hass.async_block_till_done()
+    assert lights_off == [] and presets == [] and presses(hass) == before
+
+    # Both away for 10 minutes: lights and the standby plug off, eco, the helper on, SHEMS re-plans.
+    hass.states.async_set("device_tracker.sam_phone", "not_home")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=10) - timedelta(seconds=2))
+    assert lights_off == []
+    await jump(hass, quiet_entry, freezer, timedelta(seconds=3))
+    assert [call.data["entity_id"] for call in lights_off] == [["light.kitchen", "light.hall"]]
+    assert state_of(hass, "input_boolean.tv_standby") == "off"
+    assert [(c.data["entity_id"], c.data["preset_mode"]) for c in presets] == [
+        (["climate.living_room"], "eco")
+    ]
+    assert state_of(hass, "input_boolean.home_empty") == "on"
+    pressed = presses(hass)
+    assert pressed != before
+
+    # Someone returns: the plug back on, the home preset, the helper off, lights left alone.
+    await jump(hass, quiet_entry, freezer, timedelta(hours=2))
+    hass.states.async_set("person.alex", "home")
+    await hass.async_block_till_done()
+    assert state_of(hass, "input_boolean.tv_standby") == "on"
+    assert [c.data["preset_mode"] for c in presets] == ["eco", "home"]
+    assert state_of(hass, "input_boolean.home_empty") == "off"
+    assert len(lights_off) == 1
+    assert presses(hass) != pressed
+
+
+# -- 6. peak hours ---------------------------------------------------------------------------------------
+
+
+def with_price_now(plan: dict[str, Any], now_price: float, other: float, plan_id: str) -> dict[str, Any]:
+    """The plan with one price in the step that holds now and another in every other step."""
+    now = dt_util.utcnow()
+
+    def price(step: dict[str, Any]) -> float:
+        holds_now = dt_util.parse_datetime(step["start"]) <= now < dt_util.parse_datetime(step["end"])
+        return now_price if holds_now else other
+
+    return plan | {"id": plan_id, "steps": [step | {"import_price": price(step)} for step in plan["steps"]]}
+
+
+async def test_peak_hours_pause_loads_and_put_them_back(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    switches = {"boiler": {"initial": True}, "pool_pump": {"initial": False}, "heater": {"initial": False}}
+    await helpers(hass, "input_boolean", switches)
+    hass.states.async_set("sensor.room_temperature", "20.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set("sensor.house_power", "800", {"device_class": "power", "unit_of_measurement": "W"})
+    thermostat = {
+        "platform": "generic_thermostat",
+        "name": "Living room",
+        "heater": "input_boolean.heater",
+        "target_sensor": "sensor.room_temperature",
+        "target_temp": 21,
+        "initial_hvac_mode": "heat",
+    }
+    assert await async_setup_component(hass, "climate", {"climate": [thermostat]})
+    assert await async_setup_component(hass, "scene", {})
+    await use_blueprints(
+        hass,
+        (
+            "peak_hours",
+            {
+                "price_sensor": "sensor.grid_current_price",
+                "loads": ["input_boolean.boiler", "input_boolean.pool_pump"],
+                "climates": ["climate.living_room"],
+                "setback": 2,
+                "power_sensor": ["sensor.house_power"],
+                "max_power": 3000,
+                "notify_actions": [
+                    {"action": "test.notify", "data": {"title": "{{ title }}", "message": "{{ message }}"}}
+                ],
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    # No peak: the price now is the lowest of the day, or every hour costs the same.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.10, 0.20, "cheap"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.30, 0.30, "flat"))
+    assert state_of(hass, "sensor.grid_current_price") == "0.3"
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 21
+
+    # The dearest price of the next 24 hours now: the loads pause, the heating is turned down.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.45, 0.20, "peak"))
+    assert state_of(hass, "sensor.grid_current_price") == "0.45"
+    assert state_of(hass, "input_boolean.boiler") == "off"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 19
+    assert hass.states.get("scene.shems_peak_shems_0") is not None  # the snapshot to go back to
+    # Drawing more than the limit during the peak tells the owner, once.
+    hass.states.async_set("sensor.house_power", "4200", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    hass.states.async_set("sensor.house_power", "4300", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert [call.data["title"] for call in notes] == ["Dear electricity now"]
+    assert "4200 W during a peak (0.45 EUR/kWh)" in " ".join(notes[0].data["message"].split())
+
+    # The peak is over: everything as it was, the pool pump (off before) stays off.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.12, 0.20, "after"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    assert state_of(hass, "input_boolean.pool_pump") == "off"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 21
+    assert hass.states.get("scene.shems_peak_shems_0") is None
+    # Above the limit outside a peak: no news.
+    hass.states.async_set("sensor.house_power", "500", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    hass.states.async_set("sensor.house_power", "5000", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert len(notes) == 1
