@@ -15,7 +15,7 @@ from typing import Any
 from shems_optimizer.app.inputs.scenario import load_scenario
 from shems_optimizer.core.model.errors import ConfigError
 from shems_optimizer.core.plan import Plan
-from shems_optimizer.core.planner import Options, PlanningError, optimize
+from shems_optimizer.core.planner import Options, PlanningError, SolverUnavailable, optimize
 
 
 def register(subparsers: Any) -> None:
@@ -35,17 +35,24 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap (default 1e-4)")
     parser.add_argument("--time-limit", type=float, default=30.0, help="solver time limit in seconds")
+    parser.add_argument(
+        "--solver",
+        default="highs",
+        help="highs (default: HiGHS through highspy) or pulp:<name>, e.g. pulp:cbc, pulp:glpk",
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        scenario = load_scenario(args.site, args.series)
-        plan = optimize(
-            scenario.site,
-            scenario.series,
-            Options(objective=args.objective, mip_gap=args.mip_gap, time_limit_s=args.time_limit),
+        options = Options(
+            objective=args.objective, mip_gap=args.mip_gap, time_limit_s=args.time_limit, solver=args.solver
         )
+        scenario = load_scenario(args.site, args.series)
+        plan = optimize(scenario.site, scenario.series, options)
+    except SolverUnavailable as err:
+        print(f"shems-optimizer optimize: {err}", file=sys.stderr)
+        return 2
     except ConfigError as err:
         print(f"shems-optimizer optimize: invalid input: {err}", file=sys.stderr)
         return 2

@@ -18,8 +18,8 @@ import aiohttp
 from aiohttp import web
 
 from shems_optimizer import __version__
+from shems_optimizer.adapters.homeassistant.client import HomeAssistantClient
 from shems_optimizer.adapters.homeassistant.ha_services import HaServiceCaller
-from shems_optimizer.adapters.homeassistant.ha_states import HaStates
 from shems_optimizer.adapters.homeassistant.live_inputs import LiveInputs, LiveWatcher
 from shems_optimizer.adapters.homeassistant.measurements import LiveMeasurements
 from shems_optimizer.adapters.ingest.ha_ingest import HaIngestService
@@ -166,8 +166,10 @@ class Service:
 
         if config.homeassistant is not None:
             self._http = aiohttp.ClientSession()
-        ha_states = (
-            HaStates(config.homeassistant, self._http) if config.homeassistant and self._http else None
+        ha_client = (
+            HomeAssistantClient(config.homeassistant, self._http)
+            if config.homeassistant and self._http
+            else None
         )
 
         history = HistoryLoader(repo, blocking, devices.devices)
@@ -178,7 +180,7 @@ class Service:
         async def pv_history(_site: object) -> list[tuple[datetime, float]]:
             return list((await history.history()).pv)
 
-        live = self.live_inputs = LiveInputs(ha_states, load_history, pv_history)
+        live = self.live_inputs = LiveInputs(ha_client, load_history, pv_history)
         planner = self._planner_override or EnginePlanner(
             live, Options(time_limit_s=PLAN_TIME_LIMIT_S, solver=config.solver)
         )
@@ -203,7 +205,7 @@ class Service:
         )
         await schedules.load()
         live.requests_source = schedules.requests
-        if ha_states is not None:
+        if ha_client is not None:
             self._watcher = LiveWatcher(live, self.site.get, plans.current_plan, mpc.trigger)
 
         def site_changed(_site: object) -> None:
@@ -225,9 +227,7 @@ class Service:
 
         if config.mqtt is not None:
             self.mqtt = MqttLink(config.mqtt, client_id=f"shems-{self.instance_id[:12]}")
-        ha = (
-            HaServiceCaller(config.homeassistant, self._http) if config.homeassistant and self._http else None
-        )
+        ha = HaServiceCaller(ha_client) if ha_client is not None else None
         dispatcher = self.dispatcher = CommandDispatcher(
             repo, blocking, devices.route, config.commands, mqtt=self.mqtt, homeassistant=ha, hub=self.hub
         )
@@ -293,7 +293,9 @@ class Service:
             commands=dispatcher,
             analytics=ConsumptionAnalytics(repo, blocking, HOME_ID, devices, self.site),
             schedules=schedules,
-            predictions=Forecasts(self.site, plans, self.outlook.current if self.outlook else None),
+            predictions=Forecasts(
+                self.site, plans, self.outlook.current if self.outlook else None, clock=self._clock
+            ),
             execution=executor,
             health=self.health,
             metrics=self.metrics,

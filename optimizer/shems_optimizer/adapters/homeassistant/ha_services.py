@@ -1,9 +1,7 @@
-"""Commands to Home Assistant entities through HA's REST API service calls.
+"""Commands to Home Assistant entities as service calls (sent by :mod:`.client`).
 
-Inside the add-on the API is the Supervisor's proxy (``http://supervisor/core/api``) with the
-``SUPERVISOR_TOKEN``; elsewhere a long-lived access token. A command name maps to a service of the
-entity's domain; a 2xx answer is the acknowledgement, 4xx a refusal (``failed``), anything else a
-transient error that is retried.
+A command name maps to a service of the entity's domain; a 2xx answer is the acknowledgement, 4xx a
+refusal (``failed``), anything else a transient error that is retried.
 """
 
 from __future__ import annotations
@@ -11,18 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-
-from shems_optimizer.app.config import HomeAssistantConfig
 from shems_optimizer.app.execution.routes import HomeAssistantRoute
 
-
-class HaCallRefused(Exception):
-    """Home Assistant refused the call (unknown service, bad data): retrying will not help."""
-
-
-class HaCallFailed(Exception):
-    """The call did not get through (connection, timeout, 5xx): worth retrying."""
+from .client import HaCallFailed, HaCallRefused, HomeAssistantClient
 
 
 def service_for(
@@ -53,29 +42,16 @@ def service_for(
 
 
 class HaServiceCaller:
-    def __init__(
-        self, config: HomeAssistantConfig, session: aiohttp.ClientSession, timeout_s: float = 10.0
-    ) -> None:
-        self._base = config.url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {config.token}"}
-        self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+    """Sends a device command as the service call :func:`service_for` names, through the one client."""
+
+    def __init__(self, client: HomeAssistantClient) -> None:
+        self._client = client
 
     async def call(
         self, route: HomeAssistantRoute, command: str, payload: Mapping[str, Any], correlation_id: str | None
     ) -> None:
         domain, service, data = service_for(route, command, payload)
-        headers = dict(self._headers)
-        if correlation_id:
-            headers["X-Correlation-ID"] = correlation_id
-        url = f"{self._base}/api/services/{domain}/{service}"
-        try:
-            async with self._session.post(url, json=data, headers=headers, timeout=self._timeout) as resp:
-                text = await resp.text()
-                if 200 <= resp.status < 300:
-                    return
-                if 400 <= resp.status < 500:
-                    raise HaCallRefused(f"{domain}.{service} refused with HTTP {resp.status}: {text[:200]}")
-                raise HaCallFailed(f"{domain}.{service}: HTTP {resp.status}")
-        except (aiohttp.ClientError, TimeoutError) as err:
-            raise HaCallFailed(f"{domain}.{service}: {type(err).__name__}: {err}") from err
+        await self._client.call_service(domain, service, data, correlation_id)
+
+
+__all__ = ["HaCallFailed", "HaCallRefused", "HaServiceCaller", "service_for"]

@@ -25,7 +25,7 @@ from shems_optimizer.app.site.ev_charger import plugged_from_state
 from shems_optimizer.core.timegrid import TimeGrid
 from shems_optimizer.runtime.tasks import cancel_and_wait
 
-from .ha_states import HaStates
+from .client import HomeAssistantClient
 from .price_entity import PriceEntityError, PriceInterval, prices_from_state, prices_on_grid
 from .pv_provider import PvInterval, PvProviderError, pv_from_state
 
@@ -53,7 +53,7 @@ HISTORY = timedelta(days=28)
 class LiveInputs(BasicInputs):
     def __init__(
         self,
-        ha: HaStates | None,
+        ha: HomeAssistantClient | None,
         load_history: LoadHistory | None = None,
         pv_history: LoadHistory | None = None,
     ) -> None:
@@ -136,7 +136,7 @@ class LiveInputs(BasicInputs):
         return self.snapshot
 
     @staticmethod
-    async def _plugged(ha: HaStates, entity_id: str | None) -> bool | None:
+    async def _plugged(ha: HomeAssistantClient, entity_id: str | None) -> bool | None:
         if not entity_id:
             return None
         state = await ha.state(entity_id)
@@ -144,7 +144,7 @@ class LiveInputs(BasicInputs):
 
     @staticmethod
     async def _pv_provider(
-        ha: HaStates, site: Mapping[str, Any]
+        ha: HomeAssistantClient, site: Mapping[str, Any]
     ) -> tuple[tuple[PvInterval, ...], str | None]:
         """The solar[].forecast_entity forecasts summed per interval, or a note on why not."""
         entities = [s["forecast_entity"] for s in site.get("solar") or [] if s.get("forecast_entity")]
@@ -162,7 +162,7 @@ class LiveInputs(BasicInputs):
         return tuple(sorted(intervals, key=lambda i: i.start)), None
 
     @staticmethod
-    async def _prices(ha: HaStates, entity_id: str) -> list[PriceInterval]:
+    async def _prices(ha: HomeAssistantClient, entity_id: str) -> list[PriceInterval]:
         state = await ha.state(entity_id)
         if state is None:
             raise PriceEntityError(f"{entity_id}: cannot be read from Home Assistant")

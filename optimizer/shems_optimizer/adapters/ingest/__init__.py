@@ -17,8 +17,8 @@ Typical wiring (the add-on service does this)::
     mqtt = MqttIngester(MqttConnection("core-mosquitto", 1883, "user", "pw"),
                         bindings_for_devices(repo.list_devices()), pipeline)
     mqtt.start()
-    ha = HomeAssistantIngester(HomeAssistantConnection("ws://supervisor/core/websocket", token),
-                               [EntityBinding("sensor.heat_pump_power", "heat_pump")], pipeline)
+    client = HomeAssistantClient(HomeAssistantConfig("http://supervisor/core", token))
+    ha = HomeAssistantIngester(client, [EntityBinding("sensor.heat_pump_power", "heat_pump")], pipeline)
     task = asyncio.create_task(ha.run())
     ...
     mqtt.stop(); task.cancel(); pipeline.stop()
@@ -26,12 +26,8 @@ Typical wiring (the add-on service does this)::
 docs/telemetry.md documents payloads, mappings and configuration.
 """
 
-from shems_optimizer.adapters.ingest.homeassistant import (
-    EntityBinding,
-    HomeAssistantAuthError,
-    HomeAssistantConnection,
-    HomeAssistantIngester,
-)
+from shems_optimizer.adapters.homeassistant.client import HomeAssistantAuthError
+from shems_optimizer.adapters.ingest.homeassistant import EntityBinding, HomeAssistantIngester
 from shems_optimizer.adapters.ingest.mappings import BUILTIN_MAPPINGS, TopicBinding, mapping_from_options
 from shems_optimizer.adapters.ingest.mqtt import MqttConnection, MqttIngester, bindings_for_devices
 from shems_optimizer.adapters.ingest.payload import (
@@ -51,7 +47,6 @@ __all__ = [
     "FieldMapping",
     "FieldSpec",
     "HomeAssistantAuthError",
-    "HomeAssistantConnection",
     "HomeAssistantIngester",
     "IngestCounts",
     "MqttConnection",

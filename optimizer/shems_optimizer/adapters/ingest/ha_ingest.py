@@ -17,10 +17,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from shems_optimizer.adapters.homeassistant.client import HomeAssistantAuthError, HomeAssistantClient
 from shems_optimizer.adapters.ingest.homeassistant import (
     EntityBinding,
-    HomeAssistantAuthError,
-    HomeAssistantConnection,
     HomeAssistantIngester,
 )
 from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
@@ -140,9 +139,11 @@ class HaIngestService:
             self.problem = None
             if not wanted:
                 return
-            connection = HomeAssistantConnection(self._config.websocket_url, self._config.token)
             ingester = HomeAssistantIngester(
-                connection, wanted, self._pipeline, sample_interval_s=self._sample_interval_s
+                HomeAssistantClient(self._config),
+                wanted,
+                self._pipeline,
+                sample_interval_s=self._sample_interval_s,
             )
             self._ingester = ingester
             self._task = asyncio.get_running_loop().create_task(self._run(ingester), name="shems-ha-ingest")

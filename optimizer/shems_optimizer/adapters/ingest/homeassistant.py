@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -48,6 +48,11 @@ from tenacity import (
     wait_exponential,
 )
 
+from shems_optimizer.adapters.homeassistant.client import (
+    HomeAssistantAuthError,
+    HomeAssistantClient,
+    HomeAssistantError,
+)
 from shems_optimizer.adapters.ingest.payload import PayloadError, check_device_id
 from shems_optimizer.adapters.ingest.pipeline import TelemetryPipeline
 from shems_optimizer.adapters.ingest.units import Quantity, UnitError, factor, quantity_for_unit
@@ -59,28 +64,11 @@ _FIELD_INDEX = {Quantity.POWER: 0, Quantity.ENERGY: 1, Quantity.VOLTAGE: 2, Quan
 _BACKFILL_TOPIC = "homeassistant/statistics"
 
 
-class HomeAssistantError(Exception):
-    """Home Assistant answered something the ingester cannot use."""
-
-
-class HomeAssistantAuthError(HomeAssistantError):
-    """The access token was rejected; retrying would not help."""
-
-
 # A dropped or refused connection is retried after 1, 2, 4 … 30 s; a rejected token is not.
 _RECONNECT_AFTER = retry_if_exception_type(
     (aiohttp.ClientError, HomeAssistantError, OSError, TimeoutError)
 ) & retry_if_not_exception_type(HomeAssistantAuthError)
 _RECONNECT_WAIT = wait_exponential(multiplier=1.0, min=1.0, max=30.0)
-
-
-@dataclass(frozen=True)
-class HomeAssistantConnection:
-    """``url``: ws://host:8123/api/websocket (or the Supervisor's ws://supervisor/core/websocket)."""
-
-    url: str
-    token: str = field(repr=False)
-    timeout_s: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -117,13 +105,13 @@ class _Held:
 class HomeAssistantIngester:
     def __init__(
         self,
-        connection: HomeAssistantConnection,
+        client: HomeAssistantClient,
         entities: Sequence[EntityBinding],
         pipeline: TelemetryPipeline,
         sample_interval_s: float = 10.0,
         backfill_days: int = 30,
     ) -> None:
-        self._connection = connection
+        self._client = client
         self._entities = {e.entity_id: e for e in entities}
         self._pipeline = pipeline
         self._sample_interval = sample_interval_s
@@ -145,7 +133,7 @@ class HomeAssistantIngester:
         self._started_at = datetime.now(UTC)
         sampler = asyncio.create_task(self._sample_forever())
         try:
-            async with aiohttp.ClientSession() as session:
+            async with self._client.session() as session:
                 while True:
                     async for attempt in AsyncRetrying(
                         retry=_RECONNECT_AFTER, wait=_RECONNECT_WAIT, before_sleep=self._lost, reraise=True
@@ -162,12 +150,7 @@ class HomeAssistantIngester:
 
     # -- connection ----------------------------------------------------------------------------------
     async def _session(self, session: aiohttp.ClientSession) -> None:
-        async with session.ws_connect(
-            self._connection.url,
-            heartbeat=30,
-            timeout=aiohttp.ClientWSTimeout(ws_close=self._connection.timeout_s),
-        ) as ws:
-            await self._authenticate(ws)
+        async with self._client.websocket(session) as ws:
             self.counts.connections += 1
             reader = asyncio.create_task(self._read(ws))
             try:
@@ -195,26 +178,13 @@ class HomeAssistantIngester:
                 with contextlib.suppress(asyncio.CancelledError):
                     await reader
 
-    async def _authenticate(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        hello = await ws.receive_json(timeout=self._connection.timeout_s)
-        if hello.get("type") != "auth_required":
-            raise HomeAssistantError(f"expected auth_required from Home Assistant, got {hello.get('type')!r}")
-        await ws.send_json({"type": "auth", "access_token": self._connection.token})
-        answer = await ws.receive_json(timeout=self._connection.timeout_s)
-        if answer.get("type") == "auth_invalid":
-            raise HomeAssistantAuthError(
-                f"Home Assistant rejected the access token: {answer.get('message', '')}"
-            )
-        if answer.get("type") != "auth_ok":
-            raise HomeAssistantError(f"unexpected authentication answer {answer.get('type')!r}")
-
     async def _call(self, ws: aiohttp.ClientWebSocketResponse, message: dict[str, Any]) -> Any:
         self._next_id += 1
         message_id = self._next_id
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
         await ws.send_json({"id": message_id, **message})
-        return await asyncio.wait_for(future, self._connection.timeout_s * 6)
+        return await asyncio.wait_for(future, self._client.timeout_s * 6)
 
     def _lost(self, state: RetryCallState) -> None:
         """Before each wait for a reconnection: one warning per outage, the retries at debug level."""

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from shems_optimizer.core.plan import Plan
 
+from .cheapest import PriceStep, cheapest_windows
+
 # The solver's statuses, in the document's words.
 STATUS = {"optimal": "optimal", "feasible": "feasible", "time_limit": "feasible", "failed": "failed"}
 
@@ -113,6 +115,10 @@ def plan_document(
         "savings": None if plan.savings_eur is None else round(plan.savings_eur, 4),
         "cost_next_24h": round(sum(c for s, c in zip(starts, step_cost, strict=True) if s < horizon_24h), 4),
         "cost_next_7d": round(sum(step_cost), 4) if ends[-1] - starts[0] >= timedelta(days=7) else None,
+        "cheapest_windows": cheapest_windows(
+            [PriceStep(a, b, float(p)) for a, b, p in zip(starts, ends, power.buy_eur_per_kwh, strict=True)],
+            tz,
+        ),
         "cost_today": round(
             sum(c for s, c in zip(starts, step_cost, strict=True) if s.astimezone(tz).date() == today), 4
         ),

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shems_optimizer.api.ports import PlanPort, SitePort
+from shems_optimizer.app.planning.cheapest import window_at
 from shems_optimizer.app.planning.forecast_series import Segment, timeline
 from shems_optimizer.app.site.engine_site import tariff_prices
 
@@ -80,10 +81,12 @@ class Forecasts:
         site: SitePort,
         plans: PlanPort,
         outlook: Callable[[], Mapping[str, Any] | None] | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._site = site
         self._plans = plans
         self._outlook = outlook or (lambda: None)
+        self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz=UTC))
 
     def _buckets(
         self, start: datetime, steps: int, granularity: str, tz: ZoneInfo
@@ -221,18 +224,16 @@ class Forecasts:
                         "saving": None,
                     }
                 )
-        steps = plan.get("steps", [])[:96]  # the next 24 h
-        if len(steps) >= 8:
-            best = min(range(len(steps) - 7), key=lambda i: sum(s["import_price"] for s in steps[i : i + 8]))
-            lo = datetime.fromisoformat(steps[best]["start"]).astimezone(tz)
-            hi = datetime.fromisoformat(steps[best + 7]["end"]).astimezone(tz)
-            mean = sum(s["import_price"] for s in steps[best : best + 8]) / 8
+        window = window_at(plan, self._clock())
+        if window is not None:
+            lo = datetime.fromisoformat(window["start"]).astimezone(tz)
+            hi = datetime.fromisoformat(window["end"]).astimezone(tz)
             currency = plan.get("currency", "EUR")
             out.append(
                 {
                     "id": "cheapest-window",
-                    "title": f"Cheapest 2 hours: {lo:%H:%M}–{hi:%H:%M}",
-                    "detail": f"average {mean:.3f} {currency}/kWh: run flexible loads then",
+                    "title": f"Cheapest from {lo:%H:%M} to {hi:%H:%M}",
+                    "detail": f"{window['price']:.3f} {currency}/kWh: run flexible loads then",
                     "start": lo.isoformat(),
                     "end": hi.isoformat(),
                     "saving": None,

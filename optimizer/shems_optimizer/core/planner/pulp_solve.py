@@ -26,7 +26,7 @@ import pulp
 from shems_optimizer.core.planner.matrix import CompiledModel
 from shems_optimizer.core.planner.options import HIGHS, SolverUnavailable, check_solver_name
 from shems_optimizer.core.planner.options import PULP_PREFIX as PREFIX
-from shems_optimizer.core.planner.solve import SolveOutcome, SolverSettings
+from shems_optimizer.core.planner.solve import SolveOutcome, SolverSettings, quiet_banner
 
 # Short names and the PuLP solvers they stand for, in order of preference.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -70,6 +70,7 @@ class PulpSolver:
     def solve(self, model: CompiledModel, settings: SolverSettings, start: Any = None) -> SolveOutcome:
         """Solve ``model`` (``start``, the HiGHS path's first incumbent, is not passed on)."""
         began = time.perf_counter()
+        quiet_banner()  # PuLP's HiGHS interface makes a HiGHS instance, whose first one speaks on stdout
         problem, variables = pulp_problem(model)
         status = problem.solve(self.make(settings))
         elapsed = time.perf_counter() - began

@@ -86,12 +86,18 @@ _first = threading.Lock()
 _constructed: list[bool] = []
 
 
-def _new_highs(settings: SolverSettings) -> highspy.Highs:
+def quiet_banner() -> None:
+    """Make this process's first HiGHS instance quietly (see :func:`_quietly_construct`); any HiGHS
+    made afterwards, here or by PuLP's HiGHS interface, prints no banner."""
     if not _constructed:
         with _first:
             if not _constructed:
                 _quietly_construct()
                 _constructed.append(True)
+
+
+def _new_highs(settings: SolverSettings) -> highspy.Highs:
+    quiet_banner()
     highs = highspy.Highs()  # type: ignore[no-untyped-call]
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("mip_rel_gap", settings.mip_gap)
