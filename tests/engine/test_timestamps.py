@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.scenario import load_scenario
-from shems_optimizer.timestamps import LocalClock, TimestampError
+from shems_optimizer.app.inputs.scenario import load_scenario
+from shems_optimizer.core.timestamps import LocalClock, TimestampError
 
 
 def utc(text: str) -> datetime:

@@ -107,10 +107,10 @@ def _request(method: str, url: str, body: Any = None) -> Any:
 
 
 async def _serve_service(data_dir: Path, port: int) -> None:
-    from shems_optimizer.service.config import ServiceConfig
-    from shems_optimizer.service.logs import configure_logging
-    from shems_optimizer.service.process import Service
-    from shems_optimizer.store import Reading
+    from shems_optimizer.app.config import ServiceConfig
+    from shems_optimizer.app.records.models import Reading
+    from shems_optimizer.runtime.logs import configure_logging
+    from shems_optimizer.wiring.process import Service
 
     configure_logging("warning")
     service = Service(

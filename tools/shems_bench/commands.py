@@ -78,7 +78,7 @@ def _device(host: str, port: int, device_id: str) -> Any:
 async def _bench(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
-    from shems_optimizer.service.logs import configure_logging
+    from shems_optimizer.runtime.logs import configure_logging
 
     configure_logging("warning")
     device = await asyncio.to_thread(_device, args.mqtt_host, args.mqtt_port, "bench-dev")
@@ -167,7 +167,7 @@ def _percentiles(latencies: list[float]) -> dict[str, float]:
 
 @contextlib.asynccontextmanager
 async def _in_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterator[tuple[str, int]]:
-    from shems_optimizer.service.testing import running_service
+    from shems_optimizer.wiring.testing import running_service
 
     async with running_service(
         data_dir,
@@ -221,9 +221,9 @@ async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterato
 
 async def _serve(data_dir: Path, port: int, mqtt_host: str, mqtt_port: int) -> None:
     """The service alone in this process, until SIGTERM."""
-    from shems_optimizer.service.config import MqttConfig, ServiceConfig
-    from shems_optimizer.service.logs import configure_logging
-    from shems_optimizer.service.process import Service
+    from shems_optimizer.app.config import MqttConfig, ServiceConfig
+    from shems_optimizer.runtime.logs import configure_logging
+    from shems_optimizer.wiring.process import Service
 
     configure_logging("warning")
     service = Service(

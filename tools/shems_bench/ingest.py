@@ -2,8 +2,8 @@
 
 A publisher process sends SHEMS JSON batch messages (``--readings-per-message`` readings of one device
 each, QoS 1) on loopback for ``--duration`` seconds. ``--ingesters`` processes, each running the real
-pipeline and :class:`~shems_optimizer.ingest.mqtt.MqttIngester` (as the add-on does) subscribed to its
-share of the device topics (``bench/<device>``; a device's messages always reach the same process, so
+pipeline and :class:`~shems_optimizer.adapters.ingest.mqtt.MqttIngester` (as the add-on does) subscribed to
+its share of the device topics (``bench/<device>``; a device's messages always reach the same process, so
 per-device ordering holds), store them in a fresh TimescaleDB database. Figures: readings/s over the
 whole run (first publish to last row committed) and per one-second window, plus the proof of nothing
 lost — readings the broker acknowledged to the publisher vs rows counted in the database (the unique
@@ -37,10 +37,11 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from shems_optimizer.ingest.mappings import TopicBinding
-from shems_optimizer.ingest.mqtt import MqttConnection, MqttIngester
-from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
-from shems_optimizer.store import Device, DeviceType, Home, TimescaleConfig, TimescaleRepository
+from shems_optimizer.adapters.ingest.mappings import TopicBinding
+from shems_optimizer.adapters.ingest.mqtt import MqttConnection, MqttIngester
+from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.adapters.store import TimescaleConfig, TimescaleRepository
+from shems_optimizer.app.records.models import Device, DeviceType, Home
 
 _BROKER_CONF = """listener {port} 127.0.0.1
 allow_anonymous true

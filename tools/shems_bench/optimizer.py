@@ -35,13 +35,13 @@ from typing import Any
 
 import numpy as np
 
+from shems_optimizer.app.inputs.scenario import Scenario, load_scenario
+from shems_optimizer.core.model import EnergyAppliance, ProfileAppliance, Series, Site, ThermalLoad
+from shems_optimizer.core.model.assets import ElectricVehicle
+from shems_optimizer.core.plan import Plan
+from shems_optimizer.core.planner import Options, optimize
+from shems_optimizer.core.timegrid import TimeGrid
 from shems_optimizer.data import data_path
-from shems_optimizer.model import EnergyAppliance, ProfileAppliance, Series, Site, ThermalLoad
-from shems_optimizer.model.assets import ElectricVehicle
-from shems_optimizer.plan import Plan
-from shems_optimizer.planner import Options, optimize
-from shems_optimizer.scenario import Scenario, load_scenario
-from shems_optimizer.timegrid import TimeGrid
 
 # EMHASS 0.18.7 (CVXPY + HiGHS, MIP gap 0) on this machine type: cold solve seconds and net cost.
 EMHASS_REFERENCE: dict[str, tuple[float, float]] = {
@@ -221,7 +221,7 @@ def _shift(moment: datetime | None, by: timedelta) -> datetime | None:
 
 def _regrid(series: Series, grid: TimeGrid) -> Series:
     """Re-read the bundled demo CSV on another horizon."""
-    from shems_optimizer.scenario import read_csv_columns
+    from shems_optimizer.app.inputs.scenario import read_csv_columns
 
     stamps, columns = read_csv_columns(data_path("demo", "series.csv"))
     return Series.from_samples(grid, stamps, columns)
@@ -250,9 +250,9 @@ PULP_CASES = ("emhass_case_a", "emhass_case_a_sell0065", "emhass_case_a_2days", 
 
 def measure_pulp(args: argparse.Namespace, repeats: int) -> list[dict[str, Any]]:
     """The same cases planned through PuLP: same model, same lazy rounds, another solver."""
-    from shems_optimizer.planner.build import build_model
-    from shems_optimizer.planner.pulp_solve import pulp_problem
-    from shems_optimizer.planner.run import solve_lazily
+    from shems_optimizer.core.planner.build import build_model
+    from shems_optimizer.core.planner.pulp_solve import pulp_problem
+    from shems_optimizer.core.planner.run import solve_lazily
 
     rows = []
     for case in CASES:

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shems_optimizer.service.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
-from shems_optimizer.service.site_document import validate_site_document
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.app.planning.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
+from shems_optimizer.app.site.site_document import validate_site_document
+from shems_optimizer.core.timegrid import TimeGrid
 
 SITE: dict[str, Any] = {
     "timezone": "Europe/Paris",

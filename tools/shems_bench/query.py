@@ -31,16 +31,10 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import make_conninfo
 
-from shems_optimizer.store import (
-    ConsumptionQuery,
-    Device,
-    DeviceType,
-    Granularity,
-    Home,
-    TimescaleConfig,
-    TimescaleRepository,
-)
-from shems_optimizer.store.rollups import refresh_pending
+from shems_optimizer.adapters.store import TimescaleConfig, TimescaleRepository
+from shems_optimizer.adapters.store.rollups import refresh_pending
+from shems_optimizer.app.records.models import Device, DeviceType, Granularity, Home
+from shems_optimizer.app.records.repository import ConsumptionQuery
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,14 +1,17 @@
 """`shems-optimizer bench soak`: a compressed day of a busy home, checking that nothing grows or is lost.
 
 The service runs as ``shems-optimizer serve`` in its own process (embedded store, the real MQTT
-broker). For ``--minutes`` of wall time (30 by default: a day at the default ``--speed`` of 48) it gets:
-telemetry from ``--devices`` meters, each reporting ``--speed``/10 times a second (a 10-s meter at
-``--speed`` × real rate; the default 50 meters at 10× make 50 readings/s), QoS 1 through the broker;
-a new plan every optimisation interval (15 simulated minutes); a device command every few seconds,
-acked by a simulated device; ``--subscribers`` WebSocket stream clients. A quarter of the way in the
-service process is killed (SIGKILL) and started again on the same data; half way the broker is
-stopped for a few seconds and started again. Every ``--sample-s`` it samples the service process's
+broker). For ``--minutes`` of wall time (30 by default: 5 simulated hours at the default
+``--speed`` of 10, a day at 48) it gets: telemetry from ``--devices`` meters, each reporting
+``--speed``/10 times a second (a 10-s meter at ``--speed`` × real rate; the default 50 meters at
+10× make 50 readings/s), QoS 1 through the broker; a new plan every optimisation interval (15
+simulated minutes); a device command every few seconds, acked by a simulated device;
+``--subscribers`` WebSocket stream clients. A quarter of the way in the service process is killed
+(SIGKILL) and started again on the same data; half way the broker is stopped for a few seconds and
+started again. Every ``--sample-s`` it samples the service process's
 resident memory, CPU, open file descriptors and threads, and the queue depths the service reports.
+A probe reads the plan, the status and a day's consumption once a second while all this goes on; the
+figures give its p95 latency per ``--window-min`` of wall time, beside RSS and fds at each window's end.
 
 The verdict compares the last process's samples after its warm-up: first third against last third
 (median RSS within 10 % + 8 MB, open fds within 5). Nothing-lost counts: readings the broker
@@ -32,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speed", type=float, default=10.0, help="telemetry rate × real (default 10)")
     parser.add_argument("--subscribers", type=int, default=5, help="stream clients (default 5)")
     parser.add_argument("--sample-s", type=float, default=5.0, help="seconds between samples (default 5)")
+    parser.add_argument(
+        "--window-min", type=float, default=5.0, help="minutes per latency window (default 5)"
+    )
     parser.add_argument("--mqtt-host", default=os.environ.get("SHEMS_TEST_MQTT_HOST", "127.0.0.1"))
     parser.add_argument("--mqtt-port", type=int, default=int(os.environ.get("SHEMS_TEST_MQTT_PORT", "1883")))
     parser.add_argument(
@@ -267,6 +273,37 @@ def _verdict(samples: list[dict[str, Any]], warmup_s: float) -> dict[str, Any]:
     }
 
 
+PROBE_PATHS = ("/plan", "/status", "/consumption")
+
+
+def _timeline(
+    probes: list[tuple[float, str, float, int]], samples: list[dict[str, Any]], window_s: float
+) -> list[dict[str, Any]]:
+    """Per window of wall time: the probe's request count, failures and p95 latency, with the last
+    sample's RSS and fds in that window."""
+    end = max([t for t, *_ in probes] + [s["t_s"] for s in samples], default=0.0)
+    rows = []
+    start = 0.0
+    while start < end:
+        stop = start + window_s
+        in_window = [(ms, status) for t, _path, ms, status in probes if start <= t < stop]
+        ok = sorted(ms for ms, status in in_window if status == 200)
+        last = [s for s in samples if start <= s["t_s"] < stop][-1:]
+        rows.append(
+            {
+                "from_min": round(start / 60, 1),
+                "requests": len(in_window),
+                "failed": sum(status != 200 for _ms, status in in_window),
+                "p50_ms": round(ok[len(ok) // 2], 1) if ok else None,
+                "p95_ms": round(ok[min(len(ok) - 1, int(len(ok) * 0.95))], 1) if ok else None,
+                "rss_mb": last[0]["rss_mb"] if last else None,
+                "fds": last[0]["fds"] if last else None,
+            }
+        )
+        start = stop
+    return rows
+
+
 async def _soak(args: argparse.Namespace) -> dict[str, Any]:
     import aiohttp
 
@@ -279,6 +316,7 @@ async def _soak(args: argparse.Namespace) -> dict[str, Any]:
     stream_events = [0] * args.subscribers
     stream_connections = [0] * args.subscribers
     plans = {"requested": 0, "refused": 0}
+    probes: list[tuple[float, str, float, int]] = []  # (t_s, path, latency ms, status; 0 = no answer)
     with tempfile.TemporaryDirectory(prefix="shems-soak-") as tmp:
         service = Service(Path(tmp), args)
         service.start()
@@ -382,8 +420,29 @@ async def _soak(args: argparse.Namespace) -> dict[str, Any]:
                             await asyncio.wait_for(stop.wait(), args.sample_s)
                     stop.set()
 
+                async def prober() -> None:
+                    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+                    query = {"start": day.isoformat(), "end": (day + timedelta(days=1)).isoformat()}
+                    n = 0
+                    while not stop.is_set():
+                        path = PROBE_PATHS[n % len(PROBE_PATHS)]
+                        n += 1
+                        t0 = time.monotonic()
+                        status = 0
+                        with contextlib.suppress(aiohttp.ClientError, OSError, TimeoutError):
+                            params = query if path == "/consumption" else None
+                            async with http.get(
+                                f"{service.url}{path}", params=params, timeout=aiohttp.ClientTimeout(total=30)
+                            ) as resp:
+                                await resp.read()
+                                status = resp.status
+                        probes.append((round(t0 - started, 2), path, (time.monotonic() - t0) * 1000, status))
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), 1.0 / len(PROBE_PATHS))
+
                 tasks = [asyncio.create_task(subscriber(i)) for i in range(args.subscribers)]
                 tasks += [asyncio.create_task(planner()), asyncio.create_task(commander())]
+                tasks.append(asyncio.create_task(prober()))
                 await faults_and_samples()
                 await asyncio.to_thread(meters.stop)
                 for task in tasks:
@@ -443,6 +502,13 @@ async def _soak(args: argparse.Namespace) -> dict[str, Any]:
         "max_fds": max((s["fds"] for s in samples), default=None),
         "max_spool_files": max((s["spool_files"] for s in samples), default=None),
         "verdict": _verdict(samples, warmup_s=max(10.0, total_s * 0.1)),
+        "probe_requests": len(probes),
+        "probe_failed": sum(status != 200 for *_, status in probes),
+        "probe_statuses": {  # 0: no answer (the service is being restarted)
+            f"{path} {status}": sum(1 for _t, p, _ms, st in probes if (p, st) == (path, status))
+            for path, status in sorted({(p, st) for _t, p, _ms, st in probes})
+        },
+        "timeline": _timeline(probes, samples, args.window_min * 60),
     }
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .jsonio import dumps
+from shems_optimizer.runtime.jsonio import dumps
 
 _LOGGER = logging.getLogger(__name__)
 

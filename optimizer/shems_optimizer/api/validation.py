@@ -40,7 +40,8 @@ MAX_JSON_INTEGER = 10**15
 
 
 class JsonRefused(ValueError):
-    """A JSON text that parses but is refused: non-finite or huge numbers, or too deep nesting."""
+    """A JSON text that parses but is refused: non-finite or huge numbers, too deep nesting, or a
+    NUL character in a text."""
 
     def __init__(self, message: str, field: str = "(body)") -> None:
         super().__init__(message)
@@ -63,10 +64,12 @@ async def read_json(request: web.Request) -> Any:
 
 
 def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON that holds only finite numbers of sane size, nested at most ``max_depth`` deep.
+    """Parse JSON that holds only finite numbers of sane size and texts without NUL, nested at most
+    ``max_depth`` deep.
 
     Raises :class:`JsonRefused` (a ``ValueError``) naming the problem and where it is; Python's own
-    parser would turn ``1e999`` into infinity, accept ``NaN``, and overflow the stack on ``[[[[…``.
+    parser would turn ``1e999`` into infinity, accept ``NaN``, and overflow the stack on ``[[[[…``;
+    PostgreSQL cannot store U+0000 in a text.
     """
     if _nesting_exceeds(raw, max_depth):
         raise JsonRefused(f"nested deeper than {max_depth} levels")
@@ -74,7 +77,7 @@ def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
         value = json.loads(raw, parse_constant=_reject_constant)
     except RecursionError as err:  # pragma: no cover - the nesting check comes first
         raise JsonRefused(f"nested deeper than {max_depth} levels") from err
-    _check_numbers(value)
+    _check_values(value)
     return value
 
 
@@ -98,12 +101,15 @@ def _nesting_exceeds(raw: bytes | str, max_depth: int) -> bool:
     return False
 
 
-def _check_numbers(value: Any) -> None:
-    """Refuse infinities (``1e999`` parses as one) and integers too large for any quantity."""
+def _check_values(value: Any) -> None:
+    """Refuse infinities (``1e999`` parses as one), integers too large for any quantity, and NUL
+    characters in texts and keys."""
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, where = stack.pop()
         if isinstance(item, dict):
+            if any("\x00" in key for key in item):
+                raise JsonRefused("a key contains NUL (U+0000)", field=where or "(body)")
             stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
         elif isinstance(item, list):
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
@@ -111,6 +117,8 @@ def _check_numbers(value: Any) -> None:
             raise JsonRefused("number beyond the range of a float", field=where or "(body)")
         elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_JSON_INTEGER:
             raise JsonRefused(f"integer beyond ±{MAX_JSON_INTEGER:.0e}", field=where or "(body)")
+        elif isinstance(item, str) and "\x00" in item:
+            raise JsonRefused("text contains NUL (U+0000)", field=where or "(body)")
 
 
 def _reject_constant(name: str) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from shems_optimizer.service.addon_options import OPTIONS
+from shems_optimizer.adapters.homeassistant.addon_options import OPTIONS
 
 REPO = Path(__file__).resolve().parents[3]
 ADDON = REPO / "addon"
@@ -142,7 +142,7 @@ def test_the_wheel_holds_the_engine_without_tools_or_plotting() -> None:
     root = REPO / found["where"][0]  # what setuptools' package finder walks, with its include patterns
     every = {".".join(init.parent.relative_to(root).parts) for init in root.rglob("__init__.py")}
     packages = {name for name in every if any(fnmatch(name, pattern) for pattern in found["include"])}
-    assert "shems_optimizer" in packages and "shems_optimizer.planner" in packages
+    assert "shems_optimizer" in packages and "shems_optimizer.core.planner" in packages
     assert not [p for p in packages if "bench" in p], packages
     assert (REPO / "tools" / "shems_bench" / "optimizer.py").is_file()
     assert not (REPO / "optimizer" / "shems_bench").exists()

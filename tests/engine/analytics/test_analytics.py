@@ -18,13 +18,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.analytics import (
-    consumption_points,
-    cost,
-    energy_flows,
-    report,
-)
-from shems_optimizer.model.tariff import (
+from shems_optimizer.app.records.models import Device, DeviceType, Granularity, Home, Reading, StoreError
+from shems_optimizer.app.records.repository import Repository
+from shems_optimizer.app.reporting import consumption_points, cost, energy_flows, report
+from shems_optimizer.core.model.tariff import (
     Fixed,
     Market,
     Period,
@@ -33,7 +30,6 @@ from shems_optimizer.model.tariff import (
     TariffError,
     TimeOfUse,
 )
-from shems_optimizer.store import Device, DeviceType, Granularity, Home, Reading, Repository, StoreError
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = datetime(2026, 3, 2, tzinfo=PARIS)

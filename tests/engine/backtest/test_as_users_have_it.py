@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from shems_optimizer.backtest.inputs import load_site
-from shems_optimizer.backtest.run import BacktestOptions, run_backtest
-from shems_optimizer.forecast import read_series_csv
-from shems_optimizer.model.errors import ConfigError
+from shems_optimizer.app.backtest.inputs import load_site
+from shems_optimizer.app.backtest.run import BacktestOptions, run_backtest
+from shems_optimizer.core.forecast import read_series_csv
+from shems_optimizer.core.model.errors import ConfigError
 
 from .test_backtest import PRICES, SERIES, SITE
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.backtest.inputs import battery_limits, site_from_mapping
-from shems_optimizer.model.errors import ConfigError
-from shems_optimizer.model.tariff import Fixed, Market
+from shems_optimizer.app.backtest.inputs import battery_limits, site_from_mapping
+from shems_optimizer.core.model.errors import ConfigError
+from shems_optimizer.core.model.tariff import Fixed, Market
 
 BATTERY = {"name": "b", "capacity_kwh": 10, "max_charge_kw": 5, "max_discharge_kw": 4, "initial_soc": 0.5}
 

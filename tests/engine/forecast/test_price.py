@@ -8,8 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import DayAheadPublication, SeriesError, SpotPriceForecaster, read_price_csv
-from shems_optimizer.model.tariff import Fixed, Market, Period, Tariff, TariffError, TimeOfUse
+from shems_optimizer.core.forecast import (
+    DayAheadPublication,
+    SeriesError,
+    SpotPriceForecaster,
+    read_price_csv,
+)
+from shems_optimizer.core.model.tariff import Fixed, Market, Period, Tariff, TariffError, TimeOfUse
 
 from .conftest import PRICES, TZ
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import (
+from shems_optimizer.core.forecast import (
     Location,
     SeriesError,
     align_prices,

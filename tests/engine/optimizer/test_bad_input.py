@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.model import Series, Site
-from shems_optimizer.model.errors import ConfigError
-from shems_optimizer.model.loading import site_from_dict
-from shems_optimizer.planner import optimize
-from shems_optimizer.scenario import load_scenario
+from shems_optimizer.app.inputs.scenario import load_scenario
+from shems_optimizer.core.model import Series, Site
+from shems_optimizer.core.model.errors import ConfigError
+from shems_optimizer.core.model.loading import site_from_dict
+from shems_optimizer.core.planner import optimize
 
 from .helpers import START, flat_series, hourly_grid
 

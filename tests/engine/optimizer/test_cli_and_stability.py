@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from shems_optimizer.cli import main
+from shems_optimizer.core.model import Battery, Grid, Site
+from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.data import data_path
-from shems_optimizer.model import Battery, Grid, Site
-from shems_optimizer.planner import Options, optimize
 
 from .helpers import flat_series
 
@@ -31,6 +32,36 @@ def test_optimize_writes_the_plan_as_json(tmp_path: Path, capsys: pytest.Capture
     assert {a["name"] for a in plan["appliances"]} == {"dishwasher", "washing_machine", "water_heater"}
     assert len(plan["batteries"][0]["soc"]) == 192
     assert plan["savings_eur"] > 0
+
+
+def test_optimize_plans_through_the_solver_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_highs, by_cbc = tmp_path / "highs.json", tmp_path / "cbc.json"
+    assert main(["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--output", str(by_highs)]) == 0
+    args = ["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--output", str(by_cbc), "--solver", "pulp:cbc"]
+    assert main(args) == 0
+    highs, cbc = json.loads(by_highs.read_text()), json.loads(by_cbc.read_text())
+    assert cbc["solver"]["detail"].split(":")[0] in ("COIN_CMD", "PULP_CBC_CMD")
+    assert cbc["cost"]["total_eur"] == pytest.approx(highs["cost"]["total_eur"], rel=2e-4, abs=2e-4)
+    capsys.readouterr()
+    assert main(["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--solver", "pulp:gurobi"]) == 2
+    err = capsys.readouterr().err
+    assert "solver 'pulp:gurobi': PuLP finds no working GUROBI" in err and "Traceback" not in err
+
+
+def test_optimize_json_through_pulps_highs_is_json_alone() -> None:
+    # A fresh process: the first HiGHS instance of a process prints a banner on stdout unless made
+    # quietly, and PuLP's HiGHS interface makes one of its own.
+    args = ["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--json", "--solver", "pulp:highs"]
+    done = subprocess.run(
+        [sys.executable, "-m", "shems_optimizer", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout)["solver"]["detail"].startswith("HiGHS: ")
 
 
 def test_optimize_reports_bad_input_without_a_traceback(
@@ -113,7 +144,7 @@ def test_previous_plan_keeps_a_near_tie_from_flapping() -> None:
 
 def test_a_time_limited_solve_is_not_reported_optimal() -> None:
     from shems_bench.optimizer import full_site
-    from shems_optimizer.planner import PlanningError
+    from shems_optimizer.core.planner import PlanningError
 
     scenario = full_site(7)
     try:

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.model import Series
-from shems_optimizer.model.loading import site_from_dict
-from shems_optimizer.plan import Plan
-from shems_optimizer.planner import Options, optimize
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.core.model import Series
+from shems_optimizer.core.model.loading import site_from_dict
+from shems_optimizer.core.plan import Plan
+from shems_optimizer.core.planner import Options, optimize
+from shems_optimizer.core.timegrid import TimeGrid
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.json"))
 

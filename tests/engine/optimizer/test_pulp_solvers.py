@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from shems_bench.optimizer import case_a, full_site
-from shems_optimizer.planner import Options, SolverUnavailable, optimize
-from shems_optimizer.planner.pulp_solve import available_solvers, pulp_solver
-from shems_optimizer.scenario import Scenario
+from shems_optimizer.app.inputs.scenario import Scenario
+from shems_optimizer.core.planner import Options, SolverUnavailable, optimize
+from shems_optimizer.core.planner.pulp_solve import available_solvers, pulp_solver
 
 from .test_golden import GOLDEN, golden_plan
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 
 from shems_optimizer.api.ports import InputRejected
-from shems_optimizer.model import ConfigError
-from shems_optimizer.model.loading import site_from_dict
-from shems_optimizer.model.tariff import Period, Season, Tariff, TariffError, TimeOfUse
-from shems_optimizer.service.engine_site import document_tariff
-from shems_optimizer.service.site_document import validate_site_document
+from shems_optimizer.app.site.engine_site import document_tariff
+from shems_optimizer.app.site.site_document import validate_site_document
+from shems_optimizer.core.model import ConfigError
+from shems_optimizer.core.model.loading import site_from_dict
+from shems_optimizer.core.model.tariff import Period, Season, Tariff, TariffError, TimeOfUse
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAY, WEEKEND, HOLIDAY = frozenset({"weekday"}), frozenset({"weekend"}), frozenset({"holiday"})

@@ -14,9 +14,16 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from shems_optimizer.store import (
+from shems_optimizer.adapters.store import (
+    SqliteConfig,
+    SqliteRepository,
+    TimescaleConfig,
+    TimescaleRepository,
+    sqlite_schema,
+    timescale_schema,
+)
+from shems_optimizer.app.records.models import (
     CommandStatus,
-    ConsumptionQuery,
     Device,
     DeviceType,
     ForecastKind,
@@ -24,16 +31,10 @@ from shems_optimizer.store import (
     Granularity,
     Home,
     Reading,
-    Repository,
     Schedule,
-    SqliteConfig,
-    SqliteRepository,
     StoredPlan,
-    TimescaleConfig,
-    TimescaleRepository,
-    sqlite_schema,
-    timescale_schema,
 )
+from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 
 T = datetime(2026, 3, 29, 0, 0, tzinfo=UTC)  # the night Paris moves to summer time
 POWERS = [400.0 + 10 * (i % 3) for i in range(24)]  # every 5 minutes for two hours

@@ -12,12 +12,9 @@ import psycopg
 import pytest
 from sqlalchemy import Column, Engine, MetaData, Table, Text, TypeDecorator, create_engine, inspect
 
-import shems_optimizer.store.sqlite as sqlite_store
-import shems_optimizer.store.timescale as timescale_store
-from shems_optimizer.store import (
-    Device,
-    DeviceType,
-    Home,
+import shems_optimizer.adapters.store.sqlite as sqlite_store
+import shems_optimizer.adapters.store.timescale as timescale_store
+from shems_optimizer.adapters.store import (
     SqliteConfig,
     SqliteRepository,
     TimescaleConfig,
@@ -25,8 +22,9 @@ from shems_optimizer.store import (
     sqlite_schema,
     timescale_schema,
 )
-from shems_optimizer.store.migrations import AddColumn, Migration
-from shems_optimizer.store.tables import UtcTime, metadata
+from shems_optimizer.adapters.store.migrations import AddColumn, Migration
+from shems_optimizer.adapters.store.tables import UtcTime, metadata
+from shems_optimizer.app.records.models import Device, DeviceType, Home
 
 
 @pytest.fixture(params=["sqlite", "timescaledb"])

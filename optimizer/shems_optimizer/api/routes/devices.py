@@ -5,9 +5,10 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.runtime.jsonio import json_response
+
 from ..context import command_port, device_port
 from ..errors import ApiError, not_found
-from ..jsonio import json_response
 from ..ports import Conflict, InputRejected
 from ..spec import Response, RouteSpec, body_of, link, query_of
 from ..validation import finite_number, identifier, integer, mqtt_topic

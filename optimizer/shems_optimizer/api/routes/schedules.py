@@ -5,9 +5,10 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.runtime.jsonio import json_response
+
 from ..context import schedule_port
 from ..errors import ApiError, not_found
-from ..jsonio import json_response
 from ..ports import InputRejected
 from ..spec import Response, RouteSpec, body_of, link
 from ..validation import aware_datetime
