@@ -198,6 +198,8 @@ class Window:
     start: datetime
     end: datetime
     price: float
+    # Running: the window began before, and begins with whichever plan step is in force.
+    running: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +285,10 @@ def _window(raw: Mapping[str, Any], key: str, where: str) -> Window | None:
     price = _num(obj, "price", f"{where}.{key}")
     if start is None or end is None or price is None:
         raise PayloadError(f"{where}.{key}: expected start, end and a finite price")
-    return Window(start=start, end=end, price=price)
+    running = obj.get("running", False)
+    if not isinstance(running, bool):
+        raise PayloadError(f"{where}.{key}.running: expected a boolean, got {type(running).__name__}")
+    return Window(start=start, end=end, price=price, running=running)
 
 
 def _cheapest(obj: Mapping[str, Any]) -> tuple[CheapestAnswer, ...]:

@@ -47,15 +47,18 @@ def energy_kwh(
 
 def cheapest_window(plan: Plan, now: datetime, *, today: bool = False) -> Window | None:
     """The add-on's answer in force at ``now``: the cheapest window of the next 24 hours, or of the
-    rest of today (``today``). The add-on works it out for every moment its plan covers; None outside
-    the plan or when the add-on gave none."""
-    if not plan.steps or plan.steps[-1].end <= now:
+    rest of today (``today``). The add-on works it out for every moment its plan covers (a running
+    window begins with the step in force); None outside the plan or when the add-on gave none."""
+    step = plan.step_at(now)
+    if step is None:
         return None
     answer = None
     for entry in plan.cheapest:
         if entry.begins > now:
             break
         answer = entry.today if today else entry.next_24h
+    if answer is not None and answer.running:
+        return Window(start=step.start, end=answer.end, price=answer.price, running=True)
     return answer
 
 

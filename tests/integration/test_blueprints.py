@@ -52,8 +52,10 @@ def test_the_blueprints_are_there() -> None:
         "battery_follow_plan.yaml",
         "ev_follow_plan.yaml",
         "everyone_left.yaml",
+        "goal_at_risk.yaml",
         "peak_hours.yaml",
         "plan_notifications.yaml",
+        "preheat.yaml",
     ]
 
 
@@ -684,3 +686,172 @@ async def test_peak_hours_pause_loads_and_put_them_back(
     hass.states.async_set("sensor.house_power", "5000", {"device_class": "power", "unit_of_measurement": "W"})
     await hass.async_block_till_done()
     assert len(notes) == 1
+
+
+# -- 7. pre-heat and pre-cool ------------------------------------------------------------------------------
+
+
+def with_prices_by_hour(
+    plan: dict[str, Any], prices: dict[int, float], other: float, plan_id: str
+) -> dict[str, Any]:
+    """The plan with ``prices[h]`` in the steps starting h whole hours from now (0: the step now)."""
+    now = dt_util.utcnow()
+
+    def price(step: dict[str, Any]) -> float:
+        start, end = dt_util.parse_datetime(step["start"]), dt_util.parse_datetime(step["end"])
+        assert start is not None and end is not None
+        hours = 0 if start <= now < end else int((start - now).total_seconds() // 3600) if start > now else -1
+        return prices.get(hours, other)
+
+    return plan | {"id": plan_id, "steps": [step | {"import_price": price(step)} for step in plan["steps"]]}
+
+
+async def thermostat(hass: HomeAssistant, target: float = 21) -> None:
+    await helpers(hass, "input_boolean", {"heater": {"initial": False}})
+    hass.states.async_set("sensor.room_temperature", "20.5", {"unit_of_measurement": "°C"})
+    config = {
+        "platform": "generic_thermostat",
+        "name": "Living room",
+        "heater": "input_boolean.heater",
+        "target_sensor": "sensor.room_temperature",
+        "target_temp": target,
+        "initial_hvac_mode": "heat",
+    }
+    assert await async_setup_component(hass, "climate", {"climate": [config]})
+    await hass.async_block_till_done()
+
+
+def set_point(hass: HomeAssistant) -> float:
+    state = hass.states.get("climate.living_room")
+    assert state is not None
+    return float(state.attributes["temperature"])
+
+
+async def test_preheat_stores_warmth_before_expensive_hours(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    await thermostat(hass)
+    await use_blueprints(
+        hass,
+        (
+            "preheat",
+            {
+                "climate": "climate.living_room",
+                "price_sensor": "sensor.grid_current_price",
+                "usual": 21,
+                "comfort_low": 19.5,
+                "comfort_high": 22.5,
+                "lead_hours": 2,
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    # An expensive hour begins within the two hours ahead: heat to the top of the band now.
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.20, 1: 0.45}, 0.20, "soon"))
+    assert set_point(hass) == 22.5
+    # The expensive hour is now: coast at the bottom of the band.
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.45}, 0.20, "now"))
+    assert set_point(hass) == 19.5
+    # The next expensive hour is far ahead, or prices are flat: the usual temperature.
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.20, 10: 0.45}, 0.20, "later"))
+    assert set_point(hass) == 21
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.45}, 0.45, "flat"))
+    assert set_point(hass) == 21
+
+
+async def test_precool_does_the_opposite(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    await thermostat(hass, target=24)
+    await use_blueprints(
+        hass,
+        (
+            "preheat",
+            {
+                "climate": "climate.living_room",
+                "price_sensor": "sensor.grid_current_price",
+                "mode": "cool",
+                "usual": 24,
+                "comfort_low": 22,
+                "comfort_high": 26,
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.20, 1: 0.45}, 0.20, "soon"))
+    assert set_point(hass) == 22
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.45}, 0.20, "now"))
+    assert set_point(hass) == 26
+
+
+# -- 8. goal at risk ---------------------------------------------------------------------------------------
+
+
+async def test_goal_at_risk_asks_and_charges_now(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    await helpers(hass, "input_boolean", {"car_charger": {"initial": False}})
+    projected = "sensor.car_projected_charge_at_departure"
+    await use_blueprints(
+        hass,
+        (
+            "goal_at_risk",
+            {
+                "projected": projected,
+                "target": "number.car_target_charge_at_departure",
+                "departure": "time.car_departure_time",
+                "charger": ["input_boolean.car_charger"],
+                "notify_actions": [
+                    {
+                        "action": "test.notify",
+                        "data": {
+                            "title": "{{ title }}",
+                            "message": "{{ message }}",
+                            "data": {"actions": "{{ actions }}"},
+                        },
+                    }
+                ],
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+
+    coordinator = quiet_entry.runtime_data.coordinator
+
+    async def projecting(soc: float, plan_id: str) -> None:
+        """Hand over a plan with the car projected at ``soc`` and wait until the sensor shows it (no
+        async_block_till_done: it would wait for the automation that waits for the answer)."""
+        evs = [ev | {"projected_soc_pct": soc} if ev["id"] == "ev1" else ev for ev in plan["evs"]]
+        coordinator.async_set_plan(parse_plan(plan | {"id": plan_id, "evs": evs}))
+        await wait_for(lambda: float(state_of(hass, projected)) == soc)
+
+    await projecting(79, "close enough")  # within the 2 % margin
+    await hass.async_block_till_done()
+    assert notes == []
+    await projecting(60.4, "short")
+    await wait_for(lambda: len(notes) == 1)
+    departure = state_of(hass, "time.car_departure_time")[:5]
+    assert notes[0].data["title"] == "Car will not be charged in time"
+    assert notes[0].data["message"].strip() == f"Car reaches 60 %, not 80 %, by {departure}."
+    buttons = notes[0].data["data"]["actions"]
+    assert [button["title"] for button in buttons] == ["Charge now", "Ignore"]
+    # The same shortfall in the next plan does not ask again while the question is open.
+    await projecting(58, "still short")
+    assert len(notes) == 1
+    hass.bus.async_fire("mobile_app_notification_action", {"action": buttons[0]["action"]})
+    await wait_for(lambda: state_of(hass, "input_boolean.car_charger") == "on")
+
+    # Back within reach, then short again: asked again; "Ignore" leaves the charger alone.
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.car_charger"}, blocking=True
+    )
+    await projecting(80, "reachable")
+    await projecting(50, "short again")
+    await wait_for(lambda: len(notes) == 2)
+    again = notes[1].data["data"]["actions"]
+    assert again[0]["action"] != buttons[0]["action"]  # each question has its own answers
+    hass.bus.async_fire("mobile_app_notification_action", {"action": again[1]["action"]})
+    await wait_for(lambda: hass.states.get("automation.goal_at_risk_0").attributes["current"] == 0)
+    await hass.async_block_till_done()
+    assert state_of(hass, "input_boolean.car_charger") == "off"

@@ -146,6 +146,12 @@ def test_the_cheapest_window_is_the_add_ons_answer() -> None:
     assert cheapest_window(plan, datetime(2026, 3, 28, 22, 30, tzinfo=UTC)) is None
     assert cheapest_window(plan, datetime(2026, 3, 30, 12, 0, tzinfo=UTC)) is None
     assert cheapest_window(plan_of(steps), datetime(2026, 3, 28, 23, 30, tzinfo=UTC)) is None
+    # A running window begins with whichever step is in force.
+    running = [{"from": "2026-03-29T00:00:00+01:00", "next_24h": {**night, "running": True}, "today": None}]
+    window = cheapest_window(
+        plan_of(steps, cheapest_windows=running), datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    )
+    assert window is not None and window.start == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)  # the 0.10 step
     with pytest.raises(PayloadError, match=r"plan.cheapest_windows\[0\].next_24h.price"):
         plan_of(steps, cheapest_windows=[{**answers[0], "next_24h": {**night, "price": "cheap"}}])
 

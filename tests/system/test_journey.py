@@ -503,6 +503,30 @@ CARD_BACKGROUND_JS = f"""
   return color.match(/[0-9.]+/g).slice(0, 3).map(Number);
 }})()"""
 
+# The editor element the dashboard editor asks the card for, fed a change from its form (JSON).
+CARD_EDITOR_JS = """
+(async () => {
+  const card = customElements.get('shems-plan-card');
+  const editor = card.getConfigElement();
+  editor.hass = document.querySelector('home-assistant').hass;
+  editor.setConfig(card.getStubConfig());
+  document.body.appendChild(editor);
+  await editor.updateComplete;
+  const form = editor.shadowRoot.querySelector('ha-form');
+  const changed = new Promise((resolve) =>
+    editor.addEventListener('config-changed', (event) => resolve(event.detail.config), { once: true }));
+  const hub = Object.values(editor.hass.devices)
+    .find((device) => device.manufacturer === 'SHEMS' && !device.via_device_id);
+  const value = { entry_id: hub.config_entries[0], title: '', hours: 24 };
+  form.dispatchEvent(new CustomEvent('value-changed', { detail: { value } }));
+  const config = await changed;
+  const fields = form.schema.flatMap((field) => (field.schema ? field.schema : [field]).map((f) => f.name));
+  const label = form.computeLabel({ name: 'entry_id' });
+  const result = { config, fields, entry_selector: form.schema[0].selector, label };
+  editor.remove();
+  return JSON.stringify(result);
+})()"""
+
 
 async def _card_drawn(tab: Any) -> dict[str, Any] | None:
     text = await tab.evaluate(CARD_DRAWN_JS)
@@ -616,6 +640,13 @@ async def test_shems_dashboard_draws_the_plan_card(journey: Journey, ha: HomeAss
             drawn["plan card dark"] = await _wait_drawn(tab, shots, "plan card dark", 1280, journey.notes)
             screens.append(await capture(tab, shots, "plan card dark", "Dishwasher", width=1280, height=1500))
             background = await tab.evaluate(CARD_BACKGROUND_JS)
+            # The card's visual editor, as the dashboard editor makes it: Home Assistant's form with
+            # the SHEMS entry picker; what is typed into it becomes the card's configuration.
+            reply = await tab.send(
+                "Runtime.evaluate", expression=CARD_EDITOR_JS, awaitPromise=True, returnByValue=True
+            )
+            assert "exceptionDetails" not in reply, reply
+            editor = json.loads(reply["result"]["value"])
             errors = list(tab.errors)
         finally:
             await browser.close()
@@ -628,6 +659,10 @@ async def test_shems_dashboard_draws_the_plan_card(journey: Journey, ha: HomeAss
         assert {"Dishwasher", "Washing machine"} <= set(summary["runs"]), (name, summary)
     assert "kW" in journey.notes["plan card tooltip"]
     assert sum(background) / 3 < 100, f"the card is not dark in the dark theme: rgb{tuple(background)}"
+    assert editor["fields"] == ["entry_id", "title", "hours", "hours_past"], editor
+    assert editor["entry_selector"] == {"config_entry": {"integration": "shems"}}, editor
+    assert editor["label"] == "SHEMS home", editor
+    assert editor["config"] == {"entry_id": journey.entry_id, "hours": 24}, editor  # the empty title dropped
     assert not [error for error in errors if not FRONTEND_NOISE.search(error)], errors
     leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
     assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"

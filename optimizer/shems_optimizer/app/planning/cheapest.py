@@ -8,7 +8,7 @@ arithmetic is on aware instants, so a 23- or 25-hour DST day is measured as it i
 Why carry it: the integration's sensors and voice answers show the add-on's answer instead of working
 out their own (two rules had given two answers). "Now" moves while a plan is in force, so the plan
 document lists the answer from each step on (``cheapest_windows``: one entry each time it changes);
-a reader takes the last entry that has begun.
+a reader takes the last entry that has begun, and a ``running`` window begins with the step in force.
 """
 
 from __future__ import annotations
@@ -35,8 +35,13 @@ class Window:
     end: datetime
     price: float
 
-    def document(self) -> dict[str, Any]:
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(), "price": self.price}
+    def document(self, running: bool = False) -> dict[str, Any]:
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "price": self.price,
+            "running": running,
+        }
 
 
 def local_midnight_after(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -67,32 +72,51 @@ def cheapest_window(
 
 def cheapest_windows(steps: Sequence[PriceStep], tz: ZoneInfo) -> list[dict[str, Any]]:
     """From each step's start: the cheapest window of the next 24 hours and of the rest of today.
-    Consecutive equal answers are given once (``from`` is where an answer begins)."""
+
+    A window that begins with the step in force is ``running``: it begins with whichever step is in
+    force, so one entry covers all the steps it runs through (a time-of-use night is one entry, not
+    one per quarter hour). Consecutive equal answers are given once (``from``: where one begins)."""
+
+    def key(window: Window | None, at: datetime) -> tuple[Any, ...] | None:
+        if window is None:
+            return None
+        running = window.start <= at
+        return (None if running else window.start, window.end, window.price, running)
+
     out: list[dict[str, Any]] = []
-    last: tuple[Window | None, Window | None] | None = None
+    last: tuple[Any, ...] | None = None
     for step in steps:
         ahead = cheapest_window(steps, step.start)
         today = cheapest_window(steps, step.start, until=local_midnight_after(step.start, tz))
-        if (ahead, today) == last:
+        current = (key(ahead, step.start), key(today, step.start))
+        if out and current == last:
             continue
-        last = (ahead, today)
+        last = current
         out.append(
             {
                 "from": step.start.isoformat(),
-                "next_24h": ahead.document() if ahead is not None else None,
-                "today": today.document() if today is not None else None,
+                "next_24h": ahead.document(ahead.start <= step.start) if ahead is not None else None,
+                "today": today.document(today.start <= step.start) if today is not None else None,
             }
         )
     return out
 
 
-def window_at(plan: Mapping[str, Any], now: datetime, scope: str = "next_24h") -> Mapping[str, Any] | None:
-    """The plan document's answer in force at ``now`` (``scope``: next_24h or today); None outside it."""
-    if datetime.fromisoformat(str(plan.get("horizon_end", now.isoformat()))) <= now:
+def window_at(plan: Mapping[str, Any], now: datetime, scope: str = "next_24h") -> dict[str, Any] | None:
+    """The plan document's answer in force at ``now`` (``scope``: next_24h or today), a running one
+    beginning with the step in force; None outside the plan."""
+    steps = plan.get("steps") or []
+    current = next(
+        (s for s in steps if datetime.fromisoformat(s["start"]) <= now < datetime.fromisoformat(s["end"])),
+        None,
+    )
+    if current is None:
         return None
-    answer = None
+    answer: Mapping[str, Any] | None = None
     for entry in plan.get("cheapest_windows") or []:
         if datetime.fromisoformat(entry["from"]) > now:
             break
         answer = entry.get(scope)
-    return answer
+    if answer is None:
+        return None
+    return {**answer, "start": current["start"]} if answer.get("running") else dict(answer)

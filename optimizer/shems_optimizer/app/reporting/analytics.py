@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shems_optimizer.app.devices.devices import DeviceRegistry
 from shems_optimizer.app.ports import SitePort
-from shems_optimizer.app.records.models import Granularity, StoreError
+from shems_optimizer.app.records.models import ConsumptionBucket, Granularity, StoreError
 from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 from shems_optimizer.runtime.blocking import BlockingRunner
 from shems_optimizer.runtime.jsonio import EncodedJson
@@ -155,32 +155,7 @@ class ConsumptionAnalytics:
             if device_id is not None and self._devices.route_now(device_id) is None:
                 return _answer(device_id, granularity, start, end, [])
             raise
-        merged: dict[datetime, dict[str, Any]] = defaultdict(
-            lambda: {"energy_kwh": 0.0, "peak_power_w": None}
-        )
-        for bucket in buckets:
-            # Keyed by UTC instant: local starts of the two 02:00 hours of an autumn DST night are equal.
-            point = merged[bucket.start.astimezone(UTC)]
-            point["start"] = bucket.start
-            point["end"] = bucket.end
-            point["energy_kwh"] += bucket.import_kwh
-            if bucket.max_power_w is not None:
-                point["peak_power_w"] = max(point["peak_power_w"] or 0.0, bucket.max_power_w)
-        series = []
-        for key in sorted(merged):
-            point = merged[key]
-            bucket_start = point["start"]
-            hours = (point["end"].astimezone(UTC) - bucket_start.astimezone(UTC)).total_seconds() / 3600
-            series.append(
-                {
-                    "start": bucket_start.isoformat(),  # encoded once here, not per request
-                    "end": point["end"].isoformat(),
-                    "energy_kwh": round(point["energy_kwh"], 6),
-                    "avg_power_w": round(point["energy_kwh"] * 1000 / hours, 3) if hours > 0 else None,
-                    "peak_power_w": point["peak_power_w"],
-                }
-            )
-        return _answer(device_id, granularity, start, end, series)
+        return _answer(device_id, granularity, start, end, _series(buckets))
 
     async def usage(self) -> dict[str, Any]:
         devices = []
@@ -202,6 +177,44 @@ class ConsumptionAnalytics:
                 total += float(power)
                 have_total = True
         return {"devices": devices, "total_power_w": round(total, 3) if have_total else None}
+
+
+def _series(buckets: Iterable[ConsumptionBucket]) -> list[dict[str, Any]]:
+    """One point per bucket start, the devices' energy summed and their peaks' maximum; the times
+    encoded once here, not per request."""
+    # Keyed by UTC instant: local starts of the two 02:00 hours of an autumn DST night are equal.
+    # [start, end, energy kWh, peak W]
+    merged: dict[datetime, list[Any]] = {}
+    for bucket in buckets:
+        key = bucket.start.astimezone(UTC)
+        peak = bucket.max_power_w
+        point = merged.get(key)
+        if point is None:
+            merged[key] = [
+                bucket.start,
+                bucket.end,
+                0.0 + bucket.import_kwh,
+                None if peak is None else max(0.0, peak),
+            ]
+        else:
+            point[1] = bucket.end
+            point[2] += bucket.import_kwh
+            if peak is not None:
+                point[3] = max(point[3] or 0.0, peak)
+    series = []
+    for key in sorted(merged):
+        bucket_start, bucket_end, energy, peak = merged[key]
+        hours = (bucket_end.astimezone(UTC) - key).total_seconds() / 3600
+        series.append(
+            {
+                "start": bucket_start.isoformat(),
+                "end": bucket_end.isoformat(),
+                "energy_kwh": round(energy, 6),
+                "avg_power_w": round(energy * 1000 / hours, 3) if hours > 0 else None,
+                "peak_power_w": peak,
+            }
+        )
+    return series
 
 
 def _answer(

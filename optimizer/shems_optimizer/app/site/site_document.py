@@ -30,6 +30,11 @@ HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
 
 
+def _describes(func: Any, **json_schema: Any) -> None:
+    """How the OpenAPI document describes a validator function (see api/site_schemas.py)."""
+    func.json_schema = json_schema
+
+
 def _entity(value: Any) -> str:
     if not isinstance(value, str) or not ENTITY.match(value):
         raise vol.Invalid(f"expected a Home Assistant entity id like sensor.grid_power, got {value!r}")
@@ -103,6 +108,7 @@ def _watts(low: float = 0.0, high: float = 1_000_000.0) -> Any:
             raise vol.Invalid(f"{number:g} W is implausibly small: this field is in watts (kW × 1000)")
         return float(number)
 
+    _describes(check, type="number", minimum=low, maximum=high, description="watts (not kW)")
     return check
 
 
@@ -139,6 +145,7 @@ def _degrees(limit: float) -> Any:
             raise vol.Invalid(f"{value:g} is outside -{limit:g}..{limit:g} decimal degrees")
         return float(value)
 
+    _describes(check, type="number", minimum=-limit, maximum=limit, description="decimal degrees")
     return check
 
 
@@ -235,6 +242,31 @@ def _price(value: Any) -> Any:
     if schema is None:
         raise vol.Invalid(f"kind must be entity, fixed or tou, got {value.get('kind')!r}", path=["kind"])
     return schema(dict(value))
+
+
+_describes(_entity, type="string", pattern=ENTITY.pattern, description="a Home Assistant entity id")
+_describes(
+    _optional_entity,
+    anyOf=[{"type": "string", "pattern": ENTITY.pattern}, {"const": ""}, {"type": "null"}],
+    description="a Home Assistant entity id; empty or null for none",
+)
+_describes(_timezone, type="string", minLength=1, maxLength=64, description="IANA time zone name")
+_describes(_clock, type="string", pattern=HHMM.pattern, description="local time HH:MM")
+_describes(_month_day, type="string", pattern=MMDD.pattern, description="a date MM-DD")
+_describes(
+    _country,
+    anyOf=[{"type": "string", "pattern": "^[A-Za-z]{2}$"}, {"const": ""}, {"type": "null"}],
+    description="ISO 3166 country code (public holidays of a time-of-use tariff); empty or null for none",
+)
+_describes(_finite, type="number")
+_describes(_reject_bool, type="integer")
+_describes(_id, type="string", minLength=1, maxLength=100)
+_describes(
+    _location,
+    anyOf=[LOCATION, {"type": "null"}],
+    description="where the home is (Home Assistant's home location); the PV forecast needs it",
+)
+_describes(_price, oneOf=[PRICE_ENTITY, PRICE_FIXED, PRICE_TOU], description="where prices come from")
 
 
 BATTERY = vol.Schema(

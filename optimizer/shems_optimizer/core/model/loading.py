@@ -31,6 +31,39 @@ Number = vol.All(vol.Coerce(float), msg="expected a number")
 Boolean = vol.Boolean()
 Moment = vol.Any(str, datetime, msg="expected an ISO 8601 timestamp with offset or a time of day HH:MM")
 
+# The schemas below are the one description of the site file: the loader validates with them and
+# docs/scenario-site.schema.json is generated from them (`shems-optimizer schema --write`). Each
+# value says how JSON Schema describes it; the model's classes check the same ranges when built.
+
+
+def doc(validator: Any, **json_schema: Any) -> Callable[[Any], Any]:
+    """``validator``, carrying its JSON Schema (``json_schema``: what the documentation says)."""
+    compiled = vol.Schema(validator)
+
+    def check(value: Any) -> Any:
+        return compiled(value)
+
+    check.json_schema = json_schema  # type: ignore[attr-defined]
+    return check
+
+
+def number(description: str | None = None, **bounds: Any) -> Callable[[Any], Any]:
+    """A number; ``bounds``: minimum, maximum, exclusiveMinimum, default (documentation only)."""
+    return doc(Number, type="number", **({"description": description} if description else {}), **bounds)
+
+
+def boolean(description: str, default: bool) -> Callable[[Any], Any]:
+    return doc(Boolean, type="boolean", description=description, default=default)
+
+
+MOMENT_TEXT = (
+    "ISO 8601 timestamp with offset (2026-06-01T07:00:00+02:00), or a time of day HH:MM meaning the "
+    "next such local time at or after the horizon start"
+)
+OptionalMoment = doc(vol.Any(None, Moment), type=["string", "null"], description=MOMENT_TEXT)
+NAME = doc(lambda value: _name(value), type="string", minLength=1)
+CLOCK = doc(vol.Any(str, time), type="string", description="local time HH:MM")
+
 
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
@@ -38,136 +71,215 @@ def _name(value: Any) -> str:
     return value.strip()
 
 
-Days = vol.Any(
-    vol.In(DAY_KINDS), [vol.In(DAY_KINDS)], msg=f"expected one or a list of {', '.join(DAY_KINDS)}"
+Days = doc(
+    vol.Any(vol.In(DAY_KINDS), [vol.In(DAY_KINDS)], msg=f"expected one or a list of {', '.join(DAY_KINDS)}"),
+    description="kinds of day the period applies to (default weekday and weekend; holidays take the "
+    "weekend's periods unless some period names holiday)",
+    anyOf=[{"enum": list(DAY_KINDS)}, {"type": "array", "items": {"enum": list(DAY_KINDS)}}],
 )
 TARIFF_PERIOD = vol.Schema(
     {
-        vol.Required("start"): vol.Any(str, time),
-        # Without end a period lasts until the next period's start (on the same kind of day).
-        vol.Optional("end"): vol.Any(str, time),
+        vol.Required("start"): CLOCK,
+        vol.Optional("end"): doc(
+            vol.Any(str, time),
+            type="string",
+            description="local time HH:MM; default: the next period's start on the same kind of day",
+        ),
         vol.Optional("days"): Days,
-        vol.Required("buy_eur_per_kwh"): Number,
-        vol.Optional("sell_eur_per_kwh"): Number,
+        vol.Required("buy_eur_per_kwh"): number(),
+        vol.Optional("sell_eur_per_kwh"): number("default: the tariff's sell_eur_per_kwh"),
     }
 )
+PERIODS = vol.All([TARIFF_PERIOD], vol.Length(min=1))
 TARIFF = vol.Schema(
     {
-        vol.Exclusive("periods", "shape"): [TARIFF_PERIOD],
-        vol.Exclusive("seasons", "shape"): [
-            vol.Schema(
-                {
-                    vol.Optional("name"): str,
-                    vol.Required("start"): str,
-                    vol.Required("end"): str,
-                    vol.Required("periods"): [TARIFF_PERIOD],
-                }
-            )
-        ],
-        # The feed-in price of periods that give none.
-        vol.Optional("sell_eur_per_kwh"): Number,
+        vol.Exclusive("periods", "shape"): PERIODS,
+        vol.Exclusive(
+            "seasons", "shape", description="date ranges, together covering the year once"
+        ): vol.All(
+            [
+                vol.Schema(
+                    {
+                        vol.Optional("name"): str,
+                        vol.Required("start", description="first day MM-DD"): str,
+                        vol.Required(
+                            "end", description="last day MM-DD (may be before start: wraps the new year)"
+                        ): str,
+                        vol.Required("periods"): PERIODS,
+                    }
+                )
+            ],
+            vol.Length(min=1),
+        ),
+        vol.Optional("sell_eur_per_kwh"): number("feed-in price of periods that give none"),
     }
 )
 GRID = vol.Schema(
     {
-        vol.Optional("import_limit_kw"): Number,
-        vol.Optional("export_limit_kw"): Number,
-        vol.Optional("tariff"): TARIFF,
-        vol.Optional("peak_demand_charge_eur_per_kw"): Number,
+        vol.Optional("import_limit_kw"): number("maximum import power", minimum=0, default=17),
+        vol.Optional("export_limit_kw"): number("maximum export power", minimum=0, default=17),
+        vol.Optional(
+            "tariff",
+            description="Time-of-use prices, used when the CSV has no price columns: the periods of each "
+            "kind of day (weekday, weekend, holiday) must cover 24 h without overlap",
+        ): TARIFF,
+        vol.Optional("peak_demand_charge_eur_per_kw"): number(
+            "EUR per kW of the highest import in the horizon", minimum=0, default=0
+        ),
     }
 )
+FRACTION = {"minimum": 0, "maximum": 1}
 BATTERY = vol.Schema(
     {
-        vol.Required("name"): _name,
-        vol.Required("capacity_kwh"): Number,
-        vol.Required("max_charge_kw"): Number,
-        vol.Required("max_discharge_kw"): Number,
-        vol.Required("initial_soc"): Number,
-        vol.Optional("soc_min"): Number,
-        vol.Optional("soc_max"): Number,
-        vol.Optional("charge_efficiency"): Number,
-        vol.Optional("discharge_efficiency"): Number,
-        vol.Optional("wear_cost_eur_per_kwh"): Number,
-        vol.Optional("terminal_soc"): vol.Any(None, Number),
-        vol.Optional("terminal_value_eur_per_kwh"): Number,
-        vol.Optional("may_export"): Boolean,
+        vol.Required("name"): NAME,
+        vol.Required("capacity_kwh"): number("usable capacity", exclusiveMinimum=0, maximum=1000),
+        vol.Required("max_charge_kw"): number("AC-side charge limit", minimum=0, maximum=250),
+        vol.Required("max_discharge_kw"): number("AC-side discharge limit", minimum=0, maximum=250),
+        vol.Required("initial_soc"): number("SOC now", **FRACTION),
+        vol.Optional("soc_min"): number("lowest SOC", **FRACTION, default=0.1),
+        vol.Optional("soc_max"): number("highest SOC", **FRACTION, default=1.0),
+        vol.Optional("charge_efficiency"): number("AC to stored", minimum=0.5, maximum=1, default=0.95),
+        vol.Optional("discharge_efficiency"): number("stored to AC", minimum=0.5, maximum=1, default=0.95),
+        vol.Optional("wear_cost_eur_per_kwh"): number(
+            "per kWh charged and per kWh discharged", minimum=0, default=0
+        ),
+        vol.Optional("terminal_soc"): doc(
+            vol.Any(None, Number),
+            type=["number", "null"],
+            **FRACTION,
+            description="soft goal: at least this SOC at the end of the horizon",
+        ),
+        vol.Optional("terminal_value_eur_per_kwh"): number(
+            "value of energy left at the end (when no terminal_soc)", default=0
+        ),
+        vol.Optional("may_export"): boolean("false: the battery only serves the house", True),
     }
 )
 EV = vol.Schema(
     {
-        vol.Required("name"): _name,
-        vol.Required("capacity_kwh"): Number,
-        vol.Required("soc_now"): Number,
-        vol.Required("target_soc"): Number,
-        vol.Required("max_charge_kw"): Number,
-        vol.Optional("min_charge_kw"): Number,
-        vol.Optional("departure"): vol.Any(None, Moment),
-        vol.Optional("arrival"): vol.Any(None, Moment),
-        vol.Optional("plugged_in"): Boolean,
-        vol.Optional("charge_efficiency"): Number,
+        vol.Required("name"): NAME,
+        vol.Required("capacity_kwh"): number("battery size", exclusiveMinimum=0, maximum=1000),
+        vol.Required("soc_now"): number("SOC now", **FRACTION),
+        vol.Required("target_soc"): number("soft goal by departure (also the charge limit)", **FRACTION),
+        vol.Required("max_charge_kw"): number("charger maximum", exclusiveMinimum=0, maximum=250),
+        vol.Optional("min_charge_kw"): number(
+            "charger minimum when charging (0 or within min..max)", minimum=0, default=0
+        ),
+        vol.Optional("departure"): OptionalMoment,
+        vol.Optional("arrival"): OptionalMoment,
+        vol.Optional("plugged_in"): boolean("plugged in now; false: from arrival", True),
+        vol.Optional("charge_efficiency"): number("AC to battery", minimum=0.5, maximum=1, default=0.9),
     }
 )
 PROFILE_APPLIANCE = vol.Schema(
     {
-        vol.Required("name"): _name,
-        vol.Required("type"): "profile",
-        vol.Required("profile_kw"): vol.All([Number], vol.Length(min=1, msg="the power profile is empty")),
-        vol.Optional("profile_step_minutes"): vol.All(Number, vol.Range(min=1, msg="must be >= 1 minute")),
-        vol.Optional("earliest_start"): vol.Any(None, Moment),
-        vol.Optional("latest_finish"): vol.Any(None, Moment),
+        vol.Required("name"): NAME,
+        vol.Required("type"): doc("profile", const="profile"),
+        vol.Required("profile_kw"): doc(
+            vol.All([Number], vol.Length(min=1, msg="the power profile is empty")),
+            type="array",
+            items={"type": "number", "minimum": 0},
+            minItems=1,
+            description="power per profile step, kW",
+        ),
+        vol.Optional("profile_step_minutes"): doc(
+            vol.All(Number, vol.Range(min=1, msg="must be >= 1 minute")),
+            type="number",
+            description="length of each profile value",
+            minimum=1,
+            default=15,
+        ),
+        vol.Optional("earliest_start"): OptionalMoment,
+        vol.Optional("latest_finish"): OptionalMoment,
     }
 )
 ENERGY_APPLIANCE = vol.Schema(
     {
-        vol.Required("name"): _name,
-        vol.Required("type"): "energy",
-        vol.Required("energy_kwh"): Number,
-        vol.Required("max_power_kw"): Number,
-        vol.Optional("min_power_kw"): Number,
-        vol.Optional("earliest_start"): vol.Any(None, Moment),
-        vol.Optional("latest_finish"): vol.Any(None, Moment),
-        vol.Optional("min_on_minutes"): Number,
-        vol.Optional("min_off_minutes"): Number,
+        vol.Required("name"): NAME,
+        vol.Required("type"): doc("energy", const="energy"),
+        vol.Required("energy_kwh"): number("energy needed in the window", minimum=0, maximum=1000),
+        vol.Required("max_power_kw"): number("maximum power", exclusiveMinimum=0, maximum=250),
+        vol.Optional("min_power_kw"): number("0 or at least this when on", minimum=0, default=0),
+        vol.Optional("earliest_start"): OptionalMoment,
+        vol.Optional("latest_finish"): OptionalMoment,
+        vol.Optional("min_on_minutes"): number("once on, stay on at least", minimum=0, default=0),
+        vol.Optional("min_off_minutes"): number("once off, stay off at least", minimum=0, default=0),
     }
 )
 THERMAL = vol.Schema(
     {
-        vol.Required("name"): _name,
-        vol.Required("max_power_kw"): Number,
-        vol.Required("cop"): Number,
-        vol.Required("heat_capacity_kwh_per_k"): Number,
-        vol.Required("loss_kw_per_k"): Number,
-        vol.Required("initial_temp_c"): Number,
-        vol.Required("min_temp_c"): Number,
-        vol.Required("max_temp_c"): Number,
-        vol.Optional("ambient_c"): Number,
-        vol.Optional("uses_outdoor_temperature"): Boolean,
-        vol.Optional("draw_kw"): Number,
+        vol.Required("name"): NAME,
+        vol.Required("max_power_kw"): number("electric power", exclusiveMinimum=0, maximum=250),
+        vol.Required("cop"): number(
+            "heat per electric kWh (1 for a resistive heater)", minimum=0.5, maximum=10
+        ),
+        vol.Required("heat_capacity_kwh_per_k"): number("thermal mass", exclusiveMinimum=0),
+        vol.Required("loss_kw_per_k"): number("losses per kelvin above ambient", minimum=0),
+        vol.Required("initial_temp_c"): number(),
+        vol.Required("min_temp_c"): number("comfort band (soft)"),
+        vol.Required("max_temp_c"): number("comfort band (soft)"),
+        vol.Optional("ambient_c"): number("surroundings", default=20),
+        vol.Optional("uses_outdoor_temperature"): boolean("use the CSV's outdoor_temp_c as ambient", False),
+        vol.Optional("draw_kw"): number("constant heat taken out (hot water use)", minimum=0, default=0),
     }
 )
 HORIZON = vol.Schema(
     {
-        vol.Optional("start"): Moment,
-        vol.Required("steps"): [
+        vol.Optional("start"): doc(
+            Moment, type="string", description="ISO 8601 timestamp with offset; default: the first CSV row"
+        ),
+        vol.Required("steps", description="consecutive segments, e.g. 96 × 15 min then 24 × 60 min"): [
             vol.Schema(
-                {vol.Required("minutes"): Number, vol.Required("count"): vol.All(int, vol.Range(min=0))}
+                {
+                    vol.Required("minutes"): number("step length", exclusiveMinimum=0),
+                    vol.Required("count"): vol.All(int, vol.Range(min=0)),
+                }
             )
         ],
     }
 )
 SITE = vol.Schema(
     {
-        vol.Optional("name"): _name,
-        vol.Optional("timezone"): str,
-        vol.Optional("country"): object,  # checked by country_code (a YAML NO is a boolean)
-        vol.Optional("currency"): vol.Match(r"^[A-Z]{3}$", msg="expected a three-letter currency code (EUR)"),
+        vol.Optional("name"): doc(
+            lambda value: _name(value), type="string", description="shown in summaries", default="home"
+        ),
+        vol.Optional("timezone"): doc(
+            str, type="string", description="IANA zone used to show times and resolve HH:MM", default="UTC"
+        ),
+        # checked by country_code (an unquoted YAML NO is a boolean)
+        vol.Optional("country"): doc(
+            object,
+            type="string",
+            pattern="^[A-Za-z]{2}$",
+            description="ISO 3166 country code whose public holidays a time-of-use tariff (and the load "
+            'forecast) knows; quote it in YAML ("NO" unquoted is a boolean)',
+        ),
+        vol.Optional("currency"): doc(
+            vol.Match(r"^[A-Z]{3}$", msg="expected a three-letter currency code (EUR)"),
+            type="string",
+            pattern="^[A-Z]{3}$",
+            description="currency of every price and cost",
+            default="EUR",
+        ),
+        vol.Optional(
+            "horizon", description="Optional. Without it the horizon is one step per CSV row."
+        ): HORIZON,
         vol.Optional("grid"): GRID,
-        vol.Optional("pv"): vol.Schema({vol.Optional("curtailable"): Boolean}),
+        vol.Optional("pv"): vol.Schema(
+            {
+                vol.Optional("curtailable"): boolean(
+                    "may the inverter be told to produce less (e.g. at negative export prices)", False
+                )
+            }
+        ),
         vol.Optional("batteries"): [BATTERY],
         vol.Optional("evs"): [EV],
-        vol.Optional("appliances"): [dict],
+        # Validated per type by _appliance, so an error names the type's own fields; the schema's
+        # items are one of the two (a described validator may nest schemas).
+        vol.Optional("appliances"): doc(
+            [dict], type="array", items={"oneOf": [PROFILE_APPLIANCE, ENERGY_APPLIANCE]}
+        ),
         vol.Optional("thermal"): [THERMAL],
-        vol.Optional("horizon"): HORIZON,
     }
 )
 
