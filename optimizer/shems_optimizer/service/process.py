@@ -36,6 +36,7 @@ from .analytics import ConsumptionAnalytics
 from .bill import BillService
 from .blocking import BlockingRunner
 from .config import ServiceConfig
+from .controlled_load import ControlledLoad
 from .devices import DeviceRegistry
 from .engine_planner import EnginePlanner
 from .engine_site import check_site
@@ -169,15 +170,17 @@ class Service:
         )
 
         history = HistoryLoader(repo, blocking, devices.devices)
+        controlled = ControlledLoad()
 
         async def load_history(_site: object) -> list[tuple[datetime, float]]:
-            return list((await history.history()).load)
+            # The base load the forecaster learns: without the EV charge and runs SHEMS switched.
+            return list(controlled.base_load((await history.history()).load))
 
         async def pv_history(_site: object) -> list[tuple[datetime, float]]:
             return list((await history.history()).pv)
 
         live = self.live_inputs = LiveInputs(ha_states, load_history, pv_history)
-        planner = self._planner_override or EnginePlanner(live)
+        planner = self._planner_override or EnginePlanner(live, on_plan=controlled.record)
         plans = self.plans = PlanService(
             self.site,
             planner,

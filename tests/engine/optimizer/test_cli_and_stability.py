@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from shems_optimizer.cli import main
 from shems_optimizer.data import data_path
-from datetime import timedelta
-
 from shems_optimizer.model import Battery, Grid, Site
 from shems_optimizer.model.assets import ProfileAppliance
 from shems_optimizer.planner import Options, optimize
