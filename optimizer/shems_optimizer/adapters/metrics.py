@@ -19,14 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from shems_optimizer.adapters.ingest.pipeline import TelemetryPipeline
-from shems_optimizer.api.stream import StreamHub
+from shems_optimizer.runtime.events import EventSink
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PLAN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
@@ -57,11 +57,21 @@ class ServiceMetrics:
         return generate_latest(self.registry)
 
 
-class MeteredHub(StreamHub):
-    """The stream hub that also counts the events metrics care about (plans, command outcomes)."""
+class StreamFigures(Protocol):
+    """What the metrics read of the API's stream hub."""
 
-    def __init__(self, metrics: ServiceMetrics) -> None:
-        super().__init__()
+    @property
+    def subscriber_count(self) -> int: ...
+
+    @property
+    def dropped_slow(self) -> int: ...
+
+
+class MeteredEvents:
+    """Events on their way to ``sink`` (the stream hub), counted where metrics care (plans, commands)."""
+
+    def __init__(self, sink: EventSink, metrics: ServiceMetrics) -> None:
+        self._sink = sink
         self._metrics = metrics
 
     def publish(self, event_type: str, data: Any) -> None:
@@ -70,7 +80,7 @@ class MeteredHub(StreamHub):
                 self._metrics.command_status.labels(str(data.get("status", "unknown"))).inc()
             elif event_type == "plan_updated":
                 self._metrics.plans.labels(str(data.get("status", "unknown"))).inc()
-        super().publish(event_type, data)
+        self._sink.publish(event_type, data)
 
 
 class ServiceCollector(Collector):
@@ -78,7 +88,7 @@ class ServiceCollector(Collector):
 
     def __init__(self) -> None:
         self.pipelines: dict[str, Callable[[], TelemetryPipeline | None]] = {}
-        self.hub: StreamHub | None = None
+        self.hub: StreamFigures | None = None
         self.plan_status: Callable[[], Mapping[str, Any]] | None = None
         self.readiness: Callable[[], Mapping[str, Mapping[str, Any]]] | None = None
         self.restarts: Callable[[], Mapping[str, int]] | None = None

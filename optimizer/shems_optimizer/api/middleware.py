@@ -8,8 +8,8 @@ import time
 
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
 from shems_optimizer.app.records.models import StoreUnavailableError
-from shems_optimizer.runtime.jsonio import json_response
 from shems_optimizer.runtime.logs import new_correlation_id, reset_correlation_id, set_correlation_id
 
 from .auth import bearer_token

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from shems_optimizer.api.auth import INGRESS_PEER
 from shems_optimizer.core.planner.options import check_solver_name
+
+INGRESS_PEER = "172.30.32.2"  # the Supervisor's ingress proxy, the one peer trusted without a token
 
 StorageKind = Literal["embedded", "timescaledb"]
 

@@ -24,7 +24,7 @@ from shems_optimizer.adapters.homeassistant.live_inputs import LiveInputs, LiveW
 from shems_optimizer.adapters.homeassistant.measurements import LiveMeasurements
 from shems_optimizer.adapters.ingest.ha_ingest import HaIngestService
 from shems_optimizer.adapters.ingest.telemetry import TelemetryService
-from shems_optimizer.adapters.metrics import MeteredHub, ServiceMetrics
+from shems_optimizer.adapters.metrics import MeteredEvents, ServiceMetrics
 from shems_optimizer.adapters.mqtt.mqtt_link import MqttLink
 from shems_optimizer.adapters.mqtt.plan_publisher import PlanPublisher
 from shems_optimizer.adapters.store import SqliteConfig, TimescaleConfig, open_store
@@ -32,7 +32,6 @@ from shems_optimizer.adapters.store.snapshots import SnapshotKeeper
 from shems_optimizer.adapters.store.sqlite_backup import live_db_path, restore_if_absent
 from shems_optimizer.api import ApiContext, create_app
 from shems_optimizer.api.auth import PeerPolicy, TokenStore
-from shems_optimizer.api.ports import ServiceInfo
 from shems_optimizer.api.ratelimit import RateLimiter
 from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.app.config import ServiceConfig
@@ -46,6 +45,7 @@ from shems_optimizer.app.planning.mpc import MpcLoop
 from shems_optimizer.app.planning.outlook import OutlookService
 from shems_optimizer.app.planning.plan_archive import StorePlanArchive
 from shems_optimizer.app.planning.planning import Planner, PlanService
+from shems_optimizer.app.ports import ServiceInfo
 from shems_optimizer.app.records.models import Device, Home
 from shems_optimizer.app.records.repository import Repository
 from shems_optimizer.app.reporting.analytics import ConsumptionAnalytics
@@ -80,7 +80,8 @@ class Service:
         self.config = config
         self._clock: Callable[[], datetime] = clock or (lambda: datetime.now(tz=UTC))
         self.metrics = ServiceMetrics()
-        self.hub: StreamHub = MeteredHub(self.metrics)
+        self.hub = StreamHub()
+        self.events = MeteredEvents(self.hub, self.metrics)  # what the application publishes to
         self.hub.max_lag_s = config.stream_max_lag_s  # slow subscribers are closed after this
         self.health = HealthBoard()
         self.watchdog: Watchdog | None = None
@@ -161,7 +162,7 @@ class Service:
             Home(HOME_ID, str(site_doc.get("name", "Home")), str(site_doc.get("timezone", "UTC"))),
         )
         prefix = config.mqtt.topic_prefix if config.mqtt else "shems"
-        devices = self.devices = DeviceRegistry(repo, blocking, HOME_ID, prefix, self.hub)
+        devices = self.devices = DeviceRegistry(repo, blocking, HOME_ID, prefix, self.events)
         await devices.load()
 
         if config.homeassistant is not None:
@@ -188,7 +189,7 @@ class Service:
             self.site,
             planner,
             StorePlanArchive(repo, blocking, HOME_ID),
-            self.hub,
+            self.events,
             self._executor,
             before_run=live.refresh,
             clock=self._clock,
@@ -229,7 +230,7 @@ class Service:
             self.mqtt = MqttLink(config.mqtt, client_id=f"shems-{self.instance_id[:12]}")
         ha = HaServiceCaller(ha_client) if ha_client is not None else None
         dispatcher = self.dispatcher = CommandDispatcher(
-            repo, blocking, devices.route, config.commands, mqtt=self.mqtt, homeassistant=ha, hub=self.hub
+            repo, blocking, devices.route, config.commands, mqtt=self.mqtt, homeassistant=ha, hub=self.events
         )
         if self.mqtt is not None:
             mqtt = self.mqtt

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.app.site.engine_site import document_tariff
 from shems_optimizer.app.site.site_document import validate_site_document
 from shems_optimizer.core.model import ConfigError
 from shems_optimizer.core.model.loading import site_from_dict
 from shems_optimizer.core.model.tariff import Period, Season, Tariff, TariffError, TimeOfUse
+from shems_optimizer.runtime.errors import InputRejected
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAY, WEEKEND, HOLIDAY = frozenset({"weekday"}), frozenset({"weekend"}), frozenset({"holiday"})

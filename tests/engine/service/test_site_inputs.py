@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.app.planning.engine_planner import EnginePlanner, horizon
 from shems_optimizer.app.site.engine_site import LiveValues, build_site
 from shems_optimizer.app.site.ev_charger import charger_range_w, plugged_from_state
 from shems_optimizer.app.site.site_document import validate_site_document
 from shems_optimizer.core.planner import Options
+from shems_optimizer.runtime.errors import InputRejected
 
 NOW = datetime(2026, 6, 10, 9, 7, tzinfo=UTC)
 CAR = {

@@ -9,8 +9,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.app.site.site_document import validate_site_document
+from shems_optimizer.runtime.errors import InputRejected
 from shems_optimizer.wiring.testing import running_service
 
 ACCEPTED = [

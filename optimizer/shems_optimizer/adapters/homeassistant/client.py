@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from shems_optimizer.app.config import HomeAssistantConfig
+from shems_optimizer.app.execution.routes import HaCallRefused
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -28,10 +29,6 @@ class HomeAssistantError(Exception):
 
 class HomeAssistantAuthError(HomeAssistantError):
     """The access token was rejected; retrying would not help."""
-
-
-class HaCallRefused(Exception):
-    """Home Assistant refused the call (unknown service, bad data): retrying will not help."""
 
 
 class HaCallFailed(Exception):

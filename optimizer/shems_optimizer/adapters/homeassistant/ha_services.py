@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shems_optimizer.app.execution.routes import HomeAssistantRoute
+from shems_optimizer.app.execution.routes import HaCallRefused, HomeAssistantRoute
 
-from .client import HaCallFailed, HaCallRefused, HomeAssistantClient
+from .client import HaCallFailed, HomeAssistantClient
 
 
 def service_for(

@@ -18,6 +18,7 @@ from typing import Any
 
 from shems_optimizer.app.inputs.load_forecast import LoadForecast
 from shems_optimizer.app.inputs.pv_forecast import PvForecast
+from shems_optimizer.app.inputs.pv_intervals import PvInterval
 from shems_optimizer.app.planning.engine_planner import BasicInputs, PlanningInputs
 from shems_optimizer.app.planning.planning import PlanningError
 from shems_optimizer.app.site.engine_site import LiveValues
@@ -27,7 +28,7 @@ from shems_optimizer.runtime.tasks import cancel_and_wait
 
 from .client import HomeAssistantClient
 from .price_entity import PriceEntityError, PriceInterval, prices_from_state, prices_on_grid
-from .pv_provider import PvInterval, PvProviderError, pv_from_state
+from .pv_provider import PvProviderError, pv_from_state
 
 _LOGGER = logging.getLogger(__name__)
 SOC_DRIFT = 0.10  # re-plan when the measured SOC is this far from the plan's

@@ -19,13 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from shems_optimizer.app.inputs.pv_intervals import PvInterval
 
 LIST_ATTRIBUTES = ("detailedForecast", "forecast", "detailedHourly")
 POWER_MAP = "watts"
@@ -35,13 +33,6 @@ MAX_PLAUSIBLE_KW = 1000.0  # a home array of a megawatt: the value is in W, not 
 
 class PvProviderError(ValueError):
     """The entity holds no PV forecast in a shape SHEMS understands."""
-
-
-@dataclass(frozen=True)
-class PvInterval:
-    start: datetime
-    end: datetime
-    watts: float  # mean power over [start, end)
 
 
 def _time(value: Any, where: str) -> datetime:
@@ -141,26 +132,3 @@ def _from_energy_map(where: str, values: Mapping[Any, Any]) -> list[PvInterval]:
         if wh is not None and period > timedelta(0):
             out.append(PvInterval(start, start + period, max(wh, 0.0) / (period / timedelta(hours=1))))
     return out
-
-
-def on_index(intervals: Sequence[PvInterval], index: pd.DatetimeIndex, step: timedelta) -> np.ndarray:
-    """Mean W over each [t, t + step) of ``index`` (UTC), weighted by overlap; NaN where the intervals
-    cover less than half of the step."""
-    starts = index.to_pydatetime()
-    power = np.zeros(len(index))
-    covered = np.zeros(len(index))
-    if len(index) == 0:
-        return power
-    first = starts[0]
-    step_s = step.total_seconds()
-    for interval in intervals:
-        lo = max(0, int((interval.start - first).total_seconds() // step_s))
-        hi = min(len(index), math.ceil((interval.end - first).total_seconds() / step_s))
-        for position in range(lo, hi):
-            begin = starts[position]
-            overlap = (min(interval.end, begin + step) - max(interval.start, begin)).total_seconds()
-            if overlap > 0:
-                power[position] += interval.watts * overlap
-                covered[position] += overlap
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(covered >= step_s / 2, power / np.maximum(covered, 1e-9), np.nan)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import voluptuous as vol
 from aiohttp import web
 
-from shems_optimizer.runtime.jsonio import json_response
+from shems_optimizer.api.responses import json_response
 
 from ..context import analytics_port
 from ..errors import ApiError

@@ -5,7 +5,7 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
-from shems_optimizer.runtime.jsonio import json_response
+from shems_optimizer.api.responses import json_response
 
 from ..context import context_of
 from ..errors import unavailable

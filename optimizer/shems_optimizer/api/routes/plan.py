@@ -7,11 +7,11 @@ from typing import Any
 import voluptuous as vol
 from aiohttp import web
 
-from shems_optimizer.runtime.jsonio import json_bytes_response, json_response
+from shems_optimizer.api.responses import json_bytes_response, json_response
+from shems_optimizer.runtime.errors import OptimizationFailed, SiteMissing
 
 from ..context import plan_port
 from ..errors import ApiError
-from ..ports import OptimizationFailed, SiteMissing
 from ..spec import Response, RouteSpec, query_of
 from .common import OBJECT, TIMESTAMP, array_of, obj
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import voluptuous as vol
 from aiohttp import web
 
-from shems_optimizer.runtime.jsonio import json_response
+from shems_optimizer.api.responses import json_response
 
 from ..context import prediction_port
 from ..errors import ApiError

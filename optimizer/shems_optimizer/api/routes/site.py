@@ -6,11 +6,11 @@ from typing import Any
 
 from aiohttp import web
 
-from shems_optimizer.runtime.jsonio import json_response
+from shems_optimizer.api.responses import json_response
+from shems_optimizer.runtime.errors import InputRejected
 
 from ..context import site_port
 from ..errors import ApiError
-from ..ports import InputRejected
 from ..site_schemas import site_document_schema
 from ..spec import Response, RouteSpec
 from ..validation import read_json

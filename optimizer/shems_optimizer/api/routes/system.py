@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from shems_optimizer.runtime.jsonio import json_response
+from shems_optimizer.api.responses import json_response
 
 from ..context import context_of
 from ..errors import ApiError

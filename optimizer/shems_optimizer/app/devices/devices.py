@@ -13,8 +13,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shems_optimizer.api.ports import Conflict
-from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.app.execution.routes import (
     CommandRoute,
     HomeAssistantRoute,
@@ -24,6 +22,8 @@ from shems_optimizer.app.execution.routes import (
 from shems_optimizer.app.records.models import Device, DeviceType, Reading
 from shems_optimizer.app.records.repository import Repository
 from shems_optimizer.runtime.blocking import BlockingRunner
+from shems_optimizer.runtime.errors import Conflict
+from shems_optimizer.runtime.events import EventSink
 from shems_optimizer.runtime.jsonio import EncodedJson
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class DeviceRegistry:
         blocking: BlockingRunner,
         home_id: str,
         topic_prefix: str = "shems",
-        hub: StreamHub | None = None,
+        hub: EventSink | None = None,
     ) -> None:
         self._repo = repo
         self._blocking = blocking

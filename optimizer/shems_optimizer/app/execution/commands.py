@@ -18,18 +18,16 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from shems_optimizer.adapters.homeassistant.ha_services import HaCallRefused, HaServiceCaller
-from shems_optimizer.adapters.mqtt.mqtt_link import MqttLink
-from shems_optimizer.adapters.mqtt.protocol import Ack, AckError, command_message, parse_ack
-from shems_optimizer.api.ports import InputRejected
-from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.app.config import CommandSettings
+from shems_optimizer.app.execution.protocol import Ack, AckError, command_message, parse_ack
 from shems_optimizer.app.records.models import CommandStatus, DeviceCommand, StoreError
 from shems_optimizer.app.records.repository import new_id
 from shems_optimizer.runtime.blocking import BlockingRunner
+from shems_optimizer.runtime.errors import InputRejected
+from shems_optimizer.runtime.events import EventSink
 from shems_optimizer.runtime.logs import current_correlation_id, new_correlation_id
 
-from .routes import CommandRoute, HomeAssistantRoute, MqttRoute
+from .routes import CommandRoute, HaCallRefused, HomeAssistantRoute, MqttRoute
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,6 +65,25 @@ class CommandStore(Protocol):
 RouteLookup = Callable[[str], Awaitable[CommandRoute | None]]
 
 
+class CommandLink(Protocol):
+    """The MQTT link as the dispatcher uses it
+    (:class:`~shems_optimizer.adapters.mqtt.mqtt_link.MqttLink`)."""
+
+    connected: asyncio.Event
+
+    def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> Any: ...
+
+
+class ServiceCaller(Protocol):
+    """Home Assistant's service calls as the dispatcher uses them
+    (:class:`~shems_optimizer.adapters.homeassistant.ha_services.HaServiceCaller`); raises
+    :class:`HaCallRefused` when retrying will not help."""
+
+    async def call(
+        self, route: HomeAssistantRoute, command: str, payload: Mapping[str, Any], correlation_id: str | None
+    ) -> None: ...
+
+
 def command_record(command: DeviceCommand) -> dict[str, Any]:
     return {
         "command_id": command.id,
@@ -94,9 +111,9 @@ class CommandDispatcher:
         blocking: BlockingRunner,
         routes: RouteLookup,
         settings: CommandSettings,
-        mqtt: MqttLink | None = None,
-        homeassistant: HaServiceCaller | None = None,
-        hub: StreamHub | None = None,
+        mqtt: CommandLink | None = None,
+        homeassistant: ServiceCaller | None = None,
+        hub: EventSink | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
     ) -> None:
         self._store = store

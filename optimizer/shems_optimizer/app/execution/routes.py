@@ -25,3 +25,7 @@ CommandRoute = MqttRoute | HomeAssistantRoute
 
 def default_mqtt_route(prefix: str, device_id: str) -> MqttRoute:
     return MqttRoute(f"{prefix}/devices/{device_id}/command", f"{prefix}/devices/{device_id}/ack")
+
+
+class HaCallRefused(Exception):
+    """Home Assistant refused the call (unknown service, bad data): retrying will not help."""

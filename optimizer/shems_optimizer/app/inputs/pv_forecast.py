@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from shems_optimizer.adapters.homeassistant.pv_provider import PvInterval, on_index
+from shems_optimizer.app.inputs.pv_intervals import PvInterval, on_index
 from shems_optimizer.core.forecast.context import SeriesContext
 from shems_optimizer.core.forecast.errors import SeriesError
 from shems_optimizer.core.forecast.pv import PVForecaster

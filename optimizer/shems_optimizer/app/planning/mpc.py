@@ -14,7 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from shems_optimizer.api.ports import OptimizationFailed, SiteMissing
+from shems_optimizer.runtime.errors import OptimizationFailed, SiteMissing
 from shems_optimizer.runtime.tasks import cancel_and_wait
 
 from .planning import PlanService

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from shems_optimizer.api.ports import OptimizationFailed, SiteMissing, SitePort
-from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.app.execution.execution_plan import ExecutionPlan
+from shems_optimizer.app.ports import SitePort
+from shems_optimizer.runtime.errors import OptimizationFailed, SiteMissing
+from shems_optimizer.runtime.events import EventSink
 from shems_optimizer.runtime.jsonio import dumps
 from shems_optimizer.runtime.logs import correlation
 
@@ -71,7 +72,7 @@ class PlanService:
         site: SitePort,
         planner: Planner | None,
         archive: PlanArchive,
-        hub: StreamHub,
+        hub: EventSink,
         executor: Executor | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
         listeners: list[Callable[[dict[str, Any]], None]] | None = None,

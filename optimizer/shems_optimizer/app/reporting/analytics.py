@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shems_optimizer.api.ports import SitePort
 from shems_optimizer.app.devices.devices import DeviceRegistry
+from shems_optimizer.app.ports import SitePort
 from shems_optimizer.app.records.models import ConsumptionBucket, Granularity, StoreError
 from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 from shems_optimizer.runtime.blocking import BlockingRunner

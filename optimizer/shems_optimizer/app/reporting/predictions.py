@@ -24,9 +24,9 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shems_optimizer.api.ports import PlanPort, SitePort
 from shems_optimizer.app.planning.cheapest import window_at
 from shems_optimizer.app.planning.forecast_series import Segment, timeline
+from shems_optimizer.app.ports import PlanPort, SitePort
 from shems_optimizer.app.site.engine_site import tariff_prices
 
 UNITS = {"load": ("W", "kWh"), "pv": ("W", "kWh"), "price": ("EUR/kWh", "EUR/kWh"), "cost": ("EUR", "EUR")}

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.core.model.assets import (
     Appliance,
     Battery,
@@ -33,6 +32,7 @@ from shems_optimizer.core.model.calendar import country_code
 from shems_optimizer.core.model.errors import ConfigError
 from shems_optimizer.core.model.site import PV, Grid, Site
 from shems_optimizer.core.model.tariff import Fixed, Tariff, TimeOfUse, time_of_use_from
+from shems_optimizer.runtime.errors import InputRejected
 
 from .ev_charger import charger_range_w
 

@@ -17,10 +17,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shems_optimizer.api.ports import InputRejected, PlanPort, SitePort
+from shems_optimizer.app.ports import PlanPort, SitePort
 from shems_optimizer.app.records.models import Schedule, ScheduleStatus
 from shems_optimizer.app.records.repository import Repository, new_id
 from shems_optimizer.runtime.blocking import BlockingRunner
+from shems_optimizer.runtime.errors import InputRejected
 
 from .engine_site import ApplianceRequest
 

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import voluptuous as vol
 
-from shems_optimizer.api.ports import InputRejected
 from shems_optimizer.core.model.calendar import country_code
 from shems_optimizer.core.model.errors import ConfigError
 from shems_optimizer.core.model.tariff import DAY_KINDS, time_of_use_from
+from shems_optimizer.runtime.errors import InputRejected
 
 from .ev_charger import charger_range_w
 

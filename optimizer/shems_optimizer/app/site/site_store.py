@@ -20,7 +20,7 @@ SiteCheck = Callable[[Mapping[str, Any]], None]
 
 class SiteStore:
     """Implements the API's site port. ``extra_check`` (the optimizer's site model) runs after the
-    document's own validation and raises :class:`~shems_optimizer.api.ports.InputRejected`."""
+    document's own validation and raises :class:`~shems_optimizer.app.ports.InputRejected`."""
 
     def __init__(self, data_dir: Path, extra_check: SiteCheck | None = None) -> None:
         self._path = data_dir / "site.json"

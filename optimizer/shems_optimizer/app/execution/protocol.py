@@ -1,4 +1,4 @@
-"""The MQTT command protocol between SHEMS and a device, as JSON documents.
+"""The command protocol between SHEMS and a device, as JSON documents (carried over MQTT).
 
 Command (SHEMS → device, QoS 1, on the device's command topic)::
 
@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shems_optimizer.api.validation import parse_json
-from shems_optimizer.runtime.jsonio import dumps
+from shems_optimizer.runtime.jsonio import dumps, parse_json
 
 
 def command_message(

@@ -1,4 +1,4 @@
-"""What the API needs from the rest of the service, as narrow interfaces.
+"""What the API needs from the application, as narrow interfaces (the application implements them).
 
 Handlers only translate HTTP to these calls and back; the service wires the real implementations
 (store, optimizer, dispatch). Every method returns JSON-ready values. A component that is not
@@ -13,33 +13,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 
-class InputRejected(Exception):
-    """Input that is well-formed JSON but not acceptable (e.g. an invalid site); answered with 400."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class Conflict(Exception):
-    """The request conflicts with what exists (e.g. a device id already registered); answered 409."""
-
-
 class SitePort(Protocol):
     def get(self) -> dict[str, Any] | None: ...
 
     def put(self, document: Mapping[str, Any]) -> dict[str, Any]:
         """Validate and store; raise :class:`InputRejected` naming the field at fault."""
         ...
-
-
-class SiteMissing(Exception):
-    """An operation needs a site configuration and none is stored yet; answered with 409."""
-
-
-class OptimizationFailed(Exception):
-    """A planning run failed; the last good plan stays in force. Answered with 422."""
 
 
 class PlanPort(Protocol):
