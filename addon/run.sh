@@ -9,7 +9,8 @@ DATA_DIR=${SHEMS_DATA_DIR:-/data}
 if [ "${SHEMS_PLAIN:-0}" = "1" ] || { [ -z "${SUPERVISOR_TOKEN:-}" ] && [ ! -f "$DATA_DIR/options.json" ]; }; then
   set -- serve --data-dir "$DATA_DIR" --port "${SHEMS_PORT:-8099}" \
     --storage "${SHEMS_STORAGE:-embedded}" --interval "${SHEMS_INTERVAL_MIN:-15}" \
-    --rate-limit "${SHEMS_RATE_LIMIT_PER_MIN:-1000}" --log-level "${SHEMS_LOG_LEVEL:-info}"
+    --rate-limit "${SHEMS_RATE_LIMIT_PER_MIN:-1000}" --log-level "${SHEMS_LOG_LEVEL:-info}" \
+    --solver "${SHEMS_SOLVER:-highs}"
   if [ -n "${SHEMS_MQTT_HOST:-}" ]; then
     set -- "$@" --mqtt-host "$SHEMS_MQTT_HOST" --mqtt-port "${SHEMS_MQTT_PORT:-1883}" \
       --mqtt-topic-prefix "${SHEMS_MQTT_TOPIC_PREFIX:-shems}"

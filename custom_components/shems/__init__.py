@@ -22,6 +22,7 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.helpers.update_coordinator import UpdateFailed
 
 from .api import ShemsClient
+from .card import async_setup_card
 from .const import CONF_TOKEN, CONF_URL, DOMAIN
 from .coordinator import ShemsCoordinator
 from .entity import AssetEntities, entry_uid, hub_device
@@ -73,8 +74,9 @@ def _titles(entry: ConfigEntry) -> dict[str, str]:
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services and voice intents once, for every entry."""
+    """Register the services, voice intents and the plan card once, for every entry."""
     async_setup_services(hass)
+    await async_setup_card(hass)
     async_setup_intents(hass)
     return True
 

@@ -20,8 +20,8 @@ from homeassistant.util import dt as dt_util
 
 from .api import ShemsError
 from .const import CONF_FINISH_BY, SUBENTRY_APPLIANCE
-from .models import Plan
-from .plan_math import Window, cheapest_window, local_day_bounds
+from .models import Plan, Window
+from .plan_math import cheapest_window, local_day_bounds
 from .services import resolve_entry
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def cheapest_answer(
     if not today:
         return say(language, cheapest_phrase(ahead.start, now), **figures(ahead)), ahead
     midnight = local_day_bounds(now)[1]
-    rest = cheapest_window(plan, now, until=midnight)
+    rest = cheapest_window(plan, now, today=True)
     if rest is None:
         return None
     values = figures(rest)

@@ -192,6 +192,26 @@ class UnmetGoal:
 
 
 @dataclass(frozen=True, slots=True)
+class Window:
+    """A run of plan steps at one import price: the add-on's cheapest-time answer."""
+
+    start: datetime
+    end: datetime
+    price: float
+    # Running: the window began before, and begins with whichever plan step is in force.
+    running: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheapestAnswer:
+    """The add-on's cheapest windows from ``begins`` until the next answer begins."""
+
+    begins: datetime
+    next_24h: Window | None
+    today: Window | None
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     plan_id: str
     created_at: datetime | None
@@ -205,6 +225,7 @@ class Plan:
     cost_next_7d: float | None
     unmet_goals: tuple[UnmetGoal, ...]
     raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    cheapest: tuple[CheapestAnswer, ...] = ()
 
     def step_at(self, when: datetime) -> PlanStep | None:
         """The step that contains ``when`` (None outside the horizon)."""
@@ -253,6 +274,34 @@ def _step(raw: Any, where: str) -> PlanStep:
         grid_export_w=_num(obj, "grid_export_w", where),
         assets=assets,
     )
+
+
+def _window(raw: Mapping[str, Any], key: str, where: str) -> Window | None:
+    if raw.get(key) is None:
+        return None
+    obj = _obj(raw[key], f"{where}.{key}")
+    start = _time(obj, "start", f"{where}.{key}", required=True)
+    end = _time(obj, "end", f"{where}.{key}", required=True)
+    price = _num(obj, "price", f"{where}.{key}")
+    if start is None or end is None or price is None:
+        raise PayloadError(f"{where}.{key}: expected start, end and a finite price")
+    running = obj.get("running", False)
+    if not isinstance(running, bool):
+        raise PayloadError(f"{where}.{key}.running: expected a boolean, got {type(running).__name__}")
+    return Window(start=start, end=end, price=price, running=running)
+
+
+def _cheapest(obj: Mapping[str, Any]) -> tuple[CheapestAnswer, ...]:
+    answers = []
+    for i, item in enumerate(_list(obj, "cheapest_windows", "plan")):
+        where = f"plan.cheapest_windows[{i}]"
+        entry = _obj(item, where)
+        begins = _time(entry, "from", where, required=True)
+        assert begins is not None
+        answers.append(
+            CheapestAnswer(begins, _window(entry, "next_24h", where), _window(entry, "today", where))
+        )
+    return tuple(answers)
 
 
 def parse_plan(raw: Any) -> Plan | None:
@@ -308,6 +357,7 @@ def parse_plan(raw: Any) -> Plan | None:
         cost_next_7d=_num(obj, "cost_next_7d", "plan"),
         unmet_goals=tuple(goals),
         raw=obj,
+        cheapest=_cheapest(obj),
     )
 
 

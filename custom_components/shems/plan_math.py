@@ -1,4 +1,4 @@
-"""Figures derived from a plan: what happens now, energy within a day, the cheapest upcoming window.
+"""Figures derived from a plan: what happens now, energy within a day, the add-on's cheapest window.
 
 Everything works on the plan's own timestamps (timezone-aware), so DST days and any step length work
 without assuming 24 hourly steps.
@@ -7,21 +7,13 @@ without assuming 24 hourly steps.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from homeassistant.util import dt as dt_util
 
-from .models import Plan, PlanStep
+from .models import Plan, PlanStep, Window
 
 MAX_CURVE_POINTS = 7 * 24 * 4
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    start: datetime
-    end: datetime
-    price: float
 
 
 def local_day_bounds(day: datetime) -> tuple[datetime, datetime]:
@@ -53,30 +45,21 @@ def energy_kwh(
     return round(total, 3) if seen else None
 
 
-def cheapest_window(
-    plan: Plan, now: datetime, within: timedelta = timedelta(hours=24), until: datetime | None = None
-) -> Window | None:
-    """The first run of back-to-back steps at the lowest import price that has not ended yet.
-
-    Only steps overlapping the next ``within`` (and starting before ``until``, e.g. the end of today)
-    count; an hourly price in 15-minute steps gives one window of an hour, not its first quarter.
-    """
-    horizon = now + within if until is None else min(now + within, until)
-    upcoming = [
-        step
-        for step in plan.steps
-        if step.end > now and step.start < horizon and step.import_price is not None
-    ]
-    if not upcoming:
+def cheapest_window(plan: Plan, now: datetime, *, today: bool = False) -> Window | None:
+    """The add-on's answer in force at ``now``: the cheapest window of the next 24 hours, or of the
+    rest of today (``today``). The add-on works it out for every moment its plan covers (a running
+    window begins with the step in force); None outside the plan or when the add-on gave none."""
+    step = plan.step_at(now)
+    if step is None:
         return None
-    lowest = min(step.import_price for step in upcoming if step.import_price is not None)
-    first = next(i for i, step in enumerate(upcoming) if step.import_price == lowest)
-    end = upcoming[first].end
-    for step in upcoming[first + 1 :]:
-        if step.start != end or step.import_price != lowest:
+    answer = None
+    for entry in plan.cheapest:
+        if entry.begins > now:
             break
-        end = step.end
-    return Window(start=upcoming[first].start, end=end, price=lowest)
+        answer = entry.today if today else entry.next_24h
+    if answer is not None and answer.running:
+        return Window(start=step.start, end=answer.end, price=answer.price, running=True)
+    return answer
 
 
 def last_soc_before(plan: Plan, asset_id: str, moment: datetime) -> float | None:

@@ -1,6 +1,6 @@
 """Home Assistant test harness set-up for the SHEMS integration.
 
-The add-on is the real one (``shems_optimizer.service.testing.running_service``: the API on loopback
+The add-on is the real one (``shems_optimizer.wiring.testing.running_service``: the API on loopback
 with the embedded store, in the test's event loop). Only the outside world is simulated: the sensors
 of the meters and price integrations (HA states), the Energy dashboard preferences and Supervisor
 discovery payloads.
@@ -107,7 +107,7 @@ def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> None:
 @pytest.fixture
 async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Any]:
     """The real SHEMS add-on service on loopback with its embedded store."""
-    from shems_optimizer.service.testing import running_service
+    from shems_optimizer.wiring.testing import running_service
 
     async with running_service(tmp_path / "addon", token=TOKEN) as svc:
         ADDONS[svc.url] = svc
@@ -117,7 +117,7 @@ async def addon(tmp_path: Path, socket_enabled: None) -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def addon_with_broker(tmp_path: Path, socket_enabled: None, mqtt_broker: Any) -> AsyncIterator[Any]:
-    from shems_optimizer.service.testing import running_service
+    from shems_optimizer.wiring.testing import running_service
 
     async with running_service(
         tmp_path / "addon", token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port

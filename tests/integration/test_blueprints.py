@@ -46,12 +46,16 @@ SOURCE_URL = "https://github.com/shems-project/shems/blob/main/blueprints/automa
 # -- every blueprint is valid ------------------------------------------------------------------------
 
 
-def test_the_four_blueprints_are_there() -> None:
+def test_the_blueprints_are_there() -> None:
     assert [path.name for path in BLUEPRINT_FILES] == [
         "appliance_start.yaml",
         "battery_follow_plan.yaml",
         "ev_follow_plan.yaml",
+        "everyone_left.yaml",
+        "goal_at_risk.yaml",
+        "peak_hours.yaml",
         "plan_notifications.yaml",
+        "preheat.yaml",
     ]
 
 
@@ -542,3 +546,343 @@ async def test_summary_goes_to_a_persistent_notification_by_default(
     await apply_plan(hass, quiet_entry, plan | {"id": "unmet", "unmet_goals": [goal]})
     assert [call.data["notification_id"] for call in created] == ["shems_plan"]
     assert created[0].data["message"].startswith("cannot finish by 07:00.")
+
+
+# -- 5. everyone has left -------------------------------------------------------------------------------
+
+
+def presses(hass: HomeAssistant) -> str:
+    """The Optimize now button's state: the time it was last pressed."""
+    return state_of(hass, "button.shems_optimize_now")
+
+
+async def jump(hass: HomeAssistant, entry: MockConfigEntry, freezer: Any, delta: timedelta) -> None:
+    """Move the clock on by ``delta``; a long jump times out the add-on's open requests (it shares the
+    loop's clock), so wait until the integration reaches the add-on again, as it does by itself."""
+    freezer.tick(delta)
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    if delta > timedelta(seconds=5):
+        coordinator = entry.runtime_data.coordinator
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        assert coordinator.last_update_success
+
+
+async def test_everyone_has_left_saves_and_undoes_on_return(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry, freezer: Any
+) -> None:
+    lights_off = async_mock_service(hass, "light", "turn_off")
+    presets = async_mock_service(hass, "climate", "set_preset_mode")
+    await helpers(hass, "input_boolean", {"tv_standby": {"initial": True}, "home_empty": {"initial": False}})
+    hass.states.async_set("person.alex", "home")
+    hass.states.async_set("device_tracker.sam_phone", "home")
+    await use_blueprints(
+        hass,
+        (
+            "everyone_left",
+            {
+                "people": ["person.alex", "device_tracker.sam_phone"],
+                "away_minutes": 10,
+                "lights": ["light.kitchen", "light.hall"],
+                "standby_plugs": ["input_boolean.tv_standby"],
+                "climates": ["climate.living_room"],
+                "home_empty_helper": ["input_boolean.home_empty"],
+                "optimize_button": "button.shems_optimize_now",
+            },
+        ),
+    )
+    before = presses(hass)
+    # One leaves, the other is still at home: nothing happens.
+    hass.states.async_set("person.alex", "work")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=15))
+    assert lights_off == [] and state_of(hass, "input_boolean.tv_standby") == "on"
+
+    # Both away, but back after 5 minutes: still nothing, and nothing to undo.
+    hass.states.async_set("device_tracker.sam_phone", "not_home")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=5))
+    hass.states.async_set("device_tracker.sam_phone", "home")
+    await hass.async_block_till_done()
+    assert lights_off == [] and presets == [] and presses(hass) == before
+
+    # Both away for 10 minutes: lights and the standby plug off, eco, the helper on, SHEMS re-plans.
+    hass.states.async_set("device_tracker.sam_phone", "not_home")
+    await hass.async_block_till_done()
+    await jump(hass, quiet_entry, freezer, timedelta(minutes=10) - timedelta(seconds=2))
+    assert lights_off == []
+    await jump(hass, quiet_entry, freezer, timedelta(seconds=3))
+    assert [call.data["entity_id"] for call in lights_off] == [["light.kitchen", "light.hall"]]
+    assert state_of(hass, "input_boolean.tv_standby") == "off"
+    assert [(c.data["entity_id"], c.data["preset_mode"]) for c in presets] == [
+        (["climate.living_room"], "eco")
+    ]
+    assert state_of(hass, "input_boolean.home_empty") == "on"
+    pressed = presses(hass)
+    assert pressed != before
+
+    # Someone returns: the plug back on, the home preset, the helper off, lights left alone.
+    await jump(hass, quiet_entry, freezer, timedelta(hours=2))
+    hass.states.async_set("person.alex", "home")
+    await hass.async_block_till_done()
+    assert state_of(hass, "input_boolean.tv_standby") == "on"
+    assert [c.data["preset_mode"] for c in presets] == ["eco", "home"]
+    assert state_of(hass, "input_boolean.home_empty") == "off"
+    assert len(lights_off) == 1
+    assert presses(hass) != pressed
+
+
+# -- 6. peak hours ---------------------------------------------------------------------------------------
+
+
+def with_price_now(plan: dict[str, Any], now_price: float, other: float, plan_id: str) -> dict[str, Any]:
+    """The plan with one price in the step that holds now and another in every other step."""
+    now = dt_util.utcnow()
+
+    def price(step: dict[str, Any]) -> float:
+        holds_now = dt_util.parse_datetime(step["start"]) <= now < dt_util.parse_datetime(step["end"])
+        return now_price if holds_now else other
+
+    return plan | {"id": plan_id, "steps": [step | {"import_price": price(step)} for step in plan["steps"]]}
+
+
+async def test_peak_hours_pause_loads_and_put_them_back(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    switches = {"boiler": {"initial": True}, "pool_pump": {"initial": False}, "heater": {"initial": False}}
+    await helpers(hass, "input_boolean", switches)
+    hass.states.async_set("sensor.room_temperature", "20.5", {"unit_of_measurement": "°C"})
+    hass.states.async_set("sensor.house_power", "800", {"device_class": "power", "unit_of_measurement": "W"})
+    thermostat = {
+        "platform": "generic_thermostat",
+        "name": "Living room",
+        "heater": "input_boolean.heater",
+        "target_sensor": "sensor.room_temperature",
+        "target_temp": 21,
+        "initial_hvac_mode": "heat",
+    }
+    assert await async_setup_component(hass, "climate", {"climate": [thermostat]})
+    assert await async_setup_component(hass, "scene", {})
+    await use_blueprints(
+        hass,
+        (
+            "peak_hours",
+            {
+                "price_sensor": "sensor.grid_current_price",
+                "loads": ["input_boolean.boiler", "input_boolean.pool_pump"],
+                "climates": ["climate.living_room"],
+                "setback": 2,
+                "power_sensor": ["sensor.house_power"],
+                "max_power": 3000,
+                "notify_actions": [
+                    {"action": "test.notify", "data": {"title": "{{ title }}", "message": "{{ message }}"}}
+                ],
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    # No peak: the price now is the lowest of the day, or every hour costs the same.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.10, 0.20, "cheap"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.30, 0.30, "flat"))
+    assert state_of(hass, "sensor.grid_current_price") == "0.3"
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 21
+
+    # The dearest price of the next 24 hours now: the loads pause, the heating is turned down.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.45, 0.20, "peak"))
+    assert state_of(hass, "sensor.grid_current_price") == "0.45"
+    assert state_of(hass, "input_boolean.boiler") == "off"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 19
+    assert hass.states.get("scene.shems_peak_shems_0") is not None  # the snapshot to go back to
+    # Drawing more than the limit during the peak tells the owner, once.
+    hass.states.async_set("sensor.house_power", "4200", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    hass.states.async_set("sensor.house_power", "4300", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert [call.data["title"] for call in notes] == ["Dear electricity now"]
+    assert "4200 W during a peak (0.45 EUR/kWh)" in " ".join(notes[0].data["message"].split())
+
+    # The peak is over: everything as it was, the pool pump (off before) stays off.
+    await apply_plan(hass, quiet_entry, with_price_now(plan, 0.12, 0.20, "after"))
+    assert state_of(hass, "input_boolean.boiler") == "on"
+    assert state_of(hass, "input_boolean.pool_pump") == "off"
+    assert hass.states.get("climate.living_room").attributes["temperature"] == 21
+    assert hass.states.get("scene.shems_peak_shems_0") is None
+    # Above the limit outside a peak: no news.
+    hass.states.async_set("sensor.house_power", "500", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    hass.states.async_set("sensor.house_power", "5000", {"device_class": "power", "unit_of_measurement": "W"})
+    await hass.async_block_till_done()
+    assert len(notes) == 1
+
+
+# -- 7. pre-heat and pre-cool ------------------------------------------------------------------------------
+
+
+def with_prices_by_hour(
+    plan: dict[str, Any], prices: dict[int, float], other: float, plan_id: str
+) -> dict[str, Any]:
+    """The plan with ``prices[h]`` in the steps starting h whole hours from now (0: the step now)."""
+    now = dt_util.utcnow()
+
+    def price(step: dict[str, Any]) -> float:
+        start, end = dt_util.parse_datetime(step["start"]), dt_util.parse_datetime(step["end"])
+        assert start is not None and end is not None
+        hours = 0 if start <= now < end else int((start - now).total_seconds() // 3600) if start > now else -1
+        return prices.get(hours, other)
+
+    return plan | {"id": plan_id, "steps": [step | {"import_price": price(step)} for step in plan["steps"]]}
+
+
+async def thermostat(hass: HomeAssistant, target: float = 21) -> None:
+    await helpers(hass, "input_boolean", {"heater": {"initial": False}})
+    hass.states.async_set("sensor.room_temperature", "20.5", {"unit_of_measurement": "°C"})
+    config = {
+        "platform": "generic_thermostat",
+        "name": "Living room",
+        "heater": "input_boolean.heater",
+        "target_sensor": "sensor.room_temperature",
+        "target_temp": target,
+        "initial_hvac_mode": "heat",
+    }
+    assert await async_setup_component(hass, "climate", {"climate": [config]})
+    await hass.async_block_till_done()
+
+
+def set_point(hass: HomeAssistant) -> float:
+    state = hass.states.get("climate.living_room")
+    assert state is not None
+    return float(state.attributes["temperature"])
+
+
+async def test_preheat_stores_warmth_before_expensive_hours(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    await thermostat(hass)
+    await use_blueprints(
+        hass,
+        (
+            "preheat",
+            {
+                "climate": "climate.living_room",
+                "price_sensor": "sensor.grid_current_price",
+                "usual": 21,
+                "comfort_low": 19.5,
+                "comfort_high": 22.5,
+                "lead_hours": 2,
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    # An expensive hour begins within the two hours ahead: heat to the top of the band now.
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.20, 1: 0.45}, 0.20, "soon"))
+    assert set_point(hass) == 22.5
+    # The expensive hour is now: coast at the bottom of the band.
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.45}, 0.20, "now"))
+    assert set_point(hass) == 19.5
+    # The next expensive hour is far ahead, or prices are flat: the usual temperature.
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.20, 10: 0.45}, 0.20, "later"))
+    assert set_point(hass) == 21
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.45}, 0.45, "flat"))
+    assert set_point(hass) == 21
+
+
+async def test_precool_does_the_opposite(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    await thermostat(hass, target=24)
+    await use_blueprints(
+        hass,
+        (
+            "preheat",
+            {
+                "climate": "climate.living_room",
+                "price_sensor": "sensor.grid_current_price",
+                "mode": "cool",
+                "usual": 24,
+                "comfort_low": 22,
+                "comfort_high": 26,
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.20, 1: 0.45}, 0.20, "soon"))
+    assert set_point(hass) == 22
+    await apply_plan(hass, quiet_entry, with_prices_by_hour(plan, {0: 0.45}, 0.20, "now"))
+    assert set_point(hass) == 26
+
+
+# -- 8. goal at risk ---------------------------------------------------------------------------------------
+
+
+async def test_goal_at_risk_asks_and_charges_now(
+    hass: HomeAssistant, blueprint_folder: None, quiet_entry: MockConfigEntry
+) -> None:
+    notes = async_mock_service(hass, "test", "notify")
+    await helpers(hass, "input_boolean", {"car_charger": {"initial": False}})
+    projected = "sensor.car_projected_charge_at_departure"
+    await use_blueprints(
+        hass,
+        (
+            "goal_at_risk",
+            {
+                "projected": projected,
+                "target": "number.car_target_charge_at_departure",
+                "departure": "time.car_departure_time",
+                "charger": ["input_boolean.car_charger"],
+                "notify_actions": [
+                    {
+                        "action": "test.notify",
+                        "data": {
+                            "title": "{{ title }}",
+                            "message": "{{ message }}",
+                            "data": {"actions": "{{ actions }}"},
+                        },
+                    }
+                ],
+            },
+        ),
+    )
+    plan = await optimized(hass, quiet_entry)
+
+    coordinator = quiet_entry.runtime_data.coordinator
+
+    async def projecting(soc: float, plan_id: str) -> None:
+        """Hand over a plan with the car projected at ``soc`` and wait until the sensor shows it (no
+        async_block_till_done: it would wait for the automation that waits for the answer)."""
+        evs = [ev | {"projected_soc_pct": soc} if ev["id"] == "ev1" else ev for ev in plan["evs"]]
+        coordinator.async_set_plan(parse_plan(plan | {"id": plan_id, "evs": evs}))
+        await wait_for(lambda: float(state_of(hass, projected)) == soc)
+
+    await projecting(79, "close enough")  # within the 2 % margin
+    await hass.async_block_till_done()
+    assert notes == []
+    await projecting(60.4, "short")
+    await wait_for(lambda: len(notes) == 1)
+    departure = state_of(hass, "time.car_departure_time")[:5]
+    assert notes[0].data["title"] == "Car will not be charged in time"
+    assert notes[0].data["message"].strip() == f"Car reaches 60 %, not 80 %, by {departure}."
+    buttons = notes[0].data["data"]["actions"]
+    assert [button["title"] for button in buttons] == ["Charge now", "Ignore"]
+    # The same shortfall in the next plan does not ask again while the question is open.
+    await projecting(58, "still short")
+    assert len(notes) == 1
+    hass.bus.async_fire("mobile_app_notification_action", {"action": buttons[0]["action"]})
+    await wait_for(lambda: state_of(hass, "input_boolean.car_charger") == "on")
+
+    # Back within reach, then short again: asked again; "Ignore" leaves the charger alone.
+    await hass.services.async_call(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.car_charger"}, blocking=True
+    )
+    await projecting(80, "reachable")
+    await projecting(50, "short again")
+    await wait_for(lambda: len(notes) == 2)
+    again = notes[1].data["data"]["actions"]
+    assert again[0]["action"] != buttons[0]["action"]  # each question has its own answers
+    hass.bus.async_fire("mobile_app_notification_action", {"action": again[1]["action"]})
+    await wait_for(lambda: hass.states.get("automation.goal_at_risk_0").attributes["current"] == 0)
+    await hass.async_block_till_done()
+    assert state_of(hass, "input_boolean.car_charger") == "off"

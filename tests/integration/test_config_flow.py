@@ -350,7 +350,7 @@ async def test_reconfigure_checks_the_address_and_reviews_the_home(
 async def test_reconfigure_refuses_another_instance(
     hass: HomeAssistant, loaded_entry: Any, tmp_path: Any
 ) -> None:
-    from shems_optimizer.service.testing import running_service
+    from shems_optimizer.wiring.testing import running_service
 
     async with running_service(tmp_path / "other", token=TOKEN) as other:
         result = await loaded_entry.start_reconfigure_flow(hass)

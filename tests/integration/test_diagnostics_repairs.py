@@ -161,7 +161,7 @@ async def test_an_addon_without_home_assistant_access_raises_a_repair(
     from the price sensor and cannot plan: a repair says what to do, and goes once it has access."""
     from homeassistant.setup import async_setup_component
 
-    from shems_optimizer.service.config import HomeAssistantConfig
+    from shems_optimizer.app.config import HomeAssistantConfig
 
     entry = make_entry(addon, price_kind="entity", price_entity=PRICE)
     entry.add_to_hass(hass)

@@ -43,8 +43,8 @@ async def addon_reading_ha(
     hass: HomeAssistant, hass_client: Any, hass_access_token: str, tmp_path: Path, socket_enabled: None
 ) -> AsyncIterator[Any]:
     """The real add-on, given Home Assistant's URL and a token like a plain-container install."""
-    from shems_optimizer.service.config import HomeAssistantConfig
-    from shems_optimizer.service.testing import running_service
+    from shems_optimizer.app.config import HomeAssistantConfig
+    from shems_optimizer.wiring.testing import running_service
 
     for component in ("http", "api", "websocket_api"):
         assert await async_setup_component(hass, component, {})

@@ -114,16 +114,46 @@ def test_plan_figures_on_a_dst_day() -> None:
     day_end = datetime(2026, 3, 29, 22, 0, tzinfo=UTC)
     # 0 + 2000 W x 1 h + 500 W x 1 h + 1000 W x 0.5 h (only the part before midnight) = 3.0 kWh
     assert energy_kwh(plan, lambda s: s.pv_w, day_start, day_end) == 3.0
-    window = cheapest_window(plan, datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
-    assert window is not None and window.price == 0.10
-    assert window.start == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
-    # Both 0.10 steps are back to back (01:00+01:00 → 04:00+02:00): one window, ending 02:00 UTC.
-    assert window.end == datetime(2026, 3, 29, 2, 0, tzinfo=UTC)
-    # Once every step has ended there is no window to name.
-    assert cheapest_window(plan, datetime(2026, 3, 30, 12, 0, tzinfo=UTC)) is None
     assert last_soc_before(plan, "b", datetime(2026, 3, 30, 0, 0, tzinfo=UTC)) == 40
     assert last_soc_before(plan, "b", day_end) is None
     assert energy_kwh(plan, lambda s: s.load_w, day_start, day_end) is None
+
+
+def test_the_cheapest_window_is_the_add_ons_answer() -> None:
+    """The integration shows what the plan carries for the moment asked, and works out nothing."""
+    steps = [
+        ("2026-03-29T00:00:00+01:00", "2026-03-29T01:00:00+01:00", {"import_price": 0.30}),
+        ("2026-03-29T01:00:00+01:00", "2026-03-29T03:00:00+02:00", {"import_price": 0.10}),
+        ("2026-03-29T03:00:00+02:00", "2026-03-29T04:00:00+02:00", {"import_price": 0.20}),
+    ]
+    night = {"start": "2026-03-29T01:00:00+01:00", "end": "2026-03-29T03:00:00+02:00", "price": 0.1}
+    late = {"start": "2026-03-29T03:00:00+02:00", "end": "2026-03-29T04:00:00+02:00", "price": 0.2}
+    answers = [
+        {"from": "2026-03-29T00:00:00+01:00", "next_24h": night, "today": night},
+        {"from": "2026-03-29T03:00:00+02:00", "next_24h": late, "today": None},
+    ]
+    plan = plan_of(steps, cheapest_windows=answers)
+    window = cheapest_window(plan, datetime(2026, 3, 28, 23, 30, tzinfo=UTC))
+    assert window is not None and window.price == 0.10
+    assert (window.start, window.end) == (
+        datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+    )
+    # From the second answer on (01:00 UTC), that one: also for "today" (none left today, here).
+    assert cheapest_window(plan, datetime(2026, 3, 29, 1, 30, tzinfo=UTC)).price == 0.2  # type: ignore[union-attr]
+    assert cheapest_window(plan, datetime(2026, 3, 29, 1, 30, tzinfo=UTC), today=True) is None
+    # Before the plan's answers begin, after its end, or from a plan without answers: nothing.
+    assert cheapest_window(plan, datetime(2026, 3, 28, 22, 30, tzinfo=UTC)) is None
+    assert cheapest_window(plan, datetime(2026, 3, 30, 12, 0, tzinfo=UTC)) is None
+    assert cheapest_window(plan_of(steps), datetime(2026, 3, 28, 23, 30, tzinfo=UTC)) is None
+    # A running window begins with whichever step is in force.
+    running = [{"from": "2026-03-29T00:00:00+01:00", "next_24h": {**night, "running": True}, "today": None}]
+    window = cheapest_window(
+        plan_of(steps, cheapest_windows=running), datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    )
+    assert window is not None and window.start == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)  # the 0.10 step
+    with pytest.raises(PayloadError, match=r"plan.cheapest_windows\[0\].next_24h.price"):
+        plan_of(steps, cheapest_windows=[{**answers[0], "next_24h": {**night, "price": "cheap"}}])
 
 
 async def test_local_day_bounds_follow_dst(hass: HomeAssistant) -> None:

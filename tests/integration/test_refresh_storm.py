@@ -37,9 +37,9 @@ def count_requests(entry: MockConfigEntry) -> Counter[str]:
 async def test_mirrored_sensor_updates_fetch_nothing(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
 ) -> None:
-    from shems_optimizer.service.process import HOME_ID
-    from shems_optimizer.service.site_meters import site_meters
-    from shems_optimizer.store import Reading
+    from shems_optimizer.adapters.ingest.site_meters import site_meters
+    from shems_optimizer.app.records.models import Reading
+    from shems_optimizer.wiring.process import HOME_ID
 
     coordinator = loaded_entry.runtime_data.coordinator
     client = loaded_entry.runtime_data.client

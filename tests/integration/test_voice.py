@@ -21,10 +21,9 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.shems.intents import INTENT_CHEAPEST, INTENT_SCHEDULE
-from custom_components.shems.models import parse_plan
 from custom_components.shems.voice import async_attach_sentences
 
-from .conftest import optimized, wait_for
+from .conftest import optimized, settled_plan, wait_for
 
 CHEAPEST = {  # asked about today: the answer covers the rest of the local day
     "en": (
@@ -296,17 +295,20 @@ async def test_cheapest_today_late_in_the_day(
     }[language]
     assert await speak_at(hass, late, plain, language) == until
 
-    # Tomorrow 03:00-04:00 cheaper still: the rest of today is still the answer, and tomorrow is named.
-    tomorrow_3 = dt_util.start_of_local_day(dt_util.as_local(late) + timedelta(days=1)) + timedelta(hours=3)
-    cheap = [
-        s | {"import_price": 0.10}
-        if tomorrow_3 <= dt_util.parse_datetime(s["start"]) < tomorrow_3 + timedelta(hours=1)
-        else s
-        for s in plan["steps"]
+    # Tomorrow 03:00-04:00 cheaper still (an hour at 0.10 in the add-on's tariff, whose plan carries
+    # the answer): the rest of today is still the answer, and tomorrow is named.
+    client = loaded_entry.runtime_data.client
+    site = await client.request("GET", "/site")
+    site.pop("updated_at", None)
+    site["price"]["periods"] = [
+        {"start": "17:00", "end": "21:00", "import_per_kwh": 0.40},
+        {"start": "21:00", "end": "03:00", "import_per_kwh": 0.20},
+        {"start": "03:00", "end": "04:00", "import_per_kwh": 0.10},
+        {"start": "04:00", "end": "17:00", "import_per_kwh": 0.20},
     ]
-    coordinator = loaded_entry.runtime_data.coordinator
-    coordinator.async_set_plan(parse_plan(plan | {"id": "cheap-night", "steps": cheap}))
-    await hass.async_block_till_done()
+    await client.put_site(site)
+    replanned = await settled_plan(hass, loaded_entry)
+    assert replanned["id"] != plan["id"]
     expected = {
         "en": "Electricity is cheapest now for the rest of today, until midnight, at 0.20 EUR/kWh. "
         "Tomorrow it gets cheaper: from 03:00, at 0.10 EUR/kWh.",

@@ -66,9 +66,10 @@ async def capture(
     *needles: str,
     ready_js: str | None = None,
     height: int = 1000,
+    width: int = 1280,
 ) -> Screen:
     """Wait until the tab's text has every needle (and ``ready_js`` is true), keep a screenshot."""
-    await tab.resize(1280, height)
+    await tab.resize(width, height)
     if ready_js is not None:
         await tab.wait_for_js(ready_js, timeout_s=60)
     text = await tab.wait_for_text(*needles, timeout_s=60)

@@ -22,14 +22,14 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import psycopg
 
-from tests.support.browser import Browser
+from tests.support.browser import FIND_DEEP_JS, Browser
 from tests.support.ingress import ingress_proxy
 from tests.support.processes import until
 
 from .conftest import Journey
 from .ha_client import HomeAssistantApi
 from .home_config import PRICES_TODAY, TIME_ZONE
-from .screens import Screen, capture, device_page_shows, hass_tokens, internal_ids_in
+from .screens import Screen, capture, device_page_shows, hass_tokens, internal_ids_in, slug
 
 ENTITY_BOUND_S = 120.0  # every entity meaningful within this long after the last asset was added
 PRICE = "sensor.nord_pool_de_lu"
@@ -467,6 +467,203 @@ async def test_home_assistant_pages_show_names_never_internal_ids(
         finally:
             await browser.close()
     journey.notes["screens"] = [str(screen.shot) for screen in screens]
+    leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
+    assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
+
+
+# The ready "SHEMS" dashboard, as the README has people make it: a dashboard whose configuration is the
+# strategy the integration's script defines.
+DASHBOARD = "shems-home"
+DASHBOARD_CONFIG = {"strategy": {"type": "custom:shems"}}
+# What the plan card drew: its charts' series with stroked paths, the inked share of the power chart's
+# canvas, its width, the rows of its tooltip and the names it lists (JSON, or null before the first draw).
+CARD_DRAWN_JS = f"""
+(() => {{
+  const card = ({FIND_DEEP_JS})('shems-plan-card');
+  if (!card || !card.charts || !card.charts.length) return null;
+  const [power, soc] = card.charts;
+  const stroked = (u) => u.series.slice(1).filter((s) => s.show && s._paths && s._paths.stroke).length;
+  const canvas = power.ctx.canvas;
+  const pixels = power.ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let ink = 0;
+  for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) ink++;
+  const tip = card.renderRoot.querySelector('#tooltip');
+  return JSON.stringify({{
+    power: stroked(power), soc: soc ? stroked(soc) : 0, ink: ink / (canvas.width * canvas.height),
+    width: card.getBoundingClientRect().width, tooltip: tip.hidden ? null : tip.innerText,
+    runs: [...card.renderRoot.querySelectorAll('.run-name')].map((el) => el.textContent),
+  }});
+}})()"""
+
+# The plan card's background as [r, g, b] (the theme's card colour as the browser resolved it).
+CARD_BACKGROUND_JS = f"""
+(() => {{
+  const card = ({FIND_DEEP_JS})('shems-plan-card');
+  const color = getComputedStyle(card.renderRoot.querySelector('ha-card')).backgroundColor;
+  return color.match(/[0-9.]+/g).slice(0, 3).map(Number);
+}})()"""
+
+# The editor element the dashboard editor asks the card for, fed a change from its form (JSON).
+CARD_EDITOR_JS = """
+(async () => {
+  const card = customElements.get('shems-plan-card');
+  const editor = card.getConfigElement();
+  editor.hass = document.querySelector('home-assistant').hass;
+  editor.setConfig(card.getStubConfig());
+  document.body.appendChild(editor);
+  await editor.updateComplete;
+  const form = editor.shadowRoot.querySelector('ha-form');
+  const changed = new Promise((resolve) =>
+    editor.addEventListener('config-changed', (event) => resolve(event.detail.config), { once: true }));
+  const hub = Object.values(editor.hass.devices)
+    .find((device) => device.manufacturer === 'SHEMS' && !device.via_device_id);
+  const value = { entry_id: hub.config_entries[0], title: '', hours: 24 };
+  form.dispatchEvent(new CustomEvent('value-changed', { detail: { value } }));
+  const config = await changed;
+  const fields = form.schema.flatMap((field) => (field.schema ? field.schema : [field]).map((f) => f.name));
+  const label = form.computeLabel({ name: 'entry_id' });
+  const result = { config, fields, entry_selector: form.schema[0].selector, label };
+  editor.remove();
+  return JSON.stringify(result);
+})()"""
+
+
+async def _card_drawn(tab: Any) -> dict[str, Any] | None:
+    text = await tab.evaluate(CARD_DRAWN_JS)
+    return json.loads(text) if text else None
+
+
+# How long the browser took to fetch the card's script (ms from navigation start to the end of its fetch).
+CARD_SCRIPT_TIMING_JS = """
+(() => performance.getEntriesByType('resource')
+  .filter((entry) => entry.name.includes('/shems_static/'))
+  .map((entry) => [Math.round(entry.startTime), Math.round(entry.responseEnd)]))()"""
+STRATEGY_TIMEOUT = "Timeout waiting for strategy element"
+# Home Assistant's frontend itself, not the card: a page view transition cut short by the next one (the
+# window resized or the page reloaded meanwhile), and its own report of that rejection to the system log.
+FRONTEND_NOISE = re.compile(
+    r"^AbortError: Transition was skipped|^Failure writing unhandled promise rejection to system log"
+)
+
+
+async def _wait_drawn(tab: Any, shots: Path, name: str, width: int, notes: dict[str, Any]) -> dict[str, Any]:
+    """The card's summary once it drew at least three power series within ``width``.
+
+    Home Assistant gives a dashboard strategy's script 5 s from the dashboard's start to register; on
+    this shared machine under load that is sometimes too short and the page says so, as it would to a
+    person, who reloads it: so does this, twice at most, and the times are kept in the notes.
+    """
+    retries = notes.setdefault("plan card strategy retries", [])
+
+    async def fits() -> dict[str, Any] | None:
+        summary = await _card_drawn(tab)
+        if summary and summary["power"] >= 3 and summary["width"] <= width:
+            return summary
+        if len(retries) < 2 and any(STRATEGY_TIMEOUT in error for error in tab.errors):
+            retries.append({"view": name, "script fetch (ms)": await tab.evaluate(CARD_SCRIPT_TIMING_JS)})
+            tab.errors = [error for error in tab.errors if STRATEGY_TIMEOUT not in error]
+            await tab.send("Page.reload")
+        return None
+
+    try:
+        found: dict[str, Any] = await until(fits, timeout_s=120, what=f"the plan card drawn ({name})")
+    except AssertionError as err:
+        await tab.screenshot(shots / f"{slug(name)}-not-drawn.png")
+        text = (await tab.visible_text())[-1500:]
+        raise AssertionError(f"{err}; page errors: {tab.errors}; page text: {text}") from err
+    notes.setdefault("plan card script fetch (ms)", await tab.evaluate(CARD_SCRIPT_TIMING_JS))
+    return found
+
+
+async def test_shems_dashboard_draws_the_plan_card(journey: Journey, ha: HomeAssistantApi) -> None:
+    """The SHEMS dashboard in Chromium, wide and phone-narrow: the plan card draws its chart (stroked
+    series on an inked canvas) within the window, lists the appliance runs by name, answers a pointer
+    with a tooltip, and the page logs no error; the controls of every SHEMS device are on it."""
+    await ha.ws(
+        "lovelace/dashboards/create",
+        url_path=DASHBOARD,
+        title="SHEMS",
+        icon="mdi:home-lightning-bolt-outline",
+        mode="storage",
+        show_in_sidebar=True,
+        require_admin=False,
+    )
+    await ha.ws("lovelace/config/save", url_path=DASHBOARD, config=DASHBOARD_CONFIG)
+    shots = journey.artifacts / "screenshots"
+    known_ids = await _known_ids(journey, [])
+    browser = Browser(
+        journey.artifacts / "chromium-profile-card", journey.artifacts / "chromium-card.log", TIME_ZONE
+    )
+    screens: list[Screen] = []
+    drawn: dict[str, dict[str, Any]] = {}
+    with journey.phase("screenshots (plan card)"):
+        await browser.start()
+        try:
+            login = hass_tokens(journey.hass.url, journey.tokens)
+            tab = await browser.open(f"{journey.hass.url}/{DASHBOARD}/plan", local_storage=login)
+            for name, width, height in (("plan card wide", 1280, 1500), ("plan card phone", 390, 2600)):
+                await tab.resize(width, height)
+                drawn[name] = await _wait_drawn(tab, shots, name, width, journey.notes)
+                screens.append(
+                    await capture(
+                        tab,
+                        shots,
+                        name,
+                        "Dishwasher",
+                        "Washing machine",
+                        "Home battery",
+                        "Family car",
+                        "Optimize now",
+                        width=width,
+                        height=height,
+                    )
+                )
+            # A pointer over the middle of the power chart shows the values at that time.
+            box = await tab.evaluate(
+                f"(() => {{ const card = ({FIND_DEEP_JS})('shems-plan-card');"
+                " const r = card.charts[0].over.getBoundingClientRect();"
+                " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+            )
+            await tab.send("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
+
+            async def tooltip() -> str | None:
+                summary = await _card_drawn(tab)
+                return summary["tooltip"] if summary and summary["tooltip"] else None
+
+            journey.notes["plan card tooltip"] = await until(tooltip, timeout_s=20, what="the card's tooltip")
+            screens.append(await capture(tab, shots, "plan card tooltip", "kW", width=390, height=2600))
+            # The same dashboard for someone who chose the dark theme: the card follows it.
+            dark_theme = json.dumps({"theme": "default", "dark": True})
+            await tab.evaluate(f"localStorage.setItem('selectedTheme', {json.dumps(dark_theme)})")
+            await tab.send("Page.reload")
+            await tab.resize(1280, 1500)
+            drawn["plan card dark"] = await _wait_drawn(tab, shots, "plan card dark", 1280, journey.notes)
+            screens.append(await capture(tab, shots, "plan card dark", "Dishwasher", width=1280, height=1500))
+            background = await tab.evaluate(CARD_BACKGROUND_JS)
+            # The card's visual editor, as the dashboard editor makes it: Home Assistant's form with
+            # the SHEMS entry picker; what is typed into it becomes the card's configuration.
+            reply = await tab.send(
+                "Runtime.evaluate", expression=CARD_EDITOR_JS, awaitPromise=True, returnByValue=True
+            )
+            assert "exceptionDetails" not in reply, reply
+            editor = json.loads(reply["result"]["value"])
+            errors = list(tab.errors)
+        finally:
+            await browser.close()
+    journey.notes["plan card"] = drawn
+    kept = {key: value for key, value in journey.notes.items() if key.startswith("plan card")}
+    (journey.artifacts / "plan-card.json").write_text(json.dumps(kept, indent=2), encoding="utf-8")
+    for name, summary in drawn.items():
+        assert summary["ink"] > 0.01, (name, summary)
+        assert summary["soc"] >= 2, (name, summary)  # battery and car, planned
+        assert {"Dishwasher", "Washing machine"} <= set(summary["runs"]), (name, summary)
+    assert "kW" in journey.notes["plan card tooltip"]
+    assert sum(background) / 3 < 100, f"the card is not dark in the dark theme: rgb{tuple(background)}"
+    assert editor["fields"] == ["entry_id", "title", "hours", "hours_past"], editor
+    assert editor["entry_selector"] == {"config_entry": {"integration": "shems"}}, editor
+    assert editor["label"] == "SHEMS home", editor
+    assert editor["config"] == {"entry_id": journey.entry_id, "hours": 24}, editor  # the empty title dropped
+    assert not [error for error in errors if not FRONTEND_NOISE.search(error)], errors
     leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
     assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
 

@@ -16,7 +16,7 @@ from .routes.system import OPENAPI_DOCUMENT_KEY
 from .spec import BODY, QUERY, SPEC, Handler, RouteSpec
 from .validation import read_json, validate
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parent / "web"
 
 
 VALIDATED_QUERIES_KEPT = 256
@@ -51,7 +51,7 @@ def _validating(spec: RouteSpec) -> Handler:
 
 
 def create_app(context: ApiContext) -> web.Application:
-    """Build the API application around ``context`` (see :mod:`shems_optimizer.service.testing`
+    """Build the API application around ``context`` (see :mod:`shems_optimizer.wiring.testing`
     for starting the whole service in-process on a free port)."""
     app = web.Application(middlewares=[request_context, guard], client_max_size=1_000_000)
     app[CONTEXT] = context

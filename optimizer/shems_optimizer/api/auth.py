@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from shems_optimizer.app.config import INGRESS_PEER
+
 TOKEN_FILE = "api_token"
-INGRESS_PEER = "172.30.32.2"
 
 
 class TokenStore:

@@ -7,9 +7,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .auth import PeerPolicy, TokenStore
-from .errors import unavailable
-from .ports import (
+from shems_optimizer.app.ports import (
     AnalyticsPort,
     CommandPort,
     DevicePort,
@@ -22,6 +20,9 @@ from .ports import (
     ServiceInfo,
     SitePort,
 )
+
+from .auth import PeerPolicy, TokenStore
+from .errors import unavailable
 from .ratelimit import RateLimiter
 from .stream import StreamHub
 

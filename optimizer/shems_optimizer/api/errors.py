@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from shems_optimizer.service.logs import current_correlation_id
+from shems_optimizer.runtime.logs import current_correlation_id
 
 
 class ApiError(Exception):

@@ -8,13 +8,13 @@ import time
 
 from aiohttp import web
 
-from shems_optimizer.service.logs import new_correlation_id, reset_correlation_id, set_correlation_id
-from shems_optimizer.store.models import StoreUnavailableError
+from shems_optimizer.api.responses import json_response
+from shems_optimizer.app.records.models import StoreUnavailableError
+from shems_optimizer.runtime.logs import new_correlation_id, reset_correlation_id, set_correlation_id
 
 from .auth import bearer_token
 from .context import context_of
 from .errors import ApiError, error_body, error_response
-from .jsonio import json_response
 from .ratelimit import retry_after_header
 from .spec import API_PREFIX, SPEC, Handler
 from .stream import STREAM_TOKEN

@@ -1,4 +1,12 @@
-"""Per-client rate limiting (a token bucket per client key) answering 429 with Retry-After."""
+"""Per-client rate limiting (a token bucket per client key) answering 429 with Retry-After.
+
+Hand-written on purpose, where aiolimiter would serve a client that waits for capacity: an
+admission check per request, on every request's path. ``shems-optimizer bench hotpath`` measures
+this bucket at 0.19 us a check with room and 0.30 us when refusing, against 1.0 and 0.47 us for
+aiolimiter's ``AsyncLimiter`` doing the same (one per client, ``has_capacity`` then ``acquire``).
+aiolimiter also keeps its level private, so the exact Retry-After below could not be computed
+from it, and it reads only the event loop's clock, which the refill test replaces.
+"""
 
 from __future__ import annotations
 

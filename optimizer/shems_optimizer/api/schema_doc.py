@@ -1,8 +1,16 @@
 """Describe voluptuous schemas as JSON Schema, so the OpenAPI document is made from what is enforced.
 
-Covers what the API's schemas use: dict schemas with Required/Optional keys, plain types, lists,
-``In``, ``Range``, ``Length``, ``Match``, ``All``, ``Any``, ``Coerce`` and validators that carry a
-``json_schema`` attribute (see :func:`shems_optimizer.api.validation.described`).
+The conversion is voluptuous-openapi's (the library Home Assistant keeps for the same purpose), for
+OpenAPI 3.1. Three things are added on top, so the document says what the API enforces:
+
+* validators that carry a ``json_schema`` attribute (see
+  :func:`shems_optimizer.api.validation.described` and :func:`shems_optimizer.core.model.loading.doc`)
+  describe themselves, and may nest voluptuous schemas;
+* objects are closed (``additionalProperties: false``) where the schema forbids extra keys, as
+  voluptuous does by default;
+* length bounds on arrays and objects get their JSON Schema names (``minItems``/``maxProperties``,
+  not ``minLength``), ``All(dict, Length(...))`` stays an object, an empty ``required`` is left out
+  and an ``enum`` is a list of its own.
 """
 
 from __future__ import annotations
@@ -10,98 +18,66 @@ from __future__ import annotations
 from typing import Any
 
 import voluptuous as vol
+import voluptuous_openapi  # type: ignore[import-untyped]  # no py.typed in 0.2.0
 
-_TYPES: dict[Any, dict[str, Any]] = {
-    str: {"type": "string"},
-    int: {"type": "integer"},
-    float: {"type": "number"},
-    bool: {"type": "boolean"},
-    dict: {"type": "object"},
-    list: {"type": "array"},
-    type(None): {"type": "null"},
-}
+_LENGTH = ("minLength", "maxLength")
 
 
 def to_json_schema(schema: Any) -> dict[str, Any]:
-    if isinstance(schema, vol.Schema):
-        out = to_json_schema(schema.schema)
-        if isinstance(schema.schema, dict) and schema.extra == vol.PREVENT_EXTRA:
-            out["additionalProperties"] = False
-        return out
-    if isinstance(schema, dict):
-        return _object(schema)
-    if isinstance(schema, list):
-        if not schema:
-            return {"type": "array"}
-        items = [to_json_schema(s) for s in schema]
-        return {"type": "array", "items": items[0] if len(items) == 1 else {"anyOf": items}}
-    if schema in _TYPES:
-        return dict(_TYPES[schema])
+    converted: dict[str, Any] = voluptuous_openapi.convert(
+        schema, custom_serializer=_self_described, openapi_version=voluptuous_openapi.OpenApiVersion.V3_1
+    )
+    closed = not (isinstance(schema, vol.Schema) and schema.extra != vol.PREVENT_EXTRA)
+    return _tidy(converted, closed)
+
+
+def _self_described(schema: Any) -> Any:
     described = getattr(schema, "json_schema", None)
     if isinstance(described, dict):
-        return dict(described)
-    if isinstance(schema, vol.In):
-        return {"enum": list(schema.container)}  # type: ignore[call-overload]
-    if isinstance(schema, vol.Range):
-        out = {}
-        if schema.min is not None:
-            out["minimum" if schema.min_included else "exclusiveMinimum"] = schema.min
-        if schema.max is not None:
-            out["maximum" if schema.max_included else "exclusiveMaximum"] = schema.max
-        return out
-    if isinstance(schema, vol.Length):
-        return {k: v for k, v in (("minLength", schema.min), ("maxLength", schema.max)) if v is not None}
-    if isinstance(schema, vol.Match):
-        return {"type": "string", "pattern": schema.pattern.pattern}
-    if isinstance(schema, vol.Coerce):
-        return dict(_TYPES.get(schema.type, {}))
-    if isinstance(schema, vol.All):
-        merged: dict[str, Any] = {}
+        return _nested(described)
+    if isinstance(schema, vol.All) and dict in schema.validators:
+        # voluptuous-openapi skips ``dict`` inside an All ("any object") and then guesses a string.
+        out: dict[str, Any] = {"type": "object"}
         for part in schema.validators:
-            merged.update(to_json_schema(part))
-        # Length bounds on arrays are minItems/maxItems.
-        # Length bounds on arrays and objects have their own names in JSON Schema.
-        kind = merged.get("type")
-        if kind in ("array", "object"):
-            unit = "Items" if kind == "array" else "Properties"
-            for bound in ("min", "max"):
-                if f"{bound}Length" in merged:
-                    merged[f"{bound}{unit}"] = merged.pop(f"{bound}Length")
-        return merged
-    if isinstance(schema, vol.Any):
-        return {"anyOf": [to_json_schema(v) for v in schema.validators]}
-    if isinstance(schema, str | int | float | bool):
-        return {"enum": [schema]}
-    return {}
+            if isinstance(part, vol.Length):
+                out |= {k: v for k, v in (("minLength", part.min), ("maxLength", part.max)) if v is not None}
+        return out
+    return voluptuous_openapi.UNSUPPORTED
 
 
-def _object(schema: dict[Any, Any]) -> dict[str, Any]:
-    properties: dict[str, Any] = {}
-    required: list[str] = []
-    extra: dict[str, Any] | None = None
-    for key, value in schema.items():
-        if isinstance(key, vol.Marker):
-            name = key.schema
-            prop = to_json_schema(value)
-            if key.description:
-                prop["description"] = key.description
-            default = getattr(key, "default", vol.UNDEFINED)
-            if default is not vol.UNDEFINED:
-                prop["default"] = default() if callable(default) else default
-            if isinstance(key, vol.Required):
-                required.append(str(name))
-        elif isinstance(key, str):
-            name, prop = key, to_json_schema(value)
-            required.append(name)
-        else:  # e.g. {str: float}: free-form keys
-            extra = to_json_schema(value)
-            continue
-        properties[str(name)] = prop
-    out: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        out["required"] = required
-    if extra is not None:
-        out["additionalProperties"] = extra
+def _nested(node: Any) -> Any:
+    """A self-description may hold voluptuous schemas (e.g. the items of a list validated later)."""
+    if isinstance(node, vol.Schema):
+        return to_json_schema(node)
+    if isinstance(node, dict):
+        return {key: _nested(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_nested(value) for value in node]
+    return node
+
+
+def _tidy(node: dict[str, Any], closed: bool) -> dict[str, Any]:
+    out = dict(node)
+    for key in ("items", "additionalProperties", "not"):
+        if isinstance(out.get(key), dict):
+            out[key] = _tidy(out[key], closed)
+    for key in ("items", "anyOf", "allOf", "oneOf"):
+        if isinstance(out.get(key), list):
+            out[key] = [_tidy(part, closed) if isinstance(part, dict) else part for part in out[key]]
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {name: _tidy(prop, closed) for name, prop in out["properties"].items()}
+        if closed:
+            out.setdefault("additionalProperties", False)
+        if out.get("required") == []:
+            del out["required"]
+    if "enum" in out:
+        out["enum"] = list(out["enum"])  # a copy: the library hands out the validator's own container
+    kind = out.get("type")
+    if kind in ("array", "object"):
+        unit = "Items" if kind == "array" else "Properties"
+        for key in _LENGTH:
+            if key in out:
+                out[key.replace("Length", unit)] = out.pop(key)
     return out
 
 

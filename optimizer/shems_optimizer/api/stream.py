@@ -22,11 +22,11 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from .jsonio import dumps
+from shems_optimizer.runtime.events import EVENT_TYPES
+from shems_optimizer.runtime.jsonio import dumps
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_TYPES = ("hello", "device_update", "plan_updated", "command_status", "status")
 QUEUE_SIZE = 256  # events waiting for one subscriber
 MAX_LAG_S = 5.0  # the oldest undelivered event may be this old before the subscriber is closed
 CLOSE_TIMEOUT_S = 2.0  # the close handshake with a subscriber that is behind

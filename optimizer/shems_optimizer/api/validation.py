@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -11,6 +10,8 @@ from typing import Any
 
 import voluptuous as vol
 from aiohttp import web
+
+from shems_optimizer.runtime.jsonio import JsonRefused, parse_json
 
 from .errors import ApiError
 
@@ -34,19 +35,6 @@ def validate(schema: vol.Schema, data: Any, where: str = "body") -> Any:
         raise ApiError(400, "invalid_request", f"{where} field {field!r}: {err.msg}", field=field) from err
 
 
-MAX_JSON_DEPTH = 32  # no document the API takes nests deeper than a handful of levels
-# Integers beyond this magnitude are no measurement, price or setting (and do not fit a float).
-MAX_JSON_INTEGER = 10**15
-
-
-class JsonRefused(ValueError):
-    """A JSON text that parses but is refused: non-finite or huge numbers, or too deep nesting."""
-
-    def __init__(self, message: str, field: str = "(body)") -> None:
-        super().__init__(message)
-        self.field = field
-
-
 async def read_json(request: web.Request) -> Any:
     """The request body as JSON, or a 4xx that says why it is not."""
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
@@ -60,61 +48,6 @@ async def read_json(request: web.Request) -> Any:
         raise ApiError(400, "invalid_json", f"body field {err.field!r}: {err}", field=err.field) from err
     except (ValueError, UnicodeDecodeError) as err:
         raise ApiError(400, "invalid_json", f"body is not valid JSON: {err}", field="(body)") from err
-
-
-def parse_json(raw: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse JSON that holds only finite numbers of sane size, nested at most ``max_depth`` deep.
-
-    Raises :class:`JsonRefused` (a ``ValueError``) naming the problem and where it is; Python's own
-    parser would turn ``1e999`` into infinity, accept ``NaN``, and overflow the stack on ``[[[[…``.
-    """
-    if _nesting_exceeds(raw, max_depth):
-        raise JsonRefused(f"nested deeper than {max_depth} levels")
-    try:
-        value = json.loads(raw, parse_constant=_reject_constant)
-    except RecursionError as err:  # pragma: no cover - the nesting check comes first
-        raise JsonRefused(f"nested deeper than {max_depth} levels") from err
-    _check_numbers(value)
-    return value
-
-
-_TOKENS = re.compile(rb'[\[{]|"(?:[^"\\]|\\.)*"|[\]}]')
-
-
-def _nesting_exceeds(raw: bytes | str, max_depth: int) -> bool:
-    """Whether brackets outside strings nest deeper than ``max_depth`` (one regex pass, no parse)."""
-    data = raw.encode() if isinstance(raw, str) else raw
-    if data.count(b"[") + data.count(b"{") <= max_depth:
-        return False
-    depth = 0
-    for match in _TOKENS.finditer(data):
-        token = match.group()
-        if token in (b"[", b"{"):
-            depth += 1
-            if depth > max_depth:
-                return True
-        elif token in (b"]", b"}"):
-            depth -= 1
-    return False
-
-
-def _check_numbers(value: Any) -> None:
-    """Refuse infinities (``1e999`` parses as one) and integers too large for any quantity."""
-    stack: list[tuple[Any, str]] = [(value, "")]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, dict):
-            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
-        elif isinstance(item, list):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
-        elif isinstance(item, float) and not math.isfinite(item):
-            raise JsonRefused("number beyond the range of a float", field=where or "(body)")
-        elif isinstance(item, int) and not isinstance(item, bool) and abs(item) > MAX_JSON_INTEGER:
-            raise JsonRefused(f"integer beyond ±{MAX_JSON_INTEGER:.0e}", field=where or "(body)")
-
-
-def _reject_constant(name: str) -> Any:
-    raise JsonRefused(f"{name} is not a number JSON allows")
 
 
 # ---------------------------------------------------------------------------------------------------

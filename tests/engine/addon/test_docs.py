@@ -13,7 +13,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[3]
 ADDON = REPO / "addon"
 RUN_SH = (ADDON / "run.sh").read_text()
-SERVE = (REPO / "optimizer" / "shems_optimizer" / "commands" / "serve.py").read_text()
+SERVE = (REPO / "optimizer" / "shems_optimizer" / "cli" / "serve.py").read_text()
 DOCS = (ADDON / "DOCS.md").read_text()
 README = (REPO / "README.md").read_text()
 _VARIABLE = re.compile(r"\bSHEMS_[A-Z_]+[A-Z]\b")

@@ -30,6 +30,7 @@ GOOD_OPTIONS: dict[str, Any] = {
     "optimization_interval_min": 15,
     "rate_limit_per_min": 1000,
     "log_level": "info",
+    "solver": "highs",
 }
 
 
@@ -111,6 +112,8 @@ async def test_starts_announces_itself_and_stops_cleanly(
         ({"surprise": True}, "option 'surprise'"),
         ({"storage": "timescaledb", "timescaledb_dsn": ""}, "option 'timescaledb_dsn'"),
         ({"mqtt": "manual", "mqtt_host": ""}, "option 'mqtt_host'"),
+        ({"solver": "cbc"}, "option 'solver': solver 'cbc': use 'highs' (the default) or 'pulp:<solver>'"),
+        ({"solver": "pulp:gurobi"}, "option 'solver': solver 'pulp:gurobi': PuLP finds no working GUROBI"),
     ],
 )
 async def test_invalid_options_end_with_one_clear_line(
@@ -146,7 +149,7 @@ async def test_missing_options_file_is_one_clear_line(tmp_path: Path, supervisor
 async def test_mqtt_broker_comes_from_the_supervisor(
     tmp_path: Path, supervisor: StandInSupervisor, monkeypatch: pytest.MonkeyPatch, mqtt_service: bool
 ) -> None:
-    from shems_optimizer.service.addon_options import config_from_addon
+    from shems_optimizer.adapters.homeassistant.addon_options import config_from_addon
 
     if not mqtt_service:
         supervisor.mqtt = None  # no broker add-on installed: MQTT devices are off, the add-on still starts
@@ -154,6 +157,7 @@ async def test_mqtt_broker_comes_from_the_supervisor(
     monkeypatch.setenv("SUPERVISOR_URL", supervisor.url)
     monkeypatch.setenv("SUPERVISOR_TOKEN", SUPERVISOR_TOKEN)
     config = await asyncio.to_thread(config_from_addon, tmp_path)
+    assert config.solver == "highs"
     if mqtt_service:
         assert supervisor.mqtt is not None
         assert config.mqtt is not None
@@ -239,3 +243,23 @@ async def test_plain_container_refuses_ha_url_without_token(tmp_path: Path) -> N
     assert proc.returncode == 2
     (line,) = stderr.decode().splitlines()
     assert "SHEMS_HA_TOKEN" in json.loads(line)["message"]
+
+
+async def test_plain_container_refuses_a_solver_that_cannot_run_here(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
+    env.update(
+        SHEMS_PLAIN="1",
+        SHEMS_DATA_DIR=str(tmp_path),
+        SHEMS_PORT=str(_free_port()),
+        SHEMS_SOLVER="pulp:cplex",
+        PYTHONPATH=f"{REPO / 'optimizer'}:{REPO}",
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "sh", str(RUN_SH), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, stderr = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 2
+    (line,) = stderr.decode().splitlines()
+    message = json.loads(line)["message"]
+    assert "solver 'pulp:cplex': PuLP finds no working CPLEX_PY or CPLEX_CMD" in message
+    assert "available here: highs, pulp:cbc" in message

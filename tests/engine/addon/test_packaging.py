@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 import struct
+import tomllib
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from shems_optimizer.service.addon_options import OPTIONS
+from shems_optimizer.adapters.homeassistant.addon_options import OPTIONS
 
 REPO = Path(__file__).resolve().parents[3]
 ADDON = REPO / "addon"
@@ -129,6 +131,25 @@ def test_wheel_carries_every_engine_data_file() -> None:
     }
     assert data_files, "no data files found?"
     assert data_files <= covered, sorted(str(p.relative_to(package)) for p in data_files - covered)
+
+
+def test_the_wheel_holds_the_engine_without_tools_or_plotting() -> None:
+    """The benchmarks live in tools/, outside the packages the wheel is built from; matplotlib (the
+    demo's chart only) is the plot extra, PuLP (the alternative solver path) a pinned dependency."""
+    with (REPO / "pyproject.toml").open("rb") as fh:
+        pyproject = tomllib.load(fh)
+    found = pyproject["tool"]["setuptools"]["packages"]["find"]
+    root = REPO / found["where"][0]  # what setuptools' package finder walks, with its include patterns
+    every = {".".join(init.parent.relative_to(root).parts) for init in root.rglob("__init__.py")}
+    packages = {name for name in every if any(fnmatch(name, pattern) for pattern in found["include"])}
+    assert "shems_optimizer" in packages and "shems_optimizer.core.planner" in packages
+    assert not [p for p in packages if "bench" in p], packages
+    assert (REPO / "tools" / "shems_bench" / "optimizer.py").is_file()
+    assert not (REPO / "optimizer" / "shems_bench").exists()
+    dependencies = pyproject["project"]["dependencies"]
+    assert not [d for d in dependencies if d.startswith("matplotlib")]
+    assert [d for d in pyproject["project"]["optional-dependencies"]["plot"] if d.startswith("matplotlib")]
+    assert [d for d in dependencies if d.startswith("pulp==")]
 
 
 def test_versions_agree() -> None:

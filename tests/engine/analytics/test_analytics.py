@@ -18,24 +18,26 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.analytics import (
-    FixedTariff,
-    PriceSeriesTariff,
+from shems_optimizer.app.records.models import Device, DeviceType, Granularity, Home, Reading, StoreError
+from shems_optimizer.app.records.repository import Repository
+from shems_optimizer.app.reporting import consumption_points, cost, energy_flows, report
+from shems_optimizer.core.model.tariff import (
+    Fixed,
+    Market,
+    Period,
+    PriceSeries,
+    Tariff,
     TariffError,
-    TimeOfUsePeriod,
-    TimeOfUseTariff,
-    consumption_points,
-    cost,
-    energy_flows,
-    report,
+    TimeOfUse,
 )
-from shems_optimizer.store import Device, DeviceType, Granularity, Home, Reading, Repository, StoreError
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = datetime(2026, 3, 2, tzinfo=PARIS)
 NEXT = datetime(2026, 3, 3, tzinfo=PARIS)
-TOU = TimeOfUseTariff(
-    periods=(TimeOfUsePeriod(time(22), time(6), 0.15),), default_buy=0.30, sell=0.10, timezone="Europe/Paris"
+TOU = Tariff(
+    buy=TimeOfUse((Period(time(22), 0.15, end=time(6)), Period(time(6), 0.30, end=time(22)))),
+    sell=Fixed(0.10),
+    timezone="Europe/Paris",
 )
 
 
@@ -95,19 +97,19 @@ def test_daily_report(home: Repository) -> None:
     assert day.peak_at == DAY.astimezone(UTC)
     assert day.self_sufficiency == pytest.approx(0.5)
     assert day.self_consumption == pytest.approx(2 / 3)
-    (week,) = report(home, "h", DAY, NEXT, Granularity.WEEK, FixedTariff(0.25))
+    (week,) = report(home, "h", DAY, NEXT, Granularity.WEEK, Tariff(Fixed(0.25)))
     assert week.start == DAY  # Monday 2 March
     assert week.import_cost == pytest.approx(0.75) and week.export_revenue == 0
 
 
 def test_market_prices_and_missing_price(home: Repository) -> None:
     prices = {DAY.astimezone(UTC) + timedelta(hours=h): 0.1 * (h % 3) for h in range(24)}
-    tariff = PriceSeriesTariff.from_mapping(prices, buy_adder=0.05)
+    tariff = Tariff(Market(fees=0.05, series=PriceSeries(tuple(sorted(prices.items())))))
     (day,) = cost(home, "h", DAY, NEXT, Granularity.DAY, tariff)
     # hour 0: 2 kWh x (0.0 + 0.05); hour 18: 1 kWh x (0.0 + 0.05) since 18 % 3 == 0
     assert day.import_cost == pytest.approx(0.15)
-    short = PriceSeriesTariff.from_mapping({DAY.astimezone(UTC): 0.2})
-    with pytest.raises(TariffError, match=r"no buy price for 2026-03-02T11:00:00\+00:00"):
+    short = Tariff(Market(series=PriceSeries(((DAY.astimezone(UTC), 0.2),))))
+    with pytest.raises(TariffError, match=r"no market price for 2026-03-02T11:00:00\+00:00"):
         cost(home, "h", DAY, NEXT, Granularity.DAY, short)
 
 
@@ -138,7 +140,9 @@ def test_autumn_dst_night_keeps_both_two_oclock_hours(repo: Repository, granular
         per_hour[int((flow.start.astimezone(UTC) - start) / timedelta(hours=1))] += flow.grid_import_kwh or 0
     assert per_hour == pytest.approx([1.0, 2.0, 3.0, 4.0])
     assert len(flows) == (16 if granularity is Granularity.MIN15 else 4)
-    hours = cost(repo, "h", start, start + timedelta(hours=4), Granularity.HOUR, FixedTariff(0.5, 0.0))
+    hours = cost(
+        repo, "h", start, start + timedelta(hours=4), Granularity.HOUR, Tariff(Fixed(0.5), Fixed(0.0))
+    )
     assert [h.start.astimezone(PARIS).strftime("%H%z") for h in hours] == [
         "01+0200",
         "02+0200",
@@ -153,7 +157,7 @@ def test_home_without_grid_meter_sums_its_consumers(repo: Repository) -> None:
     repo.upsert_device(Device("fridge", "flat", DeviceType.APPLIANCE, "fridge"))
     start = datetime(2026, 3, 2, tzinfo=UTC)
     repo.write_readings([Reading("fridge", start + timedelta(minutes=m), 120.0) for m in range(0, 1440, 5)])
-    (day,) = report(repo, "flat", start, start + timedelta(days=1), Granularity.DAY, FixedTariff(0.2))
+    (day,) = report(repo, "flat", start, start + timedelta(days=1), Granularity.DAY, Tariff(Fixed(0.2)))
     assert day.consumption_kwh == pytest.approx(2.88)
     assert day.grid_import_kwh is None and day.self_sufficiency is None
     assert day.import_cost == pytest.approx(2.88 * 0.2)
@@ -174,10 +178,18 @@ def test_bad_requests_are_explained(home: Repository, call: object, message: str
 
 
 def test_tariff_validation() -> None:
-    with pytest.raises(TariffError, match="zero length"):
-        TimeOfUseTariff((TimeOfUsePeriod(time(6), time(6), 0.1),), 0.2)
+    with pytest.raises(TariffError, match="no length"):
+        TimeOfUse((Period(time(6), 0.1, end=time(6)),))
     with pytest.raises(TariffError, match="unknown time zone"):
-        TimeOfUseTariff((), 0.2, timezone="Europe/Atlantis")
-    weekend = TimeOfUseTariff((TimeOfUsePeriod(time(0), time(0, 1), 0.0, frozenset({5, 6})),), 0.2)
+        Tariff(Fixed(0.2), timezone="Europe/Atlantis")
+    weekend = Tariff(
+        TimeOfUse(
+            (
+                Period(time(0), 0.0, end=time(0, 1), days=frozenset({"weekend"})),
+                Period(time(0, 1), 0.2, end=time(0), days=frozenset({"weekend"})),
+                Period(time(0), 0.2, days=frozenset({"weekday"})),
+            )
+        )
+    )
     assert weekend.buy_price(datetime(2026, 3, 7, 0, 0, 30, tzinfo=UTC)) == 0.0  # Saturday
     assert weekend.buy_price(datetime(2026, 3, 9, 0, 0, 30, tzinfo=UTC)) == 0.2  # Monday

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.service.analytics import CLOSED_TTL_S, ConsumptionAnalytics
-from shems_optimizer.service.blocking import BlockingRunner
-from shems_optimizer.service.devices import DeviceRegistry
-from shems_optimizer.store import Device, DeviceType, Reading
-from shems_optimizer.store.models import Home
-from shems_optimizer.store.sqlite import SqliteConfig, SqliteRepository
+from shems_optimizer.adapters.store.sqlite import SqliteConfig, SqliteRepository
+from shems_optimizer.app.devices.devices import DeviceRegistry
+from shems_optimizer.app.records.models import Device, DeviceType, Home, Reading
+from shems_optimizer.app.reporting.analytics import CLOSED_TTL_S, ConsumptionAnalytics
+from shems_optimizer.runtime.blocking import BlockingRunner
 
 DAY = datetime(2026, 3, 10, tzinfo=UTC)  # long over: answers are kept CLOSED_TTL_S
 

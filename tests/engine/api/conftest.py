@@ -8,7 +8,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "test-token-0123456789"
 

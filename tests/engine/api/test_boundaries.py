@@ -2,19 +2,23 @@
 
 Each case is one of the probes that used to answer 500 or silently accept nonsense: JSON nested
 100,000 deep, a 401-digit capacity, ``1e999`` (which Python's parser reads as infinity), dates in
-year 1 or 9999, a granularity the stores cannot serve, and typo'd site keys.
+year 1 or 9999, a granularity the stores cannot serve, typo'd site keys, and a NUL character in a
+text (which PostgreSQL cannot store).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.app.config import StorageConfig
+from shems_optimizer.wiring.testing import RunningService, running_service
 
-from .conftest import auth
+from .conftest import TOKEN, auth
 from .test_site_and_validation import SITE, _with
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -164,3 +168,30 @@ async def test_a_stored_site_read_back_can_be_sent_again(
     assert "updated_at" in stored
     async with http.put(f"{svc.url}/api/v1/site", json=stored, headers=auth()) as resp:
         assert resp.status == 200, await resp.text()
+
+
+@pytest.fixture
+async def svc_timescale(tmp_path: Path, timescale_dsn: str) -> AsyncIterator[RunningService]:
+    storage = StorageConfig(kind="timescaledb", dsn=timescale_dsn)
+    async with running_service(tmp_path / "data", token=TOKEN, storage=storage) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "raw", "field"),
+    [
+        ("POST", "/api/v1/devices", b'{"device_id": "d1", "name": "He\\u0000ater", "type": "load"}', "name"),
+        ("POST", "/api/v1/devices", b'{"device_id": "d1", "type": "load", "firmware\\u0000": "1"}', "(body)"),
+        ("PUT", "/api/v1/site", b'{"timezone": "Europe/Berlin", "batteries": [{"name": "\\u0000"}]}',
+         "batteries[0].name"),
+    ],
+)  # fmt: skip
+async def test_a_nul_character_in_a_text_is_refused_by_field(
+    svc_timescale: RunningService, http: aiohttp.ClientSession, method: str, path: str, raw: bytes, field: str
+) -> None:
+    """PostgreSQL text cannot hold U+0000 (the TimescaleDB store answered 500): refused at the edge."""
+    status, body = await _send(http, method, f"{svc_timescale.url}{path}", raw)
+    assert status == 400, body
+    assert body["field"] == field and "U+0000" in body["error"], body
+    async with http.get(f"{svc_timescale.url}/api/v1/devices", headers=auth()) as resp:
+        assert [d["device_id"] for d in (await resp.json())["devices"]] == []

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .conftest import TOKEN, auth
 

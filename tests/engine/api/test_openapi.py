@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 import aiohttp
+import voluptuous as vol
 
 from shems_optimizer.api.openapi import document_paths
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.api.schema_doc import to_json_schema
+from shems_optimizer.api.validation import described
+from shems_optimizer.wiring.testing import RunningService
 
 
 def _router_paths(svc: RunningService) -> set[tuple[str, str]]:
@@ -60,3 +63,42 @@ async def test_document_is_well_formed(svc: RunningService, http: aiohttp.Client
     assert schedule["schema"]["required"] == ["appliance_id", "finish_by"]
     assert schedule["schema"]["properties"]["finish_by"]["format"] == "date-time"
     assert schedule["schema"]["additionalProperties"] is False
+
+
+def test_schemas_are_described_as_enforced() -> None:
+    # voluptuous-openapi converts; objects stay closed, length bounds get their JSON Schema names.
+    moment = described(lambda value: value, {"type": "string", "format": "date-time"})
+    schema = vol.Schema(
+        {
+            vol.Required("name", description="who"): vol.All(str, vol.Length(min=1, max=10)),
+            vol.Optional("at"): moment,
+            vol.Optional("tags", default=list): vol.All([str], vol.Length(min=1, max=3)),
+            vol.Optional("payload", default=dict): vol.All(dict, vol.Length(max=5)),
+            vol.Optional("inner"): {vol.Optional("n"): vol.All(int, vol.Range(min=0))},
+            vol.Optional("kind"): vol.In(("a", "b")),
+        }
+    )
+    assert to_json_schema(schema) == {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 10, "description": "who"},
+            "at": {"type": "string", "format": "date-time"},
+            "tags": {
+                "type": "array",
+                "items": {"type": "string"},
+                "minItems": 1,
+                "maxItems": 3,
+                "default": [],
+            },
+            "payload": {"type": "object", "maxProperties": 5, "default": {}},
+            "inner": {
+                "type": "object",
+                "properties": {"n": {"type": "integer", "minimum": 0}},
+                "additionalProperties": False,
+            },
+            "kind": {"type": "string", "enum": ["a", "b"]},
+        },
+        "required": ["name"],
+        "additionalProperties": False,
+    }
+    assert to_json_schema(vol.Schema({"x": int}, extra=vol.ALLOW_EXTRA))["additionalProperties"] is True

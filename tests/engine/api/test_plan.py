@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.wiring.testing import RunningService
 
 from .conftest import auth
 

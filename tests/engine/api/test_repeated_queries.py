@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.wiring.testing import RunningService
 
 from .conftest import auth
 

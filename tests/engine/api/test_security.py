@@ -9,7 +9,7 @@ import pytest
 
 from shems_optimizer.api.auth import PeerPolicy, TokenStore
 from shems_optimizer.api.ratelimit import RateLimiter
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .conftest import TOKEN, auth
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.service.logs import JsonFormatter, correlation
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.runtime.logs import JsonFormatter, correlation
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .conftest import TOKEN, auth
 from .test_site_and_validation import SITE

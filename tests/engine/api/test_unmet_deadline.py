@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.wiring.testing import RunningService
 
 from .conftest import auth
 

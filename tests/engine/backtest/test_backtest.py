@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.backtest.run import BacktestOptions, run_backtest
+from shems_optimizer.app.backtest.run import BacktestOptions, run_backtest
 from shems_optimizer.cli import main
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "backtest"
@@ -64,8 +64,8 @@ def test_costs_are_consistent(figures: dict[str, Any]) -> None:
 
 def test_no_battery_cost_is_the_measured_grid_exchange(figures: dict[str, Any]) -> None:
     """Recompute the reference cost by hand from the gap-filled measurements and hourly prices."""
-    from shems_optimizer.backtest.inputs import fill_actuals
-    from shems_optimizer.forecast import Location, read_price_csv, read_series_csv
+    from shems_optimizer.app.backtest.inputs import fill_actuals
+    from shems_optimizer.core.forecast import Location, read_price_csv, read_series_csv
 
     frame, _ = read_series_csv(SERIES, Location(48.83, 6.86))
     actual = fill_actuals(frame, 48)

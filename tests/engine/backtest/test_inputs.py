@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.backtest.inputs import battery_limits, site_from_mapping
-from shems_optimizer.forecast.tariffs import FixedTariff, SpotTariff
-from shems_optimizer.model.errors import ConfigError
+from shems_optimizer.app.backtest.inputs import battery_limits, site_from_mapping
+from shems_optimizer.core.model.errors import ConfigError
+from shems_optimizer.core.model.tariff import Fixed, Market
 
 BATTERY = {"name": "b", "capacity_kwh": 10, "max_charge_kw": 5, "max_discharge_kw": 4, "initial_soc": 0.5}
 
@@ -33,7 +33,7 @@ def test_a_complete_site() -> None:
     bt = site_from_mapping(site())
     assert bt.location is not None and bt.location.latitude == 48.8
     assert bt.country == "FR"
-    assert bt.buy == SpotTariff(0.2, 1.0) and bt.sell == FixedTariff(0.08)
+    assert bt.tariff.buy == Market(0.2, 1.0) and bt.tariff.sell == Fixed(0.08)
     assert bt.needs_spot
     limits = battery_limits(bt.site.batteries[0])
     assert (limits.capacity_wh, limits.max_charge_w, limits.max_discharge_w) == (10_000, 5_000, 4_000)

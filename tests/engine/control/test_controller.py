@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from shems_optimizer.control import (
+from shems_optimizer.core.control import (
     BatteryLimits,
     ChargeFromGrid,
     DischargeToGrid,

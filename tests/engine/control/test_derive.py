@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from shems_optimizer.control import (
+from shems_optimizer.core.control import (
     BatteryLimits,
     ChargeFromGrid,
     DischargeToGrid,
@@ -72,11 +72,11 @@ def test_derive_mode(plan_step: PlanStep, expected: object) -> None:
 def test_modes_reproduce_a_real_plan_when_forecasts_are_right() -> None:
     """Plan 48 h with the optimizer on varied prices, then execute its modes against the very load and
     PV it planned for: SOC and grid exchange must follow the plan step by step."""
-    from shems_optimizer.model.assets import Battery
-    from shems_optimizer.model.series import Series
-    from shems_optimizer.model.site import Site
-    from shems_optimizer.planner import Options, optimize
-    from shems_optimizer.timegrid import TimeGrid
+    from shems_optimizer.core.model.assets import Battery
+    from shems_optimizer.core.model.series import Series
+    from shems_optimizer.core.model.site import Site
+    from shems_optimizer.core.planner import Options, optimize
+    from shems_optimizer.core.timegrid import TimeGrid
 
     steps = 96
     grid = TimeGrid.uniform(T0.replace(hour=0), timedelta(minutes=30), steps, "Europe/Paris")

@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.config import CommandSettings
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.app.config import CommandSettings
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .conftest import SimulatedDevice
 
@@ -103,7 +103,7 @@ async def test_device_that_never_acks_expires_after_retries_logged_once(
 ) -> None:
     device = device_factory("boiler", behaviour="never")
     await register(svc, http, "boiler")
-    with caplog.at_level(logging.INFO, logger="shems_optimizer.dispatch.commands"):
+    with caplog.at_level(logging.INFO, logger="shems_optimizer.app.execution.commands"):
         record = await send(svc, http, "boiler")
         final = await wait_final(svc, http, "boiler", record["command_id"])
     assert final["status"] == "expired" and final["attempts"] == 4

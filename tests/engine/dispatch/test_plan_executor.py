@@ -12,11 +12,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.control import LocalController, commands_from_plan
-from shems_optimizer.control.modes import SelfConsume
-from shems_optimizer.dispatch.execution_plan import BatterySchedule, ExecutionPlan
-from shems_optimizer.dispatch.plan_executor import ExecutorSettings, PlanExecutor, limits_for
-from shems_optimizer.service.testing import running_service
+from shems_optimizer.app.execution.execution_plan import BatterySchedule, ExecutionPlan
+from shems_optimizer.app.execution.plan_executor import ExecutorSettings, PlanExecutor, limits_for
+from shems_optimizer.core.control import LocalController, commands_from_plan
+from shems_optimizer.core.control.modes import SelfConsume
+from shems_optimizer.wiring.testing import running_service
 
 from .conftest import SimulatedDevice
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.service.testing import running_service
+from shems_optimizer.wiring.testing import running_service
 
 TOKEN = "publisher-test-token"
 PREFIX = f"shems-{uuid.uuid4().hex[:8]}"  # retained topics of other runs on the broker stay out

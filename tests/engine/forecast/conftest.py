@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import Location, SeriesContext, read_series_csv
+from shems_optimizer.core.forecast import Location, SeriesContext, read_series_csv
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "backtest"
 SERIES = DATA / "household_2024-05-13_2024-06-02_30min.csv"

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast.horizons import (
+from shems_optimizer.core.forecast.horizons import (
     MONTH_DAILY,
     WEEK_HOURLY,
     bucket_starts,

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import LoadForecaster, SeriesContext, SeriesError
-from shems_optimizer.forecast.features import same_local_time_positions, take
+from shems_optimizer.core.forecast import LoadForecaster, SeriesContext, SeriesError
+from shems_optimizer.core.forecast.features import same_local_time_positions, take
 
 from .conftest import HOME, TZ
 
@@ -92,7 +92,7 @@ def test_gaps_in_history_still_give_a_finite_forecast(household: pd.DataFrame) -
 
 
 def test_batched_medians_equal_single_forecasts(household_ctx: SeriesContext) -> None:
-    from shems_optimizer.forecast import PVForecaster
+    from shems_optimizer.core.forecast import PVForecaster
 
     load, pv = LoadForecaster(), PVForecaster()
     load.fit(household_ctx, 14 * 48)

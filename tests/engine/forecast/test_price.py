@@ -8,8 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import DayAheadPublication, SeriesError, SpotPriceForecaster, read_price_csv
-from shems_optimizer.forecast.tariffs import FixedTariff, SpotTariff, TimeOfUsePeriod, TimeOfUseTariff
+from shems_optimizer.core.forecast import (
+    DayAheadPublication,
+    SeriesError,
+    SpotPriceForecaster,
+    read_price_csv,
+)
+from shems_optimizer.core.model.tariff import Fixed, Market, Period, Tariff, TariffError, TimeOfUse
 
 from .conftest import PRICES, TZ
 
@@ -65,19 +70,23 @@ def test_no_price_history_is_a_clear_error() -> None:
 
 def test_tariffs_are_exact() -> None:
     index = pd.date_range("2024-06-03T00:00", periods=4, freq="6h", tz=TZ).tz_convert("UTC")  # a Monday
-    assert FixedTariff(0.25).prices(index).tolist() == [0.25] * 4
-    tou = TimeOfUseTariff(
-        TZ,
-        (
-            TimeOfUsePeriod(time(22), time(6), 0.15),  # wraps midnight
-            TimeOfUsePeriod(time(6), time(22), 0.30, weekdays=frozenset({0, 1, 2, 3, 4})),
+    assert Tariff(Fixed(0.25)).buy_prices(index).tolist() == [0.25] * 4
+    weekdays, weekends = frozenset({"weekday"}), frozenset({"weekend"})
+    tou = Tariff(
+        TimeOfUse(
+            (
+                Period(time(22), 0.15, end=time(6)),  # wraps midnight, every day
+                Period(time(6), 0.30, end=time(22), days=weekdays),
+                Period(time(6), 0.20, end=time(22), days=weekends),
+            )
         ),
-        default_eur_per_kwh=0.20,
+        timezone=TZ,
     )
-    assert tou.prices(index).tolist() == [0.15, 0.30, 0.30, 0.30]
+    assert tou.buy_prices(index).tolist() == [0.15, 0.30, 0.30, 0.30]
     saturday = pd.date_range("2024-06-08T12:00", periods=1, freq="h", tz=TZ)
-    assert tou.prices(saturday).tolist() == [0.20]
+    assert tou.buy_prices(saturday).tolist() == [0.20]
     spot = np.array([0.05, -0.02, 0.10, 0.20])
-    assert SpotTariff(0.20).prices(index, spot) == pytest.approx([0.25, 0.18, 0.30, 0.40])
-    with pytest.raises(ValueError, match="needs spot prices"):
-        SpotTariff(0.2).prices(index)
+    assert Tariff(Market(0.20)).buy_prices(index, spot) == pytest.approx([0.25, 0.18, 0.30, 0.40])
+    assert Tariff(Market(0.10, vat=0.2)).buy_prices(index, spot) == pytest.approx([0.18, 0.096, 0.24, 0.36])
+    with pytest.raises(TariffError, match="needs market prices"):
+        Tariff(Market(0.2)).buy_prices(index)

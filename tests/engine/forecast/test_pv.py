@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import Location, PVForecaster, SeriesContext, SeriesError
-from shems_optimizer.forecast.solar import clear_sky_ghi
+from shems_optimizer.core.forecast import Location, PVForecaster, SeriesContext, SeriesError
+from shems_optimizer.core.forecast.solar import clear_sky_ghi
 
 from .conftest import HOME, TZ
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast import (
+from shems_optimizer.core.forecast import (
     Location,
     SeriesError,
     align_prices,
@@ -39,7 +39,10 @@ def test_bundled_slice_reads_with_its_repairs_listed() -> None:
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        (frame([t.replace("+00:00", "") for t in HOURS], load_W=[500.0] * 6), "have no UTC offset"),
+        (
+            frame([t.replace("+00:00", "") for t in HOURS], load_W=[500.0] * 6),
+            "has no UTC offset and no zone",
+        ),
         (pd.DataFrame({"when": HOURS, "load_W": [1.0] * 6}), "no timestamp column"),
         (frame(HOURS, pv_W=[1.0] * 6), "no load column"),
         (frame(HOURS, load_W=[-5.0] + [500.0] * 5), "negative"),

@@ -6,14 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shems_optimizer.forecast.features import (
-    Grid,
-    holiday_flags,
-    same_local_time_positions,
-    take,
-    trailing_mean,
-)
-from shems_optimizer.forecast.solar import clear_sky_ghi, is_night, solar_elevation_deg
+from shems_optimizer.core.forecast.features import Grid, same_local_time_positions, take, trailing_mean
+from shems_optimizer.core.forecast.solar import clear_sky_ghi, is_night, solar_elevation_deg
+from shems_optimizer.core.model.calendar import holiday_flags
 
 from .conftest import HOME
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shems_optimizer.ingest.mappings import TopicBinding
-from shems_optimizer.ingest.mqtt import MqttConnection, MqttIngester
-from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
-from shems_optimizer.store import Device, DeviceType, Home, Repository
+from shems_optimizer.adapters.ingest.mappings import TopicBinding
+from shems_optimizer.adapters.ingest.mqtt import MqttConnection, MqttIngester
+from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.app.records.models import Device, DeviceType, Home
+from shems_optimizer.app.records.repository import Repository
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:

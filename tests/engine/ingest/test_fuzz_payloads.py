@@ -18,8 +18,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shems_optimizer.ingest.mappings import TopicBinding
-from shems_optimizer.store import SqliteConfig, SqliteRepository
+from shems_optimizer.adapters.ingest.mappings import TopicBinding
+from shems_optimizer.adapters.store import SqliteConfig, SqliteRepository
 
 from .helpers import register, running_ingest, wait_for
 

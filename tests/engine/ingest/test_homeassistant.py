@@ -12,15 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.ingest.homeassistant import (
-    EntityBinding,
-    HomeAssistantAuthError,
-    HomeAssistantConnection,
-    HomeAssistantIngester,
-)
-from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
-from shems_optimizer.ingest.units import Quantity
-from shems_optimizer.store import ConsumptionQuery, Granularity, Repository
+from shems_optimizer.adapters.homeassistant.client import HomeAssistantAuthError, HomeAssistantClient
+from shems_optimizer.adapters.ingest.homeassistant import EntityBinding, HomeAssistantIngester
+from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+from shems_optimizer.adapters.ingest.units import Quantity
+from shems_optimizer.app.config import HomeAssistantConfig
+from shems_optimizer.app.records.models import Granularity
+from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 
 from .fake_homeassistant import FakeHomeAssistant
 from .helpers import register
@@ -42,6 +40,12 @@ class Harness:
     ha: FakeHomeAssistant
     url: str
     pipeline: TelemetryPipeline
+
+
+def client(harness: Harness, token: str) -> HomeAssistantClient:
+    """The engine's one client, pointed at the stand-in (its WebSocket is at /api/websocket)."""
+    base = harness.url.replace("ws://", "http://").removesuffix("/api/websocket")
+    return HomeAssistantClient(HomeAssistantConfig(base, token))
 
 
 @pytest.fixture
@@ -84,7 +88,7 @@ async def test_live_states_are_sampled_converted_and_gaps_kept(
     await ha.set_state("sensor.heat_pump_energy", "1234.5", "kWh")
     await ha.set_state("sensor.grid_power", "-800", "W")
     ingester = HomeAssistantIngester(
-        HomeAssistantConnection(harness.url, "good-token"),
+        client(harness, "good-token"),
         ENTITIES,
         harness.pipeline,
         sample_interval_s=SAMPLE_S,
@@ -102,7 +106,7 @@ async def test_live_states_are_sampled_converted_and_gaps_kept(
             lambda: repo.latest_readings(["heat_pump"])["heat_pump"].energy_kwh == 1235.0, 5, "new energy"
         )
         # Unavailable: the hold ends, nothing is sampled for that value until a number returns.
-        with caplog.at_level(logging.INFO, logger="shems_optimizer.ingest"):
+        with caplog.at_level(logging.INFO, logger="shems_optimizer.adapters.ingest"):
             await ha.set_state("sensor.grid_power", "unavailable", None)
             await _until(lambda: ingester.counts.gaps == 1, 5, "gap counted")
         gap_from = datetime.now(UTC) + timedelta(seconds=SAMPLE_S)
@@ -126,12 +130,12 @@ async def test_unknown_unit_is_rejected_naming_the_entity(
 ) -> None:
     await harness.ha.set_state("sensor.heat_pump_power", "3", "BTU/h")
     ingester = HomeAssistantIngester(
-        HomeAssistantConnection(harness.url, "good-token"),
+        client(harness, "good-token"),
         ENTITIES[:1],
         harness.pipeline,
         sample_interval_s=SAMPLE_S,
     )
-    with caplog.at_level(logging.ERROR, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.ERROR, logger="shems_optimizer.adapters.ingest"):
         async with _running(ingester):
             await asyncio.wait_for(ingester.connected.wait(), 5)
             await asyncio.sleep(SAMPLE_S * 3)
@@ -147,9 +151,7 @@ async def test_unknown_unit_is_rejected_naming_the_entity(
 
 
 async def test_bad_token_stops_with_a_clear_error(harness: Harness) -> None:
-    ingester = HomeAssistantIngester(
-        HomeAssistantConnection(harness.url, "wrong"), ENTITIES, harness.pipeline
-    )
+    ingester = HomeAssistantIngester(client(harness, "wrong"), ENTITIES, harness.pipeline)
     with pytest.raises(HomeAssistantAuthError, match="rejected the access token: Invalid access token"):
         await asyncio.wait_for(ingester.run(), 5)
 
@@ -183,7 +185,7 @@ async def test_statistics_backfill_on_first_start(harness: Harness, repo: Reposi
     harness.ha.statistics_units["sensor.heat_pump_energy"] = "kWh"
     await harness.ha.set_state("sensor.heat_pump_power", "1.0", "kW")
     ingester = HomeAssistantIngester(
-        HomeAssistantConnection(harness.url, "good-token"),
+        client(harness, "good-token"),
         ENTITIES,
         harness.pipeline,
         sample_interval_s=SAMPLE_S,
@@ -201,10 +203,26 @@ async def test_statistics_backfill_on_first_start(harness: Harness, repo: Reposi
     assert [r.energy_kwh for r in meter if r.energy_kwh is not None][-1] == 1000.0 + 1.5 * 48
 
 
+async def test_an_absent_home_assistant_is_retried_with_doubling_waits(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await harness.ha.close()  # nothing listens there any more
+    ingester = HomeAssistantIngester(client(harness, "good-token"), ENTITIES[2:], harness.pipeline)
+    with caplog.at_level(logging.DEBUG, logger="shems_optimizer.adapters.ingest.homeassistant"):
+        async with _running(ingester):
+            lost = lambda: [r for r in caplog.records if "connection lost" in r.getMessage()]  # noqa: E731
+            await _until(lambda: len(lost()) >= 3, 10, "three failed attempts")
+    first, second, third = lost()[:3]
+    assert first.getMessage().endswith("retrying in 1 s") and first.levelno == logging.WARNING
+    assert second.getMessage().endswith("retrying in 2 s") and second.levelno == logging.DEBUG
+    assert third.getMessage().endswith("retrying in 4 s")  # the outage is one warning, not one a try
+    assert not ingester.connected.is_set()
+
+
 async def test_reconnects_after_home_assistant_restarts(harness: Harness, repo: Repository) -> None:
     await harness.ha.set_state("sensor.grid_power", "100", "W")
     ingester = HomeAssistantIngester(
-        HomeAssistantConnection(harness.url, "good-token"),
+        client(harness, "good-token"),
         ENTITIES[2:],
         harness.pipeline,
         sample_interval_s=SAMPLE_S,

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.ingest.mappings import TopicBinding
-from shems_optimizer.store import Reading, Repository
+from shems_optimizer.adapters.ingest.mappings import TopicBinding
+from shems_optimizer.app.records.models import Reading
+from shems_optimizer.app.records.repository import Repository
 
 from .helpers import register, running_ingest, wait_for
 
@@ -94,7 +95,7 @@ def test_bad_input_is_counted_logged_with_topic_and_skipped(
             (topic, json.dumps({"device": "meter", **reading(40, 5)}).encode()),  # the stream keeps flowing
         ]
         publisher = mqtt_client_factory()
-        with caplog.at_level(logging.WARNING, logger="shems_optimizer.ingest"):
+        with caplog.at_level(logging.WARNING, logger="shems_optimizer.adapters.ingest"):
             _publish_all(publisher, stream)
             wait_for(lambda: run.pipeline.counts().messages == len(stream), 10, "all messages handled")
             wait_for(lambda: run.pipeline.counts().readings_stored == 4, 10, "4 good readings stored")

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.ingest.mappings import BUILTIN_MAPPINGS, TopicBinding, mapping_from_options
-from shems_optimizer.ingest.payload import PayloadError, parse_mapped, parse_shems
-from shems_optimizer.store import Reading
+from shems_optimizer.adapters.ingest.mappings import BUILTIN_MAPPINGS, TopicBinding, mapping_from_options
+from shems_optimizer.adapters.ingest.payload import PayloadError, parse_mapped, parse_shems
+from shems_optimizer.app.records.models import Reading
 
 NOW = datetime(2026, 3, 1, 12, 0, 5, tzinfo=UTC)
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.ingest.mappings import TopicBinding
-from shems_optimizer.ingest.plausibility import ReadingGuard
-from shems_optimizer.ingest.refusals import Reason
-from shems_optimizer.store import Reading, SqliteConfig, SqliteRepository, TimescaleRepository
+from shems_optimizer.adapters.ingest.mappings import TopicBinding
+from shems_optimizer.adapters.ingest.plausibility import ReadingGuard
+from shems_optimizer.adapters.ingest.refusals import Reason
+from shems_optimizer.adapters.store import SqliteConfig, SqliteRepository, TimescaleRepository
+from shems_optimizer.app.records.models import Reading
 
 from .helpers import register, running_ingest, wait_for
 

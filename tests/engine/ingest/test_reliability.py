@@ -19,8 +19,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from shems_optimizer.ingest.mappings import TopicBinding
-from shems_optimizer.store import TimescaleRepository
+from shems_optimizer.adapters.ingest.mappings import TopicBinding
+from shems_optimizer.adapters.store import TimescaleRepository
 
 from .helpers import register, running_ingest, wait_for
 
@@ -147,8 +147,8 @@ def test_ingester_down_while_devices_publish_gets_the_backlog_from_its_session(
     register(timescale, "meter")
     client_id = f"shems-{uuid.uuid4().hex[:8]}"
     bindings: Callable[[str], list[TopicBinding]] = lambda p: [TopicBinding("backlog-meter/#")]  # noqa: E731
-    from shems_optimizer.ingest.mqtt import MqttConnection, MqttIngester
-    from shems_optimizer.ingest.pipeline import PipelineConfig, TelemetryPipeline
+    from shems_optimizer.adapters.ingest.mqtt import MqttConnection, MqttIngester
+    from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
 
     def ingester(pipeline: TelemetryPipeline) -> MqttIngester:
         ing = MqttIngester(

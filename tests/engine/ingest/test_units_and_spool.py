@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.ingest.spool import DiskSpool, SpoolFullError
-from shems_optimizer.ingest.units import Quantity, UnitError, factor, quantity_for_unit
-from shems_optimizer.store import Reading
+from shems_optimizer.adapters.ingest.spool import DiskSpool, SpoolFullError
+from shems_optimizer.adapters.ingest.units import Quantity, UnitError, factor, quantity_for_unit
+from shems_optimizer.app.records.models import Reading
 
 
 @pytest.mark.parametrize(
@@ -80,10 +80,10 @@ def test_spool_refuses_beyond_its_limit(tmp_path: Path) -> None:
 def test_repeated_problems_are_logged_a_few_times_then_summarised(caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
-    from shems_optimizer.ingest.pipeline import _LogLimiter
+    from shems_optimizer.adapters.ingest.pipeline import _LogLimiter
 
     limiter = _LogLimiter(burst=2, window_s=3600.0)
-    with caplog.at_level(logging.WARNING, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.WARNING, logger="shems_optimizer.adapters.ingest"):
         for i in range(5):
             limiter.warn(("duplicate", "meters/a"), "telemetry on %s: duplicate %d", "meters/a", i)
         limiter.warn(("duplicate", "meters/b"), "telemetry on %s: duplicate %d", "meters/b", 0)
@@ -94,7 +94,7 @@ def test_repeated_problems_are_logged_a_few_times_then_summarised(caplog: pytest
     ]
     caplog.clear()
     limiter._window = 0.0  # the window has passed: the suppressed count is reported
-    with caplog.at_level(logging.WARNING, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.WARNING, logger="shems_optimizer.adapters.ingest"):
         limiter.warn(("duplicate", "meters/a"), "telemetry on %s: duplicate %d", "meters/a", 9)
     assert [r.getMessage() for r in caplog.records] == [
         "telemetry on meters/a: 3 more duplicate messages were not logged",

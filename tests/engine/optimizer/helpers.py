@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from shems_optimizer.model import Series, Site
-from shems_optimizer.plan import Plan
-from shems_optimizer.planner import Options, optimize
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.core.model import Series, Site
+from shems_optimizer.core.plan import Plan
+from shems_optimizer.core.planner import Options, optimize
+from shems_optimizer.core.timegrid import TimeGrid
 
 START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.model import EnergyAppliance, Grid, ProfileAppliance, Series, Site
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.core.model import EnergyAppliance, Grid, ProfileAppliance, Series, Site
+from shems_optimizer.core.timegrid import TimeGrid
 
 from .helpers import START, energy_balance_error, flat_series, plan_for
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.model import Series, Site
-from shems_optimizer.model.errors import ConfigError
-from shems_optimizer.model.loading import site_from_dict
-from shems_optimizer.planner import optimize
-from shems_optimizer.scenario import load_scenario
+from shems_optimizer.app.inputs.scenario import load_scenario
+from shems_optimizer.core.model import Series, Site
+from shems_optimizer.core.model.errors import ConfigError
+from shems_optimizer.core.model.loading import site_from_dict
+from shems_optimizer.core.planner import optimize
 
 from .helpers import START, flat_series, hourly_grid
 
@@ -166,7 +166,7 @@ def test_missing_prices_without_tariff_are_refused() -> None:
     [
         ("batteries: [", "timestamp,load_kw\n", "not valid YAML"),
         ("name: x\n", "time_of_day,load_kw\n1,1\n", "no timestamp column"),
-        ("name: x\n", "timestamp,load_kw\n2026-06-01T00:00:00,1\n", "has no time zone offset"),
+        ("name: x\n", "timestamp,load_kw\n2026-06-01T00:00:00,1\n", "has no UTC offset and no zone"),
         ("name: x\n", "timestamp,pv_kw\n2026-06-01T00:00:00+00:00,1\n", "no load column"),
         ("name: x\n", "timestamp,load_kw,load_w\n2026-06-01T00:00:00+00:00,1,1000\n", "given twice"),
     ],

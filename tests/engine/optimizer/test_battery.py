@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shems_optimizer.model import Battery, Grid, Site
+from shems_optimizer.core.model import Battery, Grid, Site
 
 from .helpers import energy_balance_error, flat_series, plan_for
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from shems_optimizer.app.inputs.scenario import load_scenario
+from shems_optimizer.core.plan import Plan
+from shems_optimizer.core.planner import optimize
 from shems_optimizer.data import data_path
-from shems_optimizer.plan import Plan
-from shems_optimizer.planner import optimize
-from shems_optimizer.scenario import load_scenario
 
 from .helpers import energy_balance_error
 

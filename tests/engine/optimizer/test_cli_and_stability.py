@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from shems_optimizer.cli import main
+from shems_optimizer.core.model import Battery, Grid, Site
+from shems_optimizer.core.model.assets import ProfileAppliance
+from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.data import data_path
-from shems_optimizer.model import Battery, Grid, Site
-from shems_optimizer.model.assets import ProfileAppliance
-from shems_optimizer.planner import Options, optimize
 
 from .helpers import flat_series
 
@@ -32,6 +34,36 @@ def test_optimize_writes_the_plan_as_json(tmp_path: Path, capsys: pytest.Capture
     assert {a["name"] for a in plan["appliances"]} == {"dishwasher", "washing_machine", "water_heater"}
     assert len(plan["batteries"][0]["soc"]) == 192
     assert plan["savings_eur"] > 0
+
+
+def test_optimize_plans_through_the_solver_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    by_highs, by_cbc = tmp_path / "highs.json", tmp_path / "cbc.json"
+    assert main(["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--output", str(by_highs)]) == 0
+    args = ["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--output", str(by_cbc), "--solver", "pulp:cbc"]
+    assert main(args) == 0
+    highs, cbc = json.loads(by_highs.read_text()), json.loads(by_cbc.read_text())
+    assert cbc["solver"]["detail"].split(":")[0] in ("COIN_CMD", "PULP_CBC_CMD")
+    assert cbc["cost"]["total_eur"] == pytest.approx(highs["cost"]["total_eur"], rel=2e-4, abs=2e-4)
+    capsys.readouterr()
+    assert main(["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--solver", "pulp:gurobi"]) == 2
+    err = capsys.readouterr().err
+    assert "solver 'pulp:gurobi': PuLP finds no working GUROBI" in err and "Traceback" not in err
+
+
+def test_optimize_json_through_pulps_highs_is_json_alone() -> None:
+    # A fresh process: the first HiGHS instance of a process prints a banner on stdout unless made
+    # quietly, and PuLP's HiGHS interface makes one of its own.
+    args = ["optimize", DEMO_SITE, "--series", DEMO_SERIES, "--json", "--solver", "pulp:highs"]
+    done = subprocess.run(
+        [sys.executable, "-m", "shems_optimizer", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout)["solver"]["detail"].startswith("HiGHS: ")
 
 
 def test_optimize_reports_bad_input_without_a_traceback(
@@ -64,6 +96,18 @@ def test_demo_prints_a_summary_and_draws_the_chart(
         assert expected in printed
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert chart.stat().st_size > 20_000
+
+
+def test_the_demo_without_matplotlib_says_how_to_get_the_chart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on an install without the plot extra
+    assert main(["demo", "--chart", str(tmp_path / "plan.png")]) == 1
+    captured = capsys.readouterr()
+    assert "saves" in captured.out  # the plan and its summary come first
+    assert "install the plot extra (pip install 'shems-optimizer[plot]') or pass --no-chart" in captured.err
+    assert not (tmp_path / "plan.png").exists()
+    assert main(["demo", "--no-chart"]) == 0
 
 
 def test_bench_prints_the_required_fields(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,8 +166,8 @@ def test_a_planned_appliance_start_moves_only_for_a_real_saving(
 
 
 def test_a_time_limited_solve_is_not_reported_optimal() -> None:
-    from shems_optimizer.bench.optimizer import full_site
-    from shems_optimizer.planner import PlanningError
+    from shems_bench.optimizer import full_site
+    from shems_optimizer.core.planner import PlanningError
 
     scenario = full_site(7)
     try:

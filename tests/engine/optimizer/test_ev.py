@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from shems_optimizer.model import ElectricVehicle, Grid, Site
+from shems_optimizer.core.model import ElectricVehicle, Grid, Site
 
 from .helpers import START, flat_series, plan_for
 

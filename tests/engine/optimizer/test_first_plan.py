@@ -8,15 +8,15 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from shems_optimizer.bench.optimizer import case_a
+from shems_bench.optimizer import case_a
+from shems_optimizer.app.inputs.scenario import load_scenario, read_csv_columns
+from shems_optimizer.core.model import EnergyAppliance, Series, Site
+from shems_optimizer.core.planner import Options, optimize
+from shems_optimizer.core.planner.build import build_model
+from shems_optimizer.core.planner.rounding import round_semicontinuous, schedule_with_min_times, steps_needed
+from shems_optimizer.core.planner.solve import SolverSettings, solve
+from shems_optimizer.core.timegrid import TimeGrid
 from shems_optimizer.data import data_path
-from shems_optimizer.model import EnergyAppliance, Series, Site
-from shems_optimizer.planner import Options, optimize
-from shems_optimizer.planner.build import build_model
-from shems_optimizer.planner.rounding import round_semicontinuous, schedule_with_min_times, steps_needed
-from shems_optimizer.planner.solve import SolverSettings, solve
-from shems_optimizer.scenario import load_scenario, read_csv_columns
-from shems_optimizer.timegrid import TimeGrid
 
 from .helpers import flat_series
 

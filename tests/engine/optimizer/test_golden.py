@@ -13,24 +13,29 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.model import Series
-from shems_optimizer.model.loading import site_from_dict
-from shems_optimizer.planner import optimize
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.core.model import Series
+from shems_optimizer.core.model.loading import site_from_dict
+from shems_optimizer.core.plan import Plan
+from shems_optimizer.core.planner import Options, optimize
+from shems_optimizer.core.timegrid import TimeGrid
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*.json"))
 
 
-@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
-def test_golden_scenario(path: Path) -> None:
+def golden_plan(path: Path, options: Options | None = None) -> tuple[Plan, dict[str, Any]]:
+    """The plan of the golden scenario at ``path`` and what it should be."""
     doc: dict[str, Any] = json.loads(path.read_text())
     columns = dict(doc["series"])
     stamps = [datetime.fromisoformat(t) for t in columns.pop("timestamp")]
     step = stamps[-1] - stamps[-2]
     grid = TimeGrid.from_boundaries([*stamps, stamps[-1] + step], doc["site"].get("timezone", "UTC"))
     site = site_from_dict(doc["site"], reference=grid.start)
-    plan = optimize(site, Series.from_samples(grid, stamps, columns))
-    expect = doc["expect"]
+    return optimize(site, Series.from_samples(grid, stamps, columns), options), doc["expect"]
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[p.stem for p in GOLDEN])
+def test_golden_scenario(path: Path) -> None:
+    plan, expect = golden_plan(path)
     assert plan.status == expect["status"]
     assert plan.cost.total == pytest.approx(expect["cost_eur"], abs=1e-5)
     assert plan.baseline is not None

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shems_optimizer.model import Battery, ElectricVehicle, EnergyAppliance, Grid, Site
+from shems_optimizer.core.model import Battery, ElectricVehicle, EnergyAppliance, Grid, Site
 
 from .helpers import START, energy_balance_error, flat_series, plan_for
 

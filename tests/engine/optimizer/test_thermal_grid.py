@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shems_optimizer.model import PV, Grid, Site, ThermalLoad
+from shems_optimizer.core.model import PV, Grid, Site, ThermalLoad
 
 from .helpers import energy_balance_error, flat_series, plan_for
 
@@ -73,7 +73,7 @@ def test_non_curtailable_pv_exports_even_at_a_loss_and_export_limit_forces_curta
 
 
 def test_peak_demand_charge_flattens_imports() -> None:
-    from shems_optimizer.model import EnergyAppliance
+    from shems_optimizer.core.model import EnergyAppliance
 
     heater = EnergyAppliance(name="heater", energy_kwh=4.0, max_power_kw=4.0)
     site = Site(grid=Grid(10, 10, peak_demand_charge_eur_per_kw=1.0), appliances=(heater,))
@@ -84,7 +84,7 @@ def test_peak_demand_charge_flattens_imports() -> None:
 
 
 def test_self_consumption_objective_minimises_energy_bought_whatever_the_price() -> None:
-    from shems_optimizer.model import Battery
+    from shems_optimizer.core.model import Battery
 
     battery = Battery(
         "b", 10, 5, 5, initial_soc=0.0, soc_min=0.0, charge_efficiency=1, discharge_efficiency=1
@@ -102,11 +102,15 @@ def test_time_of_use_tariff_follows_local_wall_clock_across_dst() -> None:
     from datetime import datetime, time, timedelta
     from zoneinfo import ZoneInfo
 
-    from shems_optimizer.model import Series, TariffPeriod, TimeOfUseTariff
-    from shems_optimizer.timegrid import TimeGrid
+    from shems_optimizer.core.model import Period, Series, Tariff, TimeOfUse
+    from shems_optimizer.core.timegrid import TimeGrid
 
     paris = ZoneInfo("Europe/Paris")
-    tariff = TimeOfUseTariff((TariffPeriod(time(0, 0), 0.3, 0.1), TariffPeriod(time(2, 0), 0.1, 0.0)))
+    tariff = Tariff(
+        buy=TimeOfUse((Period(time(0, 0), 0.3), Period(time(2, 0), 0.1))),
+        sell=TimeOfUse((Period(time(0, 0), 0.1), Period(time(2, 0), 0.0))),
+        timezone="Europe/Paris",
+    )
     # Spring-forward night: local 00:00, 01:00, then 03:00 (02:00 does not exist) -> off-peak from 03:00
     grid = TimeGrid.uniform(datetime(2026, 3, 29, tzinfo=paris), timedelta(hours=1), 4, paris)
     series = Series.from_arrays(grid, load_kw=[1.0] * 4)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from shems_optimizer.timegrid import TimeGrid, TimeGridError, step_average
+from shems_optimizer.core.timegrid import TimeGrid, TimeGridError, step_average
 
 PARIS = ZoneInfo("Europe/Paris")
 

@@ -26,8 +26,8 @@ import aiohttp
 import pytest
 import yaml
 
-from shems_optimizer.service.testing import running_service
-from shems_optimizer.store.sqlite_backup import SnapshotError, snapshot_path
+from shems_optimizer.adapters.store.sqlite_backup import SnapshotError, snapshot_path
+from shems_optimizer.wiring.testing import running_service
 
 ADDON_CONFIG = Path(__file__).resolve().parents[3] / "addon" / "config.yaml"
 DEVICE = "heatpump"
@@ -198,7 +198,7 @@ async def test_backup_while_ingesting_restores_everything_up_to_the_snapshot(
 
 async def test_a_clean_stop_leaves_a_snapshot_of_everything(tmp_path: Path) -> None:
     """No hook runs for a backup of a stopped add-on: the snapshot written on stop is what it keeps."""
-    from shems_optimizer.store import Reading
+    from shems_optimizer.app.records.models import Reading
 
     start = datetime.now(tz=UTC) - timedelta(hours=2)
     async with running_service(tmp_path, token="t") as svc:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.service.blocking import BlockingRunner
-from shems_optimizer.service.logs import correlation, current_correlation_id
+from shems_optimizer.runtime.blocking import BlockingRunner
+from shems_optimizer.runtime.logs import correlation, current_correlation_id
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shems_optimizer.model import Grid, Series, Site
-from shems_optimizer.model.assets import ElectricVehicle, ProfileAppliance
-from shems_optimizer.planner import optimize
-from shems_optimizer.service.controlled_load import ControlledLoad
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.app.planning.controlled_load import ControlledLoad
+from shems_optimizer.core.model import Grid, Series, Site
+from shems_optimizer.core.model.assets import ElectricVehicle, ProfileAppliance
+from shems_optimizer.core.planner import optimize
+from shems_optimizer.core.timegrid import TimeGrid
 
 START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 BASE_W = 400.0

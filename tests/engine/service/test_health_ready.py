@@ -14,8 +14,8 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.service.config import StorageConfig
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.app.config import StorageConfig
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "health-test-token"
 
@@ -190,7 +190,8 @@ async def test_a_state_from_2100_stored_earlier_does_not_freeze_the_live_state(
     tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
 ) -> None:
     """A store written before times were checked holds a reading from 2100; new readings still show."""
-    from shems_optimizer.store import Device, DeviceType, Home, Reading, SqliteConfig, SqliteRepository
+    from shems_optimizer.adapters.store import SqliteConfig, SqliteRepository
+    from shems_optimizer.app.records.models import Device, DeviceType, Home, Reading
 
     tmp_path.mkdir(exist_ok=True)
     repo = SqliteRepository.open(SqliteConfig(tmp_path / "shems.sqlite3"))

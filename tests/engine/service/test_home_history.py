@@ -13,20 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.service.blocking import BlockingRunner
-from shems_optimizer.service.home_history import FlowMeter, HistoryLoader, derive_history
-from shems_optimizer.service.site_meters import site_meters
-from shems_optimizer.store import (
-    ConsumptionBucket,
-    Device,
-    DeviceType,
-    Home,
-    Reading,
-    Repository,
-    SqliteConfig,
-    TimescaleConfig,
-    open_store,
-)
+from shems_optimizer.adapters.ingest.site_meters import site_meters
+from shems_optimizer.adapters.store import SqliteConfig, TimescaleConfig, open_store
+from shems_optimizer.app.inputs.home_history import FlowMeter, HistoryLoader, derive_history
+from shems_optimizer.app.records.models import ConsumptionBucket, Device, DeviceType, Home, Reading
+from shems_optimizer.app.records.repository import Repository
+from shems_optimizer.runtime.blocking import BlockingRunner
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 Q = timedelta(minutes=15)

@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from shems_optimizer.service.config import CommandSettings, HomeAssistantConfig
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.app.config import CommandSettings, HomeAssistantConfig
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "ha-inputs-token"
 HA_TOKEN = "long-lived-ha-token"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import aiohttp
 
-from shems_optimizer.service.testing import running_service
-from shems_optimizer.store import Reading
+from shems_optimizer.app.records.models import Reading
+from shems_optimizer.wiring.testing import running_service
 
 TOKEN = "load-forecast-token"
 SITE = {"timezone": "Europe/Paris", "price": {"kind": "fixed", "import_per_kwh": 0.3}}

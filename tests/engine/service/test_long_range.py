@@ -21,12 +21,12 @@ import aiohttp
 import pytest
 
 from shems_optimizer.api.routes.predictions import PREDICTION_SCHEMA
-from shems_optimizer.service.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
-from shems_optimizer.service.outlook import PRICE_REPEATED
-from shems_optimizer.service.planning import PlanningError
-from shems_optimizer.service.site_document import validate_site_document
-from shems_optimizer.service.testing import RunningService, running_service
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.app.planning.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
+from shems_optimizer.app.planning.outlook import PRICE_REPEATED
+from shems_optimizer.app.planning.planning import PlanningError
+from shems_optimizer.app.site.site_document import validate_site_document
+from shems_optimizer.core.timegrid import TimeGrid
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "long-range-token"
 HOURLY_COST = 0.4 * 0.25

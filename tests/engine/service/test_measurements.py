@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.service.measurements import LiveMeasurements
-from shems_optimizer.service.testing import running_service
-from shems_optimizer.store import Reading
+from shems_optimizer.adapters.homeassistant.measurements import LiveMeasurements
+from shems_optimizer.app.records.models import Reading
+from shems_optimizer.wiring.testing import running_service
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

@@ -16,10 +16,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
-from shems_optimizer.service.bill import day_figures
-from shems_optimizer.service.config import StorageConfig
-from shems_optimizer.service.testing import RunningService, running_service
-from shems_optimizer.store import Device, DeviceType, Home, Reading, SqliteConfig, StoredPlan, open_store
+from shems_optimizer.adapters.store import SqliteConfig, open_store
+from shems_optimizer.app.config import StorageConfig
+from shems_optimizer.app.records.models import Device, DeviceType, Home, Reading, StoredPlan
+from shems_optimizer.app.reporting.bill import day_figures
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "month-costs-token"
 SITE = {"timezone": "Europe/Paris", "price": {"kind": "fixed", "import_per_kwh": 0.25}}

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .test_long_range import install_site, wait_for_plan
 
@@ -108,10 +108,17 @@ async def test_horizon_limits_and_recommendations(
     run = by_id["run-dw"]
     assert run["start"] == plan["appliances"][0]["planned_start"]
     assert datetime.fromisoformat(run["start"]).hour < 12  # the cheap half of the day
+    # The cheapest window is the add-on's one answer, the same the plan carries for now.
     window = by_id["cheapest-window"]
-    assert datetime.fromisoformat(window["end"]) - datetime.fromisoformat(window["start"]) == timedelta(
-        hours=2
+    answer = [e for e in plan["cheapest_windows"] if datetime.fromisoformat(e["from"]) <= NOW][-1]["next_24h"]
+    step_now = next(
+        s
+        for s in plan["steps"]
+        if datetime.fromisoformat(s["start"]) <= NOW < datetime.fromisoformat(s["end"])
     )
-    assert "0.100" in window["detail"]
+    begins = step_now["start"] if answer["running"] else answer["start"]  # a running one: the step in force
+    assert datetime.fromisoformat(window["start"]) == datetime.fromisoformat(begins)
+    assert datetime.fromisoformat(window["end"]) == datetime.fromisoformat(answer["end"])
+    assert f"{answer['price']:.3f}" in window["detail"] and "0.100" in window["detail"]
     assert datetime.fromisoformat(window["start"]) >= datetime.fromisoformat(plan["horizon_start"])
     assert datetime.fromisoformat(plan["created_at"]) == NOW

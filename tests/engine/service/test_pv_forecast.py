@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.service.pv_forecast import DERATE, PvForecast
-from shems_optimizer.service.pv_provider import PvInterval, PvProviderError, pv_from_state
-from shems_optimizer.timegrid import TimeGrid
+from shems_optimizer.adapters.homeassistant.pv_provider import PvProviderError, pv_from_state
+from shems_optimizer.app.inputs.pv_forecast import DERATE, PvForecast
+from shems_optimizer.app.inputs.pv_intervals import PvInterval
+from shems_optimizer.core.timegrid import TimeGrid
 
 T0 = datetime(2026, 6, 21, 0, 0, tzinfo=UTC)
 BERLIN = {"latitude": 52.5, "longitude": 13.4}

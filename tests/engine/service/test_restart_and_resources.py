@@ -11,8 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
-from shems_optimizer.store import Reading
+from shems_optimizer.app.records.models import Reading
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 TOKEN = "service-test-token"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}

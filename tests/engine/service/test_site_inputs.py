@@ -8,11 +8,12 @@ from typing import Any
 
 import pytest
 
-from shems_optimizer.api.ports import InputRejected
-from shems_optimizer.service.engine_planner import EnginePlanner
-from shems_optimizer.service.engine_site import LiveValues, build_site
-from shems_optimizer.service.ev_charger import charger_range_w, plugged_from_state
-from shems_optimizer.service.site_document import validate_site_document
+from shems_optimizer.app.planning.engine_planner import EnginePlanner, horizon
+from shems_optimizer.app.site.engine_site import LiveValues, build_site
+from shems_optimizer.app.site.ev_charger import charger_range_w, plugged_from_state
+from shems_optimizer.app.site.site_document import validate_site_document
+from shems_optimizer.core.planner import Options
+from shems_optimizer.runtime.errors import InputRejected
 
 NOW = datetime(2026, 6, 10, 9, 7, tzinfo=UTC)
 CAR = {
@@ -187,3 +188,25 @@ def test_a_replan_keeps_the_ev_schedule_of_the_plan_in_force() -> None:
         moved += sum(abs(before[t] - after[t]) > 1.0 for t in overlap)
         previous = later
     assert moved == 0
+
+
+def test_the_service_planner_plans_through_the_solver_its_options_name() -> None:
+    # The add-on's `solver` option reaches the planner: the same site planned through PuLP's CBC costs
+    # what HiGHS's plan costs (within the MIP gap both stop at).
+    doc = site(
+        price={
+            "kind": "tou",
+            "periods": [
+                {"start": "00:00", "import_per_kwh": 0.10},
+                {"start": "07:00", "import_per_kwh": 0.40},
+            ],
+        },
+        evs=[CAR | {"soc_pct": 40, "target_soc_pct": 80, "plugged_entity": None}],
+    )
+    grid = horizon(NOW, "UTC")
+    by_highs, _, _ = EnginePlanner().solve(doc, grid, NOW)
+    by_cbc, _, _ = EnginePlanner(options=Options(solver="pulp:cbc")).solve(doc, grid, NOW)
+    assert by_highs.solver.detail == "Optimal"
+    assert by_cbc.solver.detail.split(":")[0] in ("COIN_CMD", "PULP_CBC_CMD")
+    assert by_cbc.status == "optimal" and by_cbc.solver.num_integer == by_highs.solver.num_integer
+    assert by_cbc.cost.total == pytest.approx(by_highs.cost.total, rel=2e-4, abs=2e-4)

@@ -9,9 +9,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.api.ports import InputRejected
-from shems_optimizer.service.site_document import validate_site_document
-from shems_optimizer.service.testing import running_service
+from shems_optimizer.app.site.site_document import validate_site_document
+from shems_optimizer.runtime.errors import InputRejected
+from shems_optimizer.wiring.testing import running_service
 
 ACCEPTED = [
     ({"latitude": 48.14, "longitude": 11.58}, {"latitude": 48.14, "longitude": 11.58}),

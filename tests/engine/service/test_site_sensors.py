@@ -19,10 +19,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from shems_optimizer.service.config import HomeAssistantConfig, StorageConfig
-from shems_optimizer.service.site_meters import site_meters
-from shems_optimizer.service.testing import RunningService, running_service
-from shems_optimizer.store import Reading
+from shems_optimizer.adapters.ingest.site_meters import site_meters
+from shems_optimizer.app.config import HomeAssistantConfig, StorageConfig
+from shems_optimizer.app.records.models import Reading
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from ..ingest.fake_homeassistant import FakeHomeAssistant
 
@@ -183,7 +183,7 @@ async def test_a_power_sensor_in_an_energy_unit_is_refused_not_scaled(
     await ha.set_state("sensor.grid_power", "1200", "kWh")  # an energy sensor in the power field
     await ha.set_state("sensor.pv_power", "900", "W")
     site = {**SITE, "grid": {"power_entity": "sensor.grid_power"}, "batteries": []}
-    with caplog.at_level(logging.ERROR, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.ERROR, logger="shems_optimizer.adapters.ingest"):
         async with http.put(f"{svc.url}/api/v1/site", json=site) as resp:
             assert resp.status == 200
         await wait_for(latest(svc, "site-pv-1"))
@@ -292,7 +292,7 @@ async def test_home_assistant_outage_and_refused_token_do_not_stop_the_service(
     # Home Assistant away altogether: one warning, planning goes on, stopping is clean.
     await ha.close()
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="shems_optimizer.ingest"):
+    with caplog.at_level(logging.WARNING, logger="shems_optimizer.adapters.ingest"):
         async with running_service(
             tmp_path,
             token=TOKEN,

@@ -10,7 +10,7 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.service.testing import running_service
+from shems_optimizer.wiring.testing import running_service
 
 TOKEN = "telemetry-test-token"
 

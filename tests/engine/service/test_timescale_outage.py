@@ -9,8 +9,8 @@ from typing import Any
 
 import aiohttp
 
-from shems_optimizer.service.config import StorageConfig
-from shems_optimizer.service.testing import running_service
+from shems_optimizer.app.config import StorageConfig
+from shems_optimizer.wiring.testing import running_service
 
 TOKEN = "outage-token"
 SITE = {

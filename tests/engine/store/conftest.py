@@ -8,16 +8,14 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from shems_optimizer.store import (
-    Device,
-    DeviceType,
-    Home,
-    Repository,
+from shems_optimizer.adapters.store import (
     SqliteConfig,
     SqliteRepository,
     TimescaleConfig,
     TimescaleRepository,
 )
+from shems_optimizer.app.records.models import Device, DeviceType, Home
+from shems_optimizer.app.records.repository import Repository
 
 _TABLES = (
     "homes, devices, energy_consumption, energy_15min, energy_hourly, energy_daily, rollup_invalidations, "

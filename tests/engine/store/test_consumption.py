@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shems_optimizer.store import TOTAL, ConsumptionQuery, Granularity, Reading, Repository, StoreError
+from shems_optimizer.app.records.aggregation import TOTAL
+from shems_optimizer.app.records.models import Granularity, Reading, StoreError
+from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 
 PARIS = ZoneInfo("Europe/Paris")
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 01:00 in Paris

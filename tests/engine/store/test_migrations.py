@@ -12,10 +12,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from shems_optimizer.store import (
+from shems_optimizer.adapters.store import (
     SqliteConfig,
     SqliteRepository,
-    StoreError,
     TimescaleConfig,
     TimescaleRepository,
     open_store,
@@ -23,7 +22,8 @@ from shems_optimizer.store import (
     store_config_from_options,
     timescale_schema,
 )
-from shems_optimizer.store.migrations import Migration
+from shems_optimizer.adapters.store.migrations import Migration
+from shems_optimizer.app.records.models import StoreError
 
 LATEST = len(sqlite_schema.MIGRATIONS)  # both back-ends keep the same numbering
 ALL_VERSIONS = [(version,) for version in range(1, LATEST + 1)]
@@ -61,7 +61,7 @@ def test_sqlite_failed_migration_leaves_previous_version(
 ) -> None:
     path = tmp_path / "s.sqlite3"
     SqliteRepository.open(SqliteConfig(path)).close()
-    monkeypatch.setattr("shems_optimizer.store.sqlite.MIGRATIONS", _broken(sqlite_schema.MIGRATIONS))
+    monkeypatch.setattr("shems_optimizer.adapters.store.sqlite.MIGRATIONS", _broken(sqlite_schema.MIGRATIONS))
     with pytest.raises(StoreError, match=BROKEN):
         SqliteRepository.open(SqliteConfig(path))
     with sqlite3.connect(path) as db:
@@ -93,7 +93,9 @@ def test_timescale_failed_migration_is_rolled_back(
     timescale_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     TimescaleRepository.open(TimescaleConfig(timescale_dsn)).close()
-    monkeypatch.setattr("shems_optimizer.store.timescale.MIGRATIONS", _broken(timescale_schema.MIGRATIONS))
+    monkeypatch.setattr(
+        "shems_optimizer.adapters.store.timescale.MIGRATIONS", _broken(timescale_schema.MIGRATIONS)
+    )
     with pytest.raises(StoreError, match=BROKEN):
         TimescaleRepository.open(TimescaleConfig(timescale_dsn))
     with psycopg.connect(timescale_dsn) as conn:

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shems_optimizer.store import (
+from shems_optimizer.adapters.store import sqlite_schema
+from shems_optimizer.app.records.models import (
     CommandStatus,
     Device,
     DeviceType,
@@ -15,13 +16,12 @@ from shems_optimizer.store import (
     ForecastPoint,
     Home,
     Reading,
-    Repository,
     Schedule,
     ScheduleStatus,
     StoredPlan,
     StoreError,
-    sqlite_schema,
 )
+from shems_optimizer.app.records.repository import Repository
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 

@@ -9,18 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from shems_optimizer.store import (
-    ConsumptionQuery,
-    Device,
-    DeviceType,
-    Granularity,
-    Home,
-    Reading,
-    SqliteConfig,
-    SqliteRepository,
-    sqlite_schema,
-)
-from shems_optimizer.store.sqlite_rollup import BASE_US, bucket_of
+from shems_optimizer.adapters.store import SqliteConfig, SqliteRepository, sqlite_schema
+from shems_optimizer.adapters.store.sqlite_rollup import BASE_US, bucket_of
+from shems_optimizer.app.records.models import Device, DeviceType, Granularity, Home, Reading
+from shems_optimizer.app.records.repository import ConsumptionQuery
 
 START = datetime(2026, 3, 28, 0, 0, tzinfo=UTC)
 DEVICES = ("fridge", "heatpump", "pv")
@@ -129,8 +121,8 @@ def test_the_migration_fills_the_rollup_from_existing_readings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "s.sqlite3"
-    monkeypatch.setattr("shems_optimizer.store.sqlite.MIGRATIONS", sqlite_schema.MIGRATIONS[:2])
-    monkeypatch.setattr("shems_optimizer.store.sqlite.recompute", lambda _db, _touched: None)
+    monkeypatch.setattr("shems_optimizer.adapters.store.sqlite.MIGRATIONS", sqlite_schema.MIGRATIONS[:2])
+    monkeypatch.setattr("shems_optimizer.adapters.store.sqlite.recompute", lambda _db, _touched: None)
     old = _open(path)  # a store from before the roll-up
     old.write_readings(
         [

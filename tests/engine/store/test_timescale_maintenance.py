@@ -6,16 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from shems_optimizer.store import (
-    ConsumptionQuery,
-    Device,
-    DeviceType,
-    Granularity,
-    Home,
-    Reading,
-    TimescaleConfig,
-    TimescaleRepository,
-)
+from shems_optimizer.adapters.store import TimescaleConfig, TimescaleRepository
+from shems_optimizer.app.records.models import Device, DeviceType, Granularity, Home, Reading
+from shems_optimizer.app.records.repository import ConsumptionQuery
 
 
 def test_retention_drops_old_raw_rows_but_keeps_daily_rollups(timescale_dsn: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService, running_service
 from tests.support.ingress import ingress_proxy
 
 CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"

@@ -22,8 +22,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from shems_optimizer.service.testing import RunningService, running_service
-from shems_optimizer.store import Reading
+from shems_optimizer.app.records.models import Reading
+from shems_optimizer.wiring.testing import RunningService, running_service
 from tests.support.browser import Browser, Tab
 from tests.support.ingress import ingress_proxy
 

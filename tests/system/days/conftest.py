@@ -23,8 +23,8 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 
 # Imported before the clock is frozen: pandas and numpy must not load under freezegun.
-from shems_optimizer.service.config import HomeAssistantConfig
-from shems_optimizer.service.testing import RunningService, running_service
+from shems_optimizer.app.config import HomeAssistantConfig
+from shems_optimizer.wiring.testing import RunningService, running_service
 
 from .home import START
 

@@ -15,7 +15,7 @@ import pytest
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 
-from shems_optimizer.service.testing import RunningService
+from shems_optimizer.wiring.testing import RunningService
 
 from .conftest import OUTCOMES
 from .data import load_prices, load_weather

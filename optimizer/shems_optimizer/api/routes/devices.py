@@ -5,10 +5,11 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
+from shems_optimizer.runtime.errors import Conflict, InputRejected
+
 from ..context import command_port, device_port
 from ..errors import ApiError, not_found
-from ..jsonio import json_response
-from ..ports import Conflict, InputRejected
 from ..spec import Response, RouteSpec, body_of, link, query_of
 from ..validation import finite_number, identifier, integer, mqtt_topic
 from .common import NULLABLE_OBJECT, OBJECT, TIMESTAMP, array_of, obj, path_id

@@ -5,9 +5,10 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
+
 from ..context import context_of
 from ..errors import unavailable
-from ..jsonio import json_response
 from ..spec import Response, RouteSpec, query_of
 from ..validation import integer
 from .common import OBJECT, array_of, obj

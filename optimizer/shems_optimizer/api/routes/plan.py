@@ -7,14 +7,28 @@ from typing import Any
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_bytes_response, json_response
+from shems_optimizer.runtime.errors import OptimizationFailed, SiteMissing
+
 from ..context import plan_port
 from ..errors import ApiError
-from ..jsonio import json_bytes_response, json_response
-from ..ports import OptimizationFailed, SiteMissing
 from ..spec import Response, RouteSpec, query_of
 from .common import OBJECT, TIMESTAMP, array_of, obj
 
 NUMBER_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+WINDOW: dict[str, Any] = {
+    "type": ["object", "null"],
+    "required": ["start", "end", "price"],
+    "properties": {
+        "start": {"type": "string", "format": "date-time"},
+        "end": {"type": "string", "format": "date-time"},
+        "price": {"type": "number", "description": "import price per kWh, in the plan's currency"},
+        "running": {
+            "type": "boolean",
+            "description": "the window has begun: it begins with whichever step is in force",
+        },
+    },
+}
 
 PLAN_SCHEMA = obj(
     ["id", "created_at", "status", "steps"],
@@ -41,6 +55,18 @@ PLAN_SCHEMA = obj(
         "description": "the plan's cost for the rest of today (the status's cost_today is the whole day)",
     },
     unmet_goals=array_of(OBJECT),
+    cheapest_windows={
+        **array_of(
+            obj(
+                ["from", "next_24h", "today"],
+                **{"from": {"type": "string", "format": "date-time"}, "next_24h": WINDOW, "today": WINDOW},
+            )
+        ),
+        "description": "when electricity is cheapest, from each moment the plan covers: the first run "
+        "of steps at the lowest import price among those not ended and starting within 24 h (next_24h) "
+        "or before local midnight in the site's zone (today); an entry holds from its 'from' until the "
+        "next entry's",
+    },
 )
 
 STATUS_SCHEMA = obj(

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
+
 from ..context import prediction_port
 from ..errors import ApiError
-from ..jsonio import json_response
 from ..spec import Response, RouteSpec, query_of
 from ..validation import aware_datetime
 from .common import OBJECT, array_of, obj

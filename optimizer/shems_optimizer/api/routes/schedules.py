@@ -5,10 +5,11 @@ from __future__ import annotations
 import voluptuous as vol
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
+from shems_optimizer.runtime.errors import InputRejected
+
 from ..context import schedule_port
 from ..errors import ApiError, not_found
-from ..jsonio import json_response
-from ..ports import InputRejected
 from ..spec import Response, RouteSpec, body_of, link
 from ..validation import aware_datetime
 from .common import OBJECT, TIMESTAMP, array_of, obj, path_id

@@ -6,39 +6,16 @@ from typing import Any
 
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
+from shems_optimizer.runtime.errors import InputRejected
+
 from ..context import site_port
 from ..errors import ApiError
-from ..jsonio import json_response
-from ..ports import InputRejected
+from ..site_schemas import site_document_schema
 from ..spec import Response, RouteSpec
 from ..validation import read_json
 
-LOCATION: dict[str, Any] = {
-    "type": ["object", "null"],
-    "description": "where the home is (Home Assistant's home location); the PV forecast needs it",
-    "properties": {
-        "latitude": {
-            "type": "number",
-            "minimum": -90,
-            "maximum": 90,
-            "description": "decimal degrees, north +",
-        },
-        "longitude": {
-            "type": "number",
-            "minimum": -180,
-            "maximum": 180,
-            "description": "decimal degrees, east +",
-        },
-    },
-    "required": ["latitude", "longitude"],
-    "additionalProperties": False,
-}
-SITE_DOCUMENT: dict[str, Any] = {
-    "type": "object",
-    "description": "the site document (DOCS.md, 'Site document'): location, grid, solar, price source, "
-    "meters, batteries, evs, appliances, thermal_loads",
-    "properties": {"location": LOCATION},
-}
+SITE_DOCUMENT: dict[str, Any] = site_document_schema()
 _ERROR = Response("error", {"$ref": "#/components/schemas/Error"})
 
 

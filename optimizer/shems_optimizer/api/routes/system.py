@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from shems_optimizer.api.responses import json_response
+
 from ..context import context_of
 from ..errors import ApiError
-from ..jsonio import json_response
 from ..spec import Response, RouteSpec
 from .common import OBJECT, obj
 

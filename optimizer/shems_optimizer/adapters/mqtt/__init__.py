@@ -1,0 +1,1 @@
+"""MQTT: one client for the service, the device command protocol and the retained plan topics."""

@@ -1,1 +1,0 @@
-"""Benchmarks run by ``shems-optimizer bench TARGET``; one module per target."""

@@ -1,1 +1,0 @@
-"""Sub-commands of ``shems-optimizer``; one module per command."""

@@ -1,1 +1,0 @@
-"""Dispatch: device commands over MQTT and Home Assistant, plan publishing and execution."""

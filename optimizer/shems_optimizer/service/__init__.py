@@ -1,1 +1,0 @@
-"""The add-on service process: configuration, wiring of store, optimizer and dispatch, MPC loop."""
