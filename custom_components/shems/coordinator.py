@@ -77,6 +77,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         )
         self.client = client
         self._start_timers: list[CALLBACK_TYPE] = []
+        self._started_until: dict[str, datetime] = {}
         self._boundary_timer: CALLBACK_TYPE | None = None
         self._plan_listeners: list[Callable[[Plan], None]] = []
         self.stream_connected = False
@@ -213,21 +214,29 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         now = dt_util.utcnow()
         names = {sub_id: sub.title for sub_id, sub in self.config_entry.subentries.items()}
         for run in plan.appliances:
-            if run.planned_start is None or run.planned_start <= now:
+            if run.planned_start is None:
                 continue
-            self._start_timers.append(
-                async_track_point_in_utc_time(
-                    self.hass,
-                    self._start_due_callback(run.asset_id, run.planned_start, names),
-                    run.planned_start,
-                )
-            )
+            due = self._start_due_callback(run.asset_id, run.planned_start, run.planned_end, names)
+            if run.planned_start > now:
+                # The plan has it start later, so no run of it is under way: that later start may fire.
+                self._started_until.pop(run.asset_id, None)
+                self._start_timers.append(async_track_point_in_utc_time(self.hass, due, run.planned_start))
+            elif (
+                run.planned_end is not None
+                and now < run.planned_end
+                and self._started_until.get(run.asset_id, now) <= now
+            ):
+                # A plan made during its run's first step plans it to start "now": re-planned every
+                # step, such a run would never see a start time in the future, so it starts at once.
+                due(now)
 
     def _start_due_callback(
-        self, asset_id: str, start: datetime, names: dict[str, str]
+        self, asset_id: str, start: datetime, end: datetime | None, names: dict[str, str]
     ) -> Callable[[datetime], None]:
         @callback
         def _due(_now: datetime) -> None:
+            # Started once per planned run: later plans that still place it under way do not restart it.
+            self._started_until[asset_id] = end or start
             # The appliance's device id lets an automation's event trigger match it, which also links
             # the automation to that device (listed on its device page).
             uid = self.config_entry.unique_id or self.config_entry.entry_id

@@ -48,6 +48,9 @@ from .models import Meter, PlanStep
 from .plan_math import cheapest_window, curve, energy_kwh, last_soc_before, local_day_bounds
 
 ATTR_PLAN = "plan"
+ATTR_EXPORTS_NOW = "exports_now"
+# Below this the grid exchange is metering noise, not a planned export (the blueprints' dead band).
+EXPORT_DEAD_BAND_W = 50.0
 OPTIMIZER_STATES = ["idle", "running", "optimal", "feasible", "infeasible", "failed", "unknown"]
 
 type ValueFn = Callable[[Context], StateType | datetime]
@@ -95,6 +98,24 @@ def _asset_curve(ctx: Context) -> dict[str, Any] | None:
             if asset_id in step.assets
         ]
     }
+
+
+def _battery_curve_and_export(ctx: Context) -> dict[str, Any] | None:
+    """The plan curve, and whether the plan now discharges beyond the house into the grid: a
+    battery blueprint then picks the inverter's forced-discharge mode, as self use stops at the
+    house's own need."""
+    attrs = _asset_curve(ctx)
+    if attrs is None:
+        return None
+    step = _step_now(ctx)
+    asset = step.assets.get(ctx.asset_id or "") if step is not None else None
+    attrs[ATTR_EXPORTS_NOW] = bool(
+        step is not None
+        and asset is not None
+        and (asset.power_w or 0) > EXPORT_DEAD_BAND_W
+        and (step.grid_export_w or 0) > EXPORT_DEAD_BAND_W
+    )
+    return attrs
 
 
 def _ev_curve_and_charger(ctx: Context) -> dict[str, Any] | None:
@@ -309,7 +330,7 @@ SOLAR_SENSORS: tuple[ShemsSensorDescription, ...] = tuple(
 
 ASSET_SENSORS: dict[str, tuple[ShemsSensorDescription, ...]] = {
     SUBENTRY_BATTERY: (
-        _power("battery_planned_power", _asset_power_now, _asset_curve),
+        _power("battery_planned_power", _asset_power_now, _battery_curve_and_export),
         _soc("planned_soc_end_of_day", _soc_end_of_day),
     ),
     SUBENTRY_EV: (

@@ -165,7 +165,7 @@ export function valueAt(xs, values, i, stepped) {
   return null;
 }
 
-function tooltipPlugin(tooltip, entries, format) {
+export function tooltipPlugin(tooltip, entries, format) {
   return {
     hooks: {
       setCursor: (u) => {

@@ -346,6 +346,37 @@ async def test_battery_follows_the_plan(
     await addon.start()
 
 
+@pytest.mark.parametrize(
+    ("modes", "export_w", "expected"),
+    [
+        (["Self use", "Force charge", "Force discharge", "Hold"], 1500.0, "Force discharge"),
+        (["Self use", "Force charge", "Force discharge", "Hold"], 0.0, "Self use"),  # for the house only
+        (["Self use", "Force charge", "Hold"], 1500.0, "Self use"),  # no export option: discharge option
+    ],
+)
+async def test_a_planned_export_from_the_battery_forces_the_discharge(
+    hass: HomeAssistant,
+    blueprint_folder: None,
+    quiet_entry: MockConfigEntry,
+    modes: list[str],
+    export_w: float,
+    expected: str,
+) -> None:
+    """Self use stops at the house's own need: a plan that discharges into the grid needs the
+    inverter's forced discharge, or the export it was priced for does not happen."""
+    await helpers(hass, "input_select", {"inverter_mode": {"options": modes, "initial": "Hold"}})
+    planned = "sensor.garage_battery_planned_power_now"
+    await use_blueprints(
+        hass, ("battery_follow_plan", {"planned_power": planned, "mode_select": "input_select.inverter_mode"})
+    )
+    plan = with_asset_power(await optimized(hass, quiet_entry), "battery1", 3000.0, "discharge")
+    plan["steps"] = [step | {"grid_export_w": export_w, "grid_import_w": 0.0} for step in plan["steps"]]
+    await apply_plan(hass, quiet_entry, plan)
+    state = hass.states.get(planned)
+    assert state is not None and state.attributes["exports_now"] is (export_w > 0)
+    await wait_for(lambda: state_of(hass, "input_select.inverter_mode") == expected)
+
+
 async def test_battery_option_missing_from_the_select_is_logged(
     hass: HomeAssistant,
     blueprint_folder: None,

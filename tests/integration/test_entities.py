@@ -278,6 +278,39 @@ async def test_appliance_start_due_event(hass: HomeAssistant, loaded_entry: Mock
     assert dt_util.parse_datetime(state(hass, "sensor.dishwasher_planned_start").state) == start
 
 
+async def test_a_run_planned_to_start_now_starts_once(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """A plan made in its run's first step says 'start now': it starts at once, and only once."""
+    from custom_components.shems.models import parse_plan
+
+    plan = await optimized(hass, loaded_entry)
+    start = dt_util.utcnow().replace(microsecond=0) - timedelta(minutes=1)
+    coordinator = loaded_entry.runtime_data.coordinator
+    events = async_capture_events(hass, "shems_appliance_start_due")
+    # First a plan with the run later (so a run the set-up's own plan started is over), then plans
+    # made during its first step.
+    later = {
+        "id": "dishwasher1",
+        "planned_start": (start + timedelta(hours=5)).isoformat(),
+        "planned_end": (start + timedelta(hours=7)).isoformat(),
+    }
+    coordinator.async_set_plan(parse_plan(plan | {"id": "later", "appliances": [later]}))
+    await hass.async_block_till_done()
+    for n in range(3):  # re-planned every step, the run stays "under way now"
+        plan["id"] = f"now-{n}"
+        plan["appliances"] = [
+            {
+                "id": "dishwasher1",
+                "planned_start": (start + timedelta(seconds=n)).isoformat(),
+                "planned_end": (start + timedelta(hours=2)).isoformat(),
+            }
+        ]
+        coordinator.async_set_plan(parse_plan(plan))
+        await hass.async_block_till_done()
+    assert [e.data["appliance_id"] for e in events] == ["dishwasher1"]
+
+
 async def test_now_entities_follow_the_clock_within_one_plan(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:

@@ -40,6 +40,7 @@ from shems_optimizer.app.execution.ack_topics import follow_ack_topics
 from shems_optimizer.app.execution.commands import CommandDispatcher
 from shems_optimizer.app.execution.plan_executor import PlanExecutor
 from shems_optimizer.app.inputs.home_history import HistoryLoader
+from shems_optimizer.app.planning.controlled_load import ControlledLoad
 from shems_optimizer.app.planning.engine_planner import PLAN_TIME_LIMIT_S, EnginePlanner
 from shems_optimizer.app.planning.health import PlanningHealth
 from shems_optimizer.app.planning.mpc import MpcLoop
@@ -224,16 +225,20 @@ class Service:
         the schedules; a change of the site asks for a new plan."""
         config = self.config
         history = HistoryLoader(repo, blocking, devices.devices)
+        controlled = ControlledLoad()
 
         async def load_history(_site: object) -> list[tuple[datetime, float]]:
-            return list((await history.history()).load)
+            # The base load the forecaster learns: without the EV charge and runs SHEMS switched.
+            return list(controlled.base_load((await history.history()).load))
 
         async def pv_history(_site: object) -> list[tuple[datetime, float]]:
             return list((await history.history()).pv)
 
         live = self.live_inputs = LiveInputs(ha_client, load_history, pv_history)
         planner = self._planner_override or EnginePlanner(
-            live, Options(time_limit_s=PLAN_TIME_LIMIT_S, solver=config.solver)
+            live,
+            Options(time_limit_s=PLAN_TIME_LIMIT_S, solver=config.solver),
+            on_plan=controlled.record,
         )
         plans = self.plans = PlanService(
             self.site,

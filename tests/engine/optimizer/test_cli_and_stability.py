@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from shems_optimizer.cli import main
 from shems_optimizer.core.model import Battery, Grid, Site
+from shems_optimizer.core.model.assets import ProfileAppliance
 from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.data import data_path
 
@@ -140,6 +142,27 @@ def test_previous_plan_keeps_a_near_tie_from_flapping() -> None:
     assert jumpy.battery("b").charge_kw == pytest.approx((0, 0, 5))
     assert steady.battery("b").charge_kw == pytest.approx((0, 5, 0))
     assert steady.cost.stability_eur == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("hour_2_price", "starts_at_hour"),
+    [
+        (0.199, 1),  # 0.1 cent/kWh cheaper later: not worth moving a start people were shown
+        (0.15, 2),  # 5 cent/kWh cheaper: worth it (over the 3 cent/kWh threshold)
+    ],
+)
+def test_a_planned_appliance_start_moves_only_for_a_real_saving(
+    hour_2_price: float, starts_at_hour: int
+) -> None:
+    washer = ProfileAppliance("washer", (2.0,), profile_step=timedelta(hours=1))
+    site = Site(grid=Grid(20, 20), appliances=(washer,))
+    first = optimize(site, flat_series(4, buy=[0.5, 0.2, 0.3, 0.5]))
+    assert first.appliance("washer").start == first.starts[1]
+    again = flat_series(4, buy=[0.5, 0.2, hour_2_price, 0.5])
+    assert optimize(site, again).appliance("washer").start == first.starts[2]  # without the memory
+    steady = optimize(site, again, Options(previous_plan=first))
+    assert steady.appliance("washer").start == first.starts[starts_at_hour]
+    assert steady.cost.stability_eur == pytest.approx(0.06 if starts_at_hour == 2 else 0.0)
 
 
 def test_a_time_limited_solve_is_not_reported_optimal() -> None:

@@ -97,6 +97,15 @@ SITE: dict[str, Any] = {
             "target_soc_pct": 60,
         }
     ],
+    "appliances": [
+        {
+            "id": "dw",
+            "name": "Dishwasher",
+            "power_w": 2000,
+            "duration_min": 120,
+            "switch_entity": "switch.dishwasher_plug",
+        }
+    ],
 }
 
 
@@ -114,6 +123,7 @@ async def svc(ha: StandInHA, tmp_path: Path) -> AsyncIterator[RunningService]:
     ha.states["sensor.bat_soc"] = {"state": "73", "attributes": {"unit_of_measurement": "%"}}
     ha.states["sensor.car_soc"] = {"state": "unavailable", "attributes": {}}
     ha.states["binary_sensor.car_plugged"] = {"state": "off", "attributes": {}}
+    ha.states["switch.dishwasher_plug"] = {"state": "on", "attributes": {}}  # not loaded
     async with running_service(
         tmp_path,
         token=TOKEN,
@@ -163,6 +173,30 @@ async def test_watcher_triggers_on_new_prices_plug_in_and_soc_drift(
     ha.states["sensor.bat_soc"]["state"] = "15"  # far below what the plan expects now
     assert sorted(await watcher.check()) == ["EV car plugged in", "battery bat SOC drift", "new prices"]
     assert await watcher.check() == []  # each event once
+
+
+async def test_an_appliance_is_planned_once_loaded_behind_its_switched_off_plug(
+    svc: RunningService, ha: StandInHA
+) -> None:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
+            assert resp.status == 200, await resp.text()
+        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+            idle = await resp.json()
+        assert idle["appliances"] == []  # its plug is on: the last run was started, none waits
+        assert "Dishwasher: not planned while its start switch is on" in idle["message"]
+        service = svc.service
+        assert service is not None and service._watcher is not None
+        assert await service._watcher.check() == []
+        ha.states["switch.dishwasher_plug"]["state"] = "off"  # loaded, programme chosen, plug off
+        assert await service._watcher.check() == ["appliance dw loaded"]
+        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+            waiting = await resp.json()
+        (run,) = waiting["appliances"]
+        assert run["id"] == "dw" and run["planned_start"] is not None
+        ha.states["switch.dishwasher_plug"]["state"] = "unavailable"  # unknown: planned as waiting
+        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
+            assert [a["id"] for a in (await resp.json())["appliances"]] == ["dw"]
 
 
 async def test_commands_to_home_assistant_entities(svc: RunningService, ha: StandInHA) -> None:

@@ -4,7 +4,9 @@ Opened directly, as in a plain container, the API answers 401 and the page asks 
 in the browser's local storage and then shows everything; through the ingress path (the Supervisor's
 proxy, trusted) it shows the token with a copy button. Both ways the consumption chart draws bars from
 ``GET /api/v1/consumption``, every asset appears by the name people gave it and never by its id, and
-the page logs no error. Screenshots are kept under ``$SHEMS_ARTEFACTS`` (default: the system's temp
+the page logs no error. Its charts (uPlot, as the plan card) draw in a wide window and a phone-narrow one
+without the page getting wider than the phone, and a pointer over a chart shows the values at that time,
+by name and with units. Screenshots are kept under ``$SHEMS_ARTEFACTS`` (default: the system's temp
 directory) in ``shems-artefacts/web-ui/``.
 """
 
@@ -24,6 +26,7 @@ import pytest
 
 from shems_optimizer.app.records.models import Reading
 from shems_optimizer.wiring.testing import RunningService, running_service
+from tests.support.addon_page import ALL_CHARTS, drawn_within, tooltip_over
 from tests.support.browser import Browser, Tab
 from tests.support.ingress import ingress_proxy
 
@@ -100,7 +103,7 @@ async def _consumption_bars(page: Tab) -> tuple[int, int]:
     bars = int(await page.evaluate("Number(document.getElementById('chart-consumption').dataset.bars || 0)"))
     pixels = await page.evaluate(
         """(() => {
-          const c = document.getElementById('chart-consumption');
+          const c = document.querySelector('#chart-consumption canvas');
           const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
           let n = 0;
           for (let i = 0; i < d.length; i += 4) {
@@ -193,4 +196,32 @@ async def test_plain_with_token_entry_and_through_ingress(addon: RunningService,
             rendered = await page.evaluate(f"document.getElementById('{chart}').dataset.rendered")
             assert rendered == "true", chart
         await page.screenshot(ARTEFACTS / "ingress.png")
+        assert page.errors == [] and page.network_errors == [], (page.errors, page.network_errors)
+
+
+JARGON = re.compile(r"\b\w+_(?:W|w|kw|kwh|pct|entity|price)\b")
+
+
+async def test_charts_draw_with_tooltips_wide_and_on_a_phone(addon: RunningService, browser: Browser) -> None:
+    loaded = "document.body.dataset.loaded === 'true'"
+    async with ingress_proxy(addon.url, source_ip=INGRESS_PEER) as panel:
+        page = await browser.open(panel, width=1280, height=2800)
+        await page.wait_for_js(loaded)
+        for name, width, height in (("wide", 1280, 2800), ("phone", 390, 4200)):
+            await page.resize(width, height)
+            drawing = await drawn_within(page, width)
+            assert drawing.page_width <= width, (name, drawing.page_width)
+            for chart in ALL_CHARTS:
+                assert drawing.charts[chart]["ink"] > 0.01, (name, chart, drawing.charts[chart])
+            labels = drawing.labels()
+            for asset in NAMES:
+                assert any(label.startswith(asset) for label in labels), (asset, labels)
+            assert not [label for label in labels if JARGON.search(label)], labels
+            power = await tooltip_over(page, "chart-power")
+            assert "kW" in power and "Garage battery" in power and not JARGON.search(power), power
+            await page.screenshot(ARTEFACTS / f"charts-{name}.png")
+        # The consumption chart's bars, per hour, with their unit.
+        bars = await tooltip_over(page, "chart-consumption")
+        assert re.search(r"Energy used per hour: \d+\.\d+ kWh", bars), bars
+        await page.screenshot(ARTEFACTS / "charts-phone-tooltip.png")
         assert page.errors == [] and page.network_errors == [], (page.errors, page.network_errors)

@@ -87,6 +87,8 @@ SUBENTRIES = [
             "duration_min": 120,
             "finish_by": "07:00:00",
             "smart_start": True,
+            # The plug it waits behind: off while loaded and waiting; SHEMS turns it on at the start.
+            "switch_entity": ha.PLUGS["Dishwasher"],
         },
     ),
     subentry(
@@ -98,6 +100,8 @@ SUBENTRIES = [
             "duration_min": 90,
             "finish_by": "17:00:00",
             "smart_start": True,
+            # The plug it waits behind: off while loaded and waiting; SHEMS turns it on at the start.
+            "switch_entity": ha.PLUGS["Washing machine"],
         },
     ),
 ]

@@ -118,6 +118,11 @@ class LiveInputs(BasicInputs):
             plugged = await self._plugged(ha, ev.get("plugged_entity"))
             if plugged is not None:
                 ev_plugged[ev["id"]] = plugged
+        waiting = {}
+        for appliance in site.get("appliances", []):
+            armed = await self._armed(ha, appliance.get("switch_entity"))
+            if armed is not None:
+                waiting[appliance["id"]] = armed
         temperature = {}
         for load in site.get("thermal_loads", []):
             value = await ha.number(load.get("temperature_entity"))
@@ -129,7 +134,7 @@ class LiveInputs(BasicInputs):
             buy,
             sell,
             error,
-            LiveValues(battery_soc, ev_soc, ev_plugged, temperature),
+            LiveValues(battery_soc, ev_soc, ev_plugged, temperature, waiting),
             history,
             pv_history,
             provider,
@@ -143,6 +148,17 @@ class LiveInputs(BasicInputs):
             return None
         state = await ha.state(entity_id)
         return None if state is None else plugged_from_state(state.get("state"))
+
+    @staticmethod
+    async def _armed(ha: HomeAssistantClient, entity_id: str | None) -> bool | None:
+        """Whether a run waits behind the appliance's start switch: off = loaded and waiting for its
+        start (the switch turns it on), on = no run waiting (it ran, or runs by hand). ``None`` when
+        the switch is unknown or unavailable, so the appliance is planned as if a run waits."""
+        if not entity_id:
+            return None
+        state = await ha.state(entity_id)
+        value = None if state is None else state.get("state")
+        return {"off": True, "on": False}.get(value) if isinstance(value, str) else None
 
     @staticmethod
     async def _pv_provider(
@@ -259,6 +275,7 @@ class LiveWatcher:
         self._task: asyncio.Task[None] | None = None
         self._last_price_end: datetime | None = None
         self._plugged: dict[str, bool] = {}
+        self._waiting: dict[str, bool] = {}
         self._drift_at: dict[str, datetime] = {}
 
     async def check(self) -> list[str]:
@@ -277,6 +294,10 @@ class LiveWatcher:
             if plugged and self._plugged.get(ev_id) is False:
                 reasons.append(f"EV {ev_id} plugged in")
             self._plugged[ev_id] = plugged
+        for appliance_id, waiting in snap.live.appliance_waiting.items():
+            if waiting and self._waiting.get(appliance_id) is False:
+                reasons.append(f"appliance {appliance_id} loaded")
+            self._waiting[appliance_id] = waiting
         plan, now = self._plan(), self._clock()
         if plan is not None:
             step = next(

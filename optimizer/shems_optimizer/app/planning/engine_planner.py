@@ -86,9 +86,15 @@ def horizon(now: datetime, timezone: str) -> TimeGrid:
 
 
 class EnginePlanner:
-    def __init__(self, inputs: InputsProvider | None = None, options: Options | None = None) -> None:
+    def __init__(
+        self,
+        inputs: InputsProvider | None = None,
+        options: Options | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
+    ) -> None:
         self.inputs: InputsProvider = inputs or BasicInputs()
         self._options = options or Options(time_limit_s=PLAN_TIME_LIMIT_S)
+        self._on_plan = on_plan  # told of every plan put in force (e.g. to record what it switches)
         # The typed plan in force, made by this planner: the next plan is kept close to it where
         # their horizons overlap (the optimizer's stability term), so near-equal optima (quarter
         # hours of one hourly price) do not make the EV's schedule jump from one plan to the next.
@@ -101,6 +107,8 @@ class EnginePlanner:
         in_force = self._in_force if previous is not None else None
         plan, notes, got = self.solve(site, grid, now, previous_plan=in_force)
         self._in_force = plan
+        if self._on_plan is not None:
+            self._on_plan(plan)
         document = plan_document(plan, site, now, [*notes, *got.notes], got.prices_updated_at)
         return PlannedRun(document, ExecutionPlan.from_plan(plan, str(document["id"])))
 

@@ -54,6 +54,8 @@ class LiveValues:
     ev_soc: Mapping[str, float] = field(default_factory=dict)
     ev_plugged: Mapping[str, bool] = field(default_factory=dict)
     temperature_c: Mapping[str, float] = field(default_factory=dict)
+    # Per appliance with a start switch: True while a run waits behind the switched-off switch.
+    appliance_waiting: Mapping[str, bool] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -205,6 +207,13 @@ def build_site(
     for a in doc.get("appliances", []):
         request = by_appliance.get(a["id"])
         if not a.get("smart_start", True) and request is None:
+            continue
+        if request is None and live.appliance_waiting.get(a["id"]) is False:
+            # Its start switch is on: the last run was started (or it runs by hand), none waits.
+            notes.append(
+                f"{a['name']}: not planned while its start switch is on; load it and switch it off"
+                " to let SHEMS start it"
+            )
             continue
         steps = max(1, math.ceil(a["duration_min"] / 15))
         earliest = max(now, request.earliest_start) if request and request.earliest_start else now

@@ -68,7 +68,7 @@ def build_model(site: Site, series: Series, options: Options) -> BuiltModel:
     )
     energies = tuple(add_energy_appliance(ctx, a) for a in site.appliances if isinstance(a, EnergyAppliance))
     thermal = tuple(add_thermal(ctx, t) for t in site.thermal)
-    stability = _add_stability(ctx, batteries, evs)
+    stability = _add_stability(ctx, batteries, evs) + _keep_appliance_starts(ctx, profiles)
     return BuiltModel(
         context=ctx,
         grid=grid_cols,
@@ -123,4 +123,30 @@ def _add_stability(
         m.add_constraints([(dev, 1.0)] + [(c, -k) for c, k in power_terms], -target, np.inf)
         m.add_constraints([(dev, 1.0)] + [(c, k) for c, k in power_terms], target, np.inf)
         out.append(dev)
+    return tuple(out)
+
+
+def _keep_appliance_starts(ctx: BuildContext, profiles: tuple[ProfileColumns, ...]) -> tuple[IntArray, ...]:
+    """Moving a run the previous plan placed costs ``appliance_move_eur_per_kwh`` × its energy.
+
+    Re-planned every step on fresh forecasts, near-equal start times would otherwise take turns; a
+    person who saw "starts at 13:00" should see it move only for a real saving.
+    """
+    previous = ctx.options.previous_plan
+    weight = ctx.options.appliance_move_eur_per_kwh
+    if previous is None or weight <= 0:
+        return ()
+    planned = {a.name: a.start for a in previous.appliances if a.start is not None}
+    out: list[IntArray] = []
+    seconds = ctx.grid.epoch_seconds
+    for cols in profiles:
+        start = planned.get(cols.appliance.name)
+        if start is None or cols.candidates.size == 0:
+            continue
+        kept = np.abs(seconds[cols.candidates] - start.timestamp()) < 1.0
+        if not kept.any():
+            continue  # its previous start is no longer allowed: every start costs the same
+        moved = cols.choose[~kept]
+        ctx.model.add_cost(moved, weight * max(cols.appliance.energy_kwh, 0.1))
+        out.append(moved)
     return tuple(out)

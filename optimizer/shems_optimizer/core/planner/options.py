@@ -44,6 +44,8 @@ class Options:
     # hour of the overlap. Small values (0.005-0.02) stop plans flapping between near-equal optima.
     previous_plan: Plan | None = None
     stability_eur_per_kwh: float = 0.01
+    # A deferrable run the previous plan placed moves only to save more than this per kWh it draws.
+    appliance_move_eur_per_kwh: float = 0.03
     # Forbid charging and discharging a battery (importing and exporting) in the same step.
     exclusive_battery_modes: bool = True
     exclusive_grid_direction: bool = True

@@ -1,0 +1,91 @@
+"""What the add-on's own page drew, read in the browser: its uPlot charts (``window.shemsCharts``), the
+tooltip a pointer over a chart shows, and whether the page fits its window. Shared by the engine's
+browser test and the system journey.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .browser import Tab
+from .processes import until
+
+# Per chart: the series stroked or filled, the inked share of its canvas, its width and its series' labels;
+# and the page's scroll width (wider than the window: the page does not fit a phone).
+DRAWN_JS = """
+(() => {
+  const charts = window.shemsCharts;
+  if (!charts) return null;
+  const out = {};
+  for (const [id, u] of Object.entries(charts)) {
+    const canvas = u.ctx.canvas;
+    const pixels = u.ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+    let ink = 0;
+    for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) ink++;
+    out[id] = {
+      drawn: u.series.slice(1).filter((s) => s.show && s._paths && (s._paths.stroke || s._paths.fill)).length,
+      ink: ink / (canvas.width * canvas.height),
+      width: u.root.getBoundingClientRect().width,
+      labels: u.series.slice(1).map((s) => s.label),
+    };
+  }
+  return JSON.stringify({ charts: out, page_width: document.documentElement.scrollWidth });
+})()"""
+
+PLAN_CHARTS = ("chart-power", "chart-price", "chart-soc")
+ALL_CHARTS = (*PLAN_CHARTS, "chart-consumption", "chart-forecast")
+
+
+@dataclass(frozen=True)
+class PageDrawing:
+    charts: dict[str, dict[str, Any]]
+    page_width: int
+
+    def labels(self) -> list[str]:
+        return [label for chart in self.charts.values() for label in chart["labels"]]
+
+
+async def drawing(tab: Tab) -> PageDrawing | None:
+    text = await tab.evaluate(DRAWN_JS)
+    if not text:
+        return None
+    found = json.loads(text)
+    return PageDrawing(charts=found["charts"], page_width=int(found["page_width"]))
+
+
+async def drawn_within(tab: Tab, width: int, charts: tuple[str, ...] = ALL_CHARTS) -> PageDrawing:
+    """The page's drawing once every chart in ``charts`` drew something within ``width`` pixels."""
+
+    async def ready() -> PageDrawing | None:
+        found = await drawing(tab)
+        if found is None or any(
+            name not in found.charts or not found.charts[name]["drawn"] or found.charts[name]["width"] > width
+            for name in charts
+        ):
+            return None
+        return found
+
+    what = f"the add-on page's charts drawn within {width} px"
+    result: PageDrawing = await until(ready, timeout_s=60, what=what)
+    return result
+
+
+async def tooltip_over(tab: Tab, chart: str) -> str:
+    """The tooltip's text once the pointer rests over the middle of ``chart``'s plot."""
+    box = await tab.evaluate(
+        f"(() => {{ const r = window.shemsCharts[{json.dumps(chart)}].over.getBoundingClientRect();"
+        " return [r.left + r.width / 2, r.top + r.height / 2]; })()"
+    )
+    await tab.send("Input.dispatchMouseEvent", type="mouseMoved", x=box[0], y=box[1])
+
+    async def shown() -> str | None:
+        text = await tab.evaluate(
+            f"(() => {{ const t = document.querySelector('#{chart} .tooltip');"
+            " return t && !t.hidden ? t.innerText : null; })()"
+        )
+        return str(text) if text else None
+
+    result: str = await until(shown, timeout_s=20, what=f"the tooltip over {chart}")
+    return result
