@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -27,9 +26,9 @@ from shems_optimizer.adapters.ingest.telemetry import TelemetryService
 from shems_optimizer.adapters.metrics import MeteredEvents, ServiceMetrics
 from shems_optimizer.adapters.mqtt.mqtt_link import MqttLink
 from shems_optimizer.adapters.mqtt.plan_publisher import PlanPublisher
-from shems_optimizer.adapters.store import SqliteConfig, TimescaleConfig, open_store
+from shems_optimizer.adapters.store import open_store, store_config
 from shems_optimizer.adapters.store.snapshots import SnapshotKeeper
-from shems_optimizer.adapters.store.sqlite_backup import live_db_path, restore_if_absent
+from shems_optimizer.adapters.store.sqlite_backup import restore_if_absent
 from shems_optimizer.api import ApiContext, create_app
 from shems_optimizer.api.auth import PeerPolicy, TokenStore
 from shems_optimizer.api.ratelimit import RateLimiter
@@ -53,7 +52,7 @@ from shems_optimizer.app.records.repository import Repository
 from shems_optimizer.app.reporting.analytics import ConsumptionAnalytics
 from shems_optimizer.app.reporting.bill import BillService
 from shems_optimizer.app.reporting.predictions import Forecasts
-from shems_optimizer.app.site.engine_site import check_site
+from shems_optimizer.app.site.engine_site import check_site_now
 from shems_optimizer.app.site.problems import SetupProblems
 from shems_optimizer.app.site.schedules import ScheduleBook
 from shems_optimizer.app.site.site_store import SiteStore
@@ -65,11 +64,6 @@ from shems_optimizer.runtime.watchdog import StoreProbe, Watchdog
 
 _LOGGER = logging.getLogger(__name__)
 HOME_ID = "home"
-
-
-def check_site_now(document: Mapping[str, Any]) -> None:
-    """Refuse a site the optimizer's model refuses, naming the document's field."""
-    check_site(document, datetime.now(tz=UTC))
 
 
 class Service:
@@ -129,13 +123,6 @@ class Service:
             raise RuntimeError("the service is not started")
         host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
         return f"http://{host}:{self.port}"
-
-    def _store_config(self) -> SqliteConfig | TimescaleConfig:
-        storage = self.config.storage
-        if storage.kind == "timescaledb":
-            assert storage.dsn is not None
-            return TimescaleConfig(storage.dsn)
-        return SqliteConfig(live_db_path(self.config.data_dir))
 
     async def start(self) -> None:
         try:
@@ -202,7 +189,7 @@ class Service:
         if config.storage.kind == "embedded":
             # A data directory restored from a Home Assistant backup holds the snapshot, not the database.
             await blocking(restore_if_absent, config.data_dir)
-        repo = self.repo = await blocking(open_store, self._store_config())
+        repo = self.repo = await blocking(open_store, store_config(config.storage, config.data_dir))
         if config.storage.kind == "embedded":
             self._snapshots = SnapshotKeeper(config.data_dir)
             self._snapshots.start()

@@ -25,7 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from shems_optimizer.adapters.store.sqlite import SqliteConfig, SqliteRepository
+from shems_optimizer.adapters.store.sqlite_backup import live_db_path
 from shems_optimizer.adapters.store.timescale import TimescaleConfig, TimescaleRepository
+from shems_optimizer.app.config import StorageConfig
 from shems_optimizer.app.records.aggregation import TOTAL
 from shems_optimizer.app.records.models import (
     COMMAND_TRANSITIONS,
@@ -113,3 +115,11 @@ def store_config_from_options(options: Mapping[str, Any], data_dir: Path = Path(
             raise StoreError(f"max_connections must be a positive integer, got {max_connections!r}")
         return TimescaleConfig(dsn=dsn, max_connections=max_connections)
     raise StoreError(f"storage must be 'embedded' or 'timescaledb', got {storage!r}")
+
+
+def store_config(storage: StorageConfig, data_dir: Path) -> SqliteConfig | TimescaleConfig:
+    """The configured back-end: TimescaleDB at its DSN, or the embedded database in ``data_dir``."""
+    if storage.kind == "timescaledb":
+        assert storage.dsn is not None
+        return TimescaleConfig(storage.dsn)
+    return SqliteConfig(live_db_path(data_dir))

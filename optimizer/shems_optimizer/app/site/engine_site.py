@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -315,3 +315,8 @@ def check_site(doc: Mapping[str, Any], now: datetime) -> None:
     except ConfigError as err:
         where = document_field(doc, err.field)
         raise InputRejected(f"{where}: {err.problem}", field=where) from err
+
+
+def check_site_now(document: Mapping[str, Any]) -> None:
+    """Refuse a site the optimizer's model refuses, naming the document's field."""
+    check_site(document, datetime.now(tz=UTC))
