@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from shems_optimizer.app.planning.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
+from shems_optimizer.app.planning.engine_planner import BasicInputs, EnginePlanner
+from shems_optimizer.app.planning.planning_inputs import PlanningInputs
 from shems_optimizer.app.site.site_document import validate_site_document
 from shems_optimizer.core.timegrid import TimeGrid
 

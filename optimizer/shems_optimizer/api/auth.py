@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hmac
 import ipaddress
+import logging
 import os
 import secrets
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from shems_optimizer.app.config import INGRESS_PEER
 
+_LOGGER = logging.getLogger(__name__)
 TOKEN_FILE = "api_token"
 
 
@@ -87,6 +89,19 @@ class TokenStore:
         if len(presented) != len(token):  # lengths are not secret (token_urlsafe(32) is 43 chars)
             return False
         return hmac.compare_digest(presented.encode(), token.encode())
+
+    def log_location(self) -> None:
+        """Say at every start where the API token is, never the token itself: add-on logs end up in
+        bug reports and forum posts, and the token opens the whole API. The file is readable only by
+        whoever may read the data directory; the ingress panel shows it to Home Assistant's users."""
+        made = "a new API token was made" if self.created else "the API token"
+        _LOGGER.log(
+            logging.WARNING if self.created else logging.INFO,
+            f"{made} for the Home Assistant integration and the web UI is in the file "
+            f"{self.path} (in a container: docker exec <container> cat {self.path}); "
+            "in Home Assistant the SHEMS panel shows it",
+            extra={"api_token_file": str(self.path)},
+        )
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,13 @@ from shems_optimizer.api.ratelimit import RateLimiter
 from shems_optimizer.api.stream import StreamHub
 from shems_optimizer.app.config import ServiceConfig
 from shems_optimizer.app.devices.devices import DeviceRegistry
+from shems_optimizer.app.execution.ack_topics import follow_ack_topics
 from shems_optimizer.app.execution.commands import CommandDispatcher
 from shems_optimizer.app.execution.plan_executor import PlanExecutor
-from shems_optimizer.app.execution.routes import MqttRoute, default_mqtt_route
 from shems_optimizer.app.inputs.home_history import HistoryLoader
 from shems_optimizer.app.planning.controlled_load import ControlledLoad
 from shems_optimizer.app.planning.engine_planner import PLAN_TIME_LIMIT_S, EnginePlanner
+from shems_optimizer.app.planning.health import PlanningHealth
 from shems_optimizer.app.planning.mpc import MpcLoop
 from shems_optimizer.app.planning.outlook import OutlookService
 from shems_optimizer.app.planning.plan_archive import StorePlanArchive
@@ -144,12 +145,60 @@ class Service:
             raise
 
     async def _start(self) -> None:
+        """Compose and start the parts, each step in its own method, in dependency order."""
         config = self.config
         self._started_at = self._clock()
         loop = asyncio.get_running_loop()
         self.hub.bind(loop)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shems-planner")
         blocking = self._blocking = BlockingRunner()
+        repo = await self._open_store(blocking)
+        prefix = config.mqtt.topic_prefix if config.mqtt else "shems"
+        devices = self.devices = DeviceRegistry(repo, blocking, HOME_ID, prefix, self.events)
+        await devices.load()
+        if config.homeassistant is not None:
+            self._http = aiohttp.ClientSession()
+        ha_client = (
+            HomeAssistantClient(config.homeassistant, self._http)
+            if config.homeassistant and self._http
+            else None
+        )
+        plans, mpc, schedules, live, problems = await self._start_planning(
+            repo, blocking, devices, ha_client, loop
+        )
+        await self._start_ha_ingest(repo, devices)
+        dispatcher = await self._start_dispatch(repo, blocking, devices, plans, ha_client, prefix, loop)
+        watchdog = self._watch(repo)
+        self._add_health()
+        self._collect(plans)
+        executor = self.executor = PlanExecutor(
+            self.site.get,
+            plans.current_execution,
+            LiveMeasurements(devices, live),
+            dispatcher,
+            lambda device_id: devices.route_now(device_id) is not None,
+        )
+        await self._start_api(repo, blocking, plans, devices, dispatcher, schedules, executor)
+        for problem in problems.current():
+            _LOGGER.warning(problem.message, extra={"problem": problem.code})
+        if config.announce_discovery:
+            from shems_optimizer.adapters.homeassistant.addon_options import announce
+
+            assert self.port is not None  # set by _start_api
+            await loop.run_in_executor(None, announce, self.tokens.token, self.port)
+        current = plans.current_plan()
+        if current is not None and self.outlook is not None:
+            # The outlook is not archived: rebuild it for the plan in force, with fresh live inputs.
+            self.outlook.follow(current, prepare=live.refresh)
+        mpc.start()
+        if self._watcher is not None:
+            self._watcher.start()
+        executor.start()
+        watchdog.start()
+
+    async def _open_store(self, blocking: BlockingRunner) -> Repository:
+        """The store (restored from a backup snapshot first, if need be), with the home in it."""
+        config = self.config
         if config.storage.kind == "embedded":
             # A data directory restored from a Home Assistant backup holds the snapshot, not the database.
             await blocking(restore_if_absent, config.data_dir)
@@ -162,18 +211,19 @@ class Service:
             repo.upsert_home,
             Home(HOME_ID, str(site_doc.get("name", "Home")), str(site_doc.get("timezone", "UTC"))),
         )
-        prefix = config.mqtt.topic_prefix if config.mqtt else "shems"
-        devices = self.devices = DeviceRegistry(repo, blocking, HOME_ID, prefix, self.events)
-        await devices.load()
+        return repo
 
-        if config.homeassistant is not None:
-            self._http = aiohttp.ClientSession()
-        ha_client = (
-            HomeAssistantClient(config.homeassistant, self._http)
-            if config.homeassistant and self._http
-            else None
-        )
-
+    async def _start_planning(
+        self,
+        repo: Repository,
+        blocking: BlockingRunner,
+        devices: DeviceRegistry,
+        ha_client: HomeAssistantClient | None,
+        loop: asyncio.AbstractEventLoop,
+    ) -> tuple[PlanService, MpcLoop, ScheduleBook, LiveInputs, SetupProblems]:
+        """The planner and its inputs, the plan in force, the long-range figures, the MPC loop and
+        the schedules; a change of the site asks for a new plan."""
+        config = self.config
         history = HistoryLoader(repo, blocking, devices.devices)
         controlled = ControlledLoad()
 
@@ -218,19 +268,38 @@ class Service:
             loop.call_soon_threadsafe(mpc.trigger, "site changed")
 
         self.site.on_change(site_changed)
-        if config.homeassistant is not None:
-            ha_ingest = self.ha_ingest = HaIngestService(
-                repo,
-                config.homeassistant,
-                config.data_dir,
-                devices,
-                HOME_ID,
-                sample_interval_s=config.ha_sample_interval_s,
-            )
-            await ha_ingest.start(self.site.get())
-            self.site.on_change(ha_ingest.site_changed)
-            self.health.add("homeassistant_sensors", ha_ingest.health)
+        return plans, mpc, schedules, live, problems
 
+    async def _start_ha_ingest(self, repo: Repository, devices: DeviceRegistry) -> None:
+        """Home Assistant's sensors named in the site document → the store."""
+        config = self.config
+        if config.homeassistant is None:
+            return
+        ha_ingest = self.ha_ingest = HaIngestService(
+            repo,
+            config.homeassistant,
+            config.data_dir,
+            devices,
+            HOME_ID,
+            sample_interval_s=config.ha_sample_interval_s,
+        )
+        await ha_ingest.start(self.site.get())
+        self.site.on_change(ha_ingest.site_changed)
+        self.health.add("homeassistant_sensors", ha_ingest.health)
+
+    async def _start_dispatch(
+        self,
+        repo: Repository,
+        blocking: BlockingRunner,
+        devices: DeviceRegistry,
+        plans: PlanService,
+        ha_client: HomeAssistantClient | None,
+        prefix: str,
+        loop: asyncio.AbstractEventLoop,
+    ) -> CommandDispatcher:
+        """The command dispatcher with its transports (MQTT, Home Assistant service calls), the ack
+        topics it listens on, MQTT telemetry and the retained plan topics."""
+        config = self.config
         if config.mqtt is not None:
             self.mqtt = MqttLink(config.mqtt, client_id=f"shems-{self.instance_id[:12]}")
         ha = HaServiceCaller(ha_client) if ha_client is not None else None
@@ -239,21 +308,7 @@ class Service:
         )
         if self.mqtt is not None:
             mqtt = self.mqtt
-            mqtt.subscribe(f"{prefix}/devices/+/ack", dispatcher.ack_handler)
-
-            def watch_ack_topic(device: Device | None) -> None:
-                if device is None:
-                    return
-                route = devices.route_now(device.id)
-                if (
-                    isinstance(route, MqttRoute)
-                    and route.ack_topic != default_mqtt_route(prefix, device.id).ack_topic
-                ):
-                    mqtt.subscribe(route.ack_topic, dispatcher.ack_handler)
-
-            for device in devices.devices():
-                watch_ack_topic(device)
-            devices.on_change(watch_ack_topic)
+            follow_ack_topics(mqtt, devices, prefix, dispatcher.ack_handler)
             await mqtt.start()
             telemetry = self.telemetry = TelemetryService(
                 repo, mqtt.config, config.data_dir, devices, client_id=f"shems-ingest-{self.instance_id[:12]}"
@@ -269,23 +324,44 @@ class Service:
             publisher = PlanPublisher(mqtt, prefix)
             plans.on_new_plan(publisher.publish)
         await dispatcher.resume_unfinished()
+        return dispatcher
 
-        watchdog = self._watch(repo)
+    def _add_health(self) -> None:
         self.health.add("api", lambda: (True, "listening"))
-        self.health.add("optimizer", self._optimizer_health)
+        self.health.add(
+            "optimizer",
+            PlanningHealth(
+                lambda: self.plans.status() if self.plans is not None else {},
+                lambda: self.site.get() is not None,
+                self.config.optimization_interval_min,
+                self._clock,
+                self._started_at,
+            ),
+        )
         if self.mqtt is not None:
-            self.health.add("mqtt", self._mqtt_health)
+            self.health.add("mqtt", lambda: self.mqtt.health() if self.mqtt is not None else (True, "off"))
         if self.telemetry is not None:
             self.health.add("telemetry", self.telemetry.health)
-            self.health.add("dead_letters", self._dead_letter_health)
-        self._collect(plans)
-        executor = self.executor = PlanExecutor(
-            self.site.get,
-            plans.current_execution,
-            LiveMeasurements(devices, live),
-            dispatcher,
-            lambda device_id: devices.route_now(device_id) is not None,
-        )
+            limit = self.config.dead_letter_alarm_per_min
+            self.health.add(
+                "dead_letters",
+                lambda: self.telemetry.dead_letter_health(limit)
+                if self.telemetry
+                else (True, "no telemetry"),
+            )
+
+    async def _start_api(
+        self,
+        repo: Repository,
+        blocking: BlockingRunner,
+        plans: PlanService,
+        devices: DeviceRegistry,
+        dispatcher: CommandDispatcher,
+        schedules: ScheduleBook,
+        executor: PlanExecutor,
+    ) -> None:
+        """The HTTP API over the application's parts, listening."""
+        config = self.config
         context = ApiContext(
             info=ServiceInfo(__version__, self.instance_id, datetime.now(tz=UTC)),
             tokens=self.tokens,
@@ -312,26 +388,11 @@ class Service:
         await web.TCPSite(self._runner, config.host, config.port, reuse_address=True).start()
         bound = self._runner.addresses
         self.port = int(bound[0][1]) if bound else config.port
-        self._log_token_location()
+        self.tokens.log_location()
         _LOGGER.info(
             "SHEMS service listening",
             extra={"port": self.port, "instance_id": self.instance_id, "store": repo.backend},
         )
-        for problem in problems.current():
-            _LOGGER.warning(problem.message, extra={"problem": problem.code})
-        if config.announce_discovery:
-            from shems_optimizer.adapters.homeassistant.addon_options import announce
-
-            await loop.run_in_executor(None, announce, self.tokens.token, self.port)
-        current = plans.current_plan()
-        if current is not None and self.outlook is not None:
-            # The outlook is not archived: rebuild it for the plan in force, with fresh live inputs.
-            self.outlook.follow(current, prepare=live.refresh)
-        mpc.start()
-        if self._watcher is not None:
-            self._watcher.start()
-        executor.start()
-        watchdog.start()
 
     def _watch(self, repo: Repository) -> Watchdog:
         """The watchdog: store reachability for readiness, restarts of dead ingestion and MQTT threads."""
@@ -364,36 +425,6 @@ class Service:
 
         plans.on_new_plan(observe)
 
-    def _mqtt_health(self) -> tuple[bool, str]:
-        link = self.mqtt
-        if link is None:
-            return True, "off"
-        if not link.alive():
-            return False, "the MQTT link's network thread is not running"
-        return (True, "connected") if link.connected.is_set() else (False, "broker disconnected")
-
-    def _dead_letter_health(self) -> tuple[bool, str]:
-        pipeline = self.telemetry.pipeline if self.telemetry is not None else None
-        if pipeline is None:
-            return True, "no telemetry"
-        rate = pipeline.refusals.per_minute()
-        limit = self.config.dead_letter_alarm_per_min
-        detail = f"{rate:.1f} refused telemetry messages per minute (limit {limit:g})"
-        return rate <= limit, detail
-
-    def _log_token_location(self) -> None:
-        """Say at every start where the API token is, never the token itself: add-on logs end up in
-        bug reports and forum posts, and the token opens the whole API. The file is readable only by
-        whoever may read the data directory; the ingress panel shows it to Home Assistant's users."""
-        made = "a new API token was made" if self.tokens.created else "the API token"
-        _LOGGER.log(
-            logging.WARNING if self.tokens.created else logging.INFO,
-            f"{made} for the Home Assistant integration and the web UI is in the file "
-            f"{self.tokens.path} (in a container: docker exec <container> cat {self.tokens.path}); "
-            "in Home Assistant the SHEMS panel shows it",
-            extra={"api_token_file": str(self.tokens.path)},
-        )
-
     async def _start_long_range(
         self, repo: Repository, blocking: BlockingRunner, plans: PlanService, planner: Planner
     ) -> None:
@@ -415,30 +446,6 @@ class Service:
         plans.add_status(bill.status)
         plans.add_status(lambda: {"outlook": outlook.status()})
         await bill.refresh()
-
-    def _optimizer_health(self) -> tuple[bool, str]:
-        status = self.plans.status() if self.plans is not None else {}
-        if status.get("last_error"):
-            return False, f"last run failed: {status['last_error']}"
-        stale = self._plan_staleness(status)
-        if stale is not None:
-            return False, stale
-        return True, str(status.get("optimizer", "idle"))
-
-    def _plan_staleness(self, status: Mapping[str, Any]) -> str | None:
-        """The plan in force is older than two optimization intervals (no site yet: nothing to plan)."""
-        if self.site.get() is None:
-            return None
-        limit = timedelta(minutes=2 * self.config.optimization_interval_min)
-        now = self._clock()
-        success = status.get("last_success")
-        if isinstance(success, datetime):
-            if now - success > limit:
-                return f"the last plan was made {int((now - success).total_seconds() // 60)} min ago"
-            return None
-        if self._started_at is not None and now - self._started_at > limit:
-            return "no plan has been made since the start"
-        return None
 
     async def stop(self) -> None:
         if self.watchdog is not None:

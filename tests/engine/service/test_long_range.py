@@ -21,9 +21,10 @@ import aiohttp
 import pytest
 
 from shems_optimizer.api.routes.predictions import PREDICTION_SCHEMA
-from shems_optimizer.app.planning.engine_planner import BasicInputs, EnginePlanner, PlanningInputs
+from shems_optimizer.app.planning.engine_planner import BasicInputs, EnginePlanner
 from shems_optimizer.app.planning.outlook import PRICE_REPEATED
 from shems_optimizer.app.planning.planning import PlanningError
+from shems_optimizer.app.planning.planning_inputs import PlanningInputs
 from shems_optimizer.app.site.site_document import validate_site_document
 from shems_optimizer.core.timegrid import TimeGrid
 from shems_optimizer.wiring.testing import RunningService, running_service

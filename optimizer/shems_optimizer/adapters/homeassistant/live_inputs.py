@@ -19,8 +19,9 @@ from typing import Any
 from shems_optimizer.app.inputs.load_forecast import LoadForecast
 from shems_optimizer.app.inputs.pv_forecast import PvForecast
 from shems_optimizer.app.inputs.pv_intervals import PvInterval
-from shems_optimizer.app.planning.engine_planner import BasicInputs, PlanningInputs
+from shems_optimizer.app.planning.engine_planner import BasicInputs
 from shems_optimizer.app.planning.planning import PlanningError
+from shems_optimizer.app.planning.planning_inputs import PlanningInputs
 from shems_optimizer.app.site.engine_site import LiveValues
 from shems_optimizer.app.site.ev_charger import plugged_from_state
 from shems_optimizer.core.timegrid import TimeGrid

@@ -102,6 +102,15 @@ class TelemetryService:
             return True, "no device state topics to subscribe to"
         return True, "subscribed"
 
+    def dead_letter_health(self, limit_per_min: float) -> tuple[bool, str]:
+        """Refused telemetry messages per minute, healthy up to ``limit_per_min``."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            return True, "no telemetry"
+        rate = pipeline.refusals.per_minute()
+        detail = f"{rate:.1f} refused telemetry messages per minute (limit {limit_per_min:g})"
+        return rate <= limit_per_min, detail
+
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         repo = cast(Repository, NotifyingRepository(self._repo, self._written))

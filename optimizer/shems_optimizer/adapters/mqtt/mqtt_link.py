@@ -87,6 +87,11 @@ class MqttLink:
         thread = client._thread if client is not None else None  # paho has no public accessor
         return thread is not None and thread.is_alive()
 
+    def health(self) -> tuple[bool, str]:
+        if not self.alive():
+            return False, "the MQTT link's network thread is not running"
+        return (True, "connected") if self.connected.is_set() else (False, "broker disconnected")
+
     async def restart(self) -> None:
         """A fresh client after the network thread died; handlers and subscriptions are kept."""
         await self.stop()

@@ -29,26 +29,15 @@ from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.core.planner import PlanningError as EnginePlanningError
 from shems_optimizer.core.timegrid import TimeGrid
 
+from .outlook import QUARTERS_PER_STEP, hourly_inputs, outlook_document, outlook_grid
 from .plan_document import plan_document
 from .planning import PlannedRun, PlanningError
+from .planning_inputs import PlanningInputs
 
 STEP = timedelta(minutes=15)
 HORIZON_STEPS = 192  # 48 h
 PLAN_TIME_LIMIT_S = 30.0
 FLAT_LOAD_KW = 0.4  # used only until a load forecast exists; the plan says so
-
-
-@dataclass(frozen=True)
-class PlanningInputs:
-    load_kw: Sequence[float]
-    pv_kw: Sequence[float]
-    buy_eur_per_kwh: Sequence[float] | None  # None: the site's time-of-use tariff applies
-    sell_eur_per_kwh: Sequence[float] | None
-    notes: tuple[str, ...] = ()
-    prices_updated_at: datetime | None = None
-    # Steps (from the first) whose prices are published; later ones are filled by the provider's rule
-    # (e.g. the price of the same time a day earlier). None: every price comes from a tariff.
-    published_price_steps: int | None = None
 
 
 class InputsProvider(Protocol):
@@ -125,8 +114,6 @@ class EnginePlanner:
 
     def make_outlook(self, site: Mapping[str, Any], now: datetime, plan_id: str | None) -> dict[str, Any]:
         """The 7-day hourly outlook: same inputs and optimizer as the plan, on an hourly grid."""
-        from .outlook import QUARTERS_PER_STEP, hourly_inputs, outlook_document, outlook_grid
-
         timezone = str(site.get("timezone", "UTC"))
         grid = outlook_grid(now, timezone)
         # Inputs at the plan's 15 minutes, averaged per hour: quarter-hour market prices and load

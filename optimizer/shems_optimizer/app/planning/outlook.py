@@ -26,9 +26,9 @@ from shems_optimizer.core.plan import Plan
 from shems_optimizer.core.timegrid import TimeGrid
 from shems_optimizer.runtime.tasks import cancel_and_wait
 
-from .engine_planner import PlanningInputs
 from .forecast_series import cost_next_7d
 from .plan_document import baseline_step_costs
+from .planning_inputs import PlanningInputs
 
 _LOGGER = logging.getLogger(__name__)
 OUTLOOK_STEP = timedelta(hours=1)
