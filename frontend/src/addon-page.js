@@ -106,8 +106,10 @@ function bars(seconds) {
   };
 }
 
-// The y axis as wide as its longest tick label, and its unit beside it.
+// The y axis as wide as its longest tick label, and its unit beside it; the plan's charts, one above the
+// other, share one width, so that their times line up.
 const axisSize = (u, values) => 24 + 7 * Math.max(2, ...(values || []).map((v) => String(v).length));
+const PLAN_AXIS = 64;
 
 // One chart in the element `id`: x in seconds, entries [{label, color, values, unit, digits, stepped,
 // fill, bars (their period in seconds)}], y from `range` (or the data); a tooltip names every value at the pointer.
@@ -143,7 +145,7 @@ function draw(id, xs, entries, { unit, digits = 2, range, height = 220, span, sy
     scales: { x: { time: true, range: () => full }, y: range ? { range } : {} },
     axes: [
       { space: 80, values: timeTicks(full[1] - full[0]), grid: { stroke: "#e4e8ea" } },
-      { label: unit, labelSize: 20, size: axisSize, grid: { stroke: "#e4e8ea" } },
+      { label: unit, labelSize: 20, size: sync === "plan" ? PLAN_AXIS : axisSize, grid: { stroke: "#e4e8ea" } },
     ],
     legend: { live: false },
     cursor: { sync: { key: sync }, points: { show: false }, drag: { x: true, y: false } },

@@ -12,7 +12,8 @@ from typing import Any
 from .browser import Tab
 from .processes import until
 
-# Per chart: the series stroked or filled, the inked share of its canvas, its width and its series' labels;
+# Per chart: the series stroked or filled, the inked share of its canvas, its width, where its plot area
+# begins (the plan's charts, one above the other, line up) and its series' labels;
 # and the page's scroll width (wider than the window: the page does not fit a phone).
 DRAWN_JS = """
 (() => {
@@ -28,6 +29,7 @@ DRAWN_JS = """
       drawn: u.series.slice(1).filter((s) => s.show && s._paths && (s._paths.stroke || s._paths.fill)).length,
       ink: ink / (canvas.width * canvas.height),
       width: u.root.getBoundingClientRect().width,
+      plot_left: u.over.getBoundingClientRect().left,
       labels: u.series.slice(1).map((s) => s.label),
     };
   }

@@ -26,7 +26,7 @@ import pytest
 
 from shems_optimizer.app.records.models import Reading
 from shems_optimizer.wiring.testing import RunningService, running_service
-from tests.support.addon_page import ALL_CHARTS, consumption_bars, drawn_within, tooltip_over
+from tests.support.addon_page import ALL_CHARTS, PLAN_CHARTS, consumption_bars, drawn_within, tooltip_over
 from tests.support.browser import Browser, Tab
 from tests.support.ingress import ingress_proxy
 
@@ -194,6 +194,8 @@ async def test_charts_draw_with_tooltips_wide_and_on_a_phone(addon: RunningServi
             await page.resize(width, height)
             drawing = await drawn_within(page, width)
             assert drawing.page_width <= width, (name, drawing.page_width)
+            lefts = {chart: drawing.charts[chart]["plot_left"] for chart in PLAN_CHARTS}
+            assert len(set(lefts.values())) == 1, (name, lefts)  # the plan's times line up
             for chart in ALL_CHARTS:
                 assert drawing.charts[chart]["ink"] > 0.01, (name, chart, drawing.charts[chart])
             labels = drawing.labels()
