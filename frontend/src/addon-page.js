@@ -96,8 +96,23 @@ function nowLine(u) {
   ctx.restore();
 }
 
+// Bars as wide as their period (`seconds`), whatever the gaps between them: a lone bar or one after
+// missing hours would otherwise spread over the gap.
+function bars(seconds) {
+  return (u, ...rest) => {
+    const x0 = u.scales.x.min;
+    const width = u.valToPos(x0 + seconds, "x") - u.valToPos(x0, "x");
+    return uPlot.paths.bars({ size: [0.85, Math.max(1, width * 0.85)], align: 0 })(u, ...rest);
+  };
+}
+
+// The y axis as wide as its longest tick label, and its unit beside it; the plan's charts, one above the
+// other, share one width, so that their times line up.
+const axisSize = (u, values) => 24 + 7 * Math.max(2, ...(values || []).map((v) => String(v).length));
+const PLAN_AXIS = 64;
+
 // One chart in the element `id`: x in seconds, entries [{label, color, values, unit, digits, stepped,
-// fill, bars}], y from `range` (or the data); a tooltip names every value at the pointer.
+// fill, bars (their period in seconds)}], y from `range` (or the data); a tooltip names every value at the pointer.
 function draw(id, xs, entries, { unit, digits = 2, range, height = 220, span, sync = "plan", now = true }) {
   const shown = entries.filter((e) => e.values.some((v) => v !== null && Number.isFinite(v)));
   if (!shown.length) return false;
@@ -118,9 +133,7 @@ function draw(id, xs, entries, { unit, digits = 2, range, height = 220, span, sy
       fill: e.bars ? e.color : e.fill ? withAlpha(e.color, 0.15) : undefined,
       spanGaps: !e.bars,
       points: { show: !e.bars && e.values.filter((v) => v !== null).length === 1 },
-      paths: e.bars
-        ? uPlot.paths.bars({ size: [0.85, Infinity], align: 0 })
-        : e.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
+      paths: e.bars ? bars(e.bars) : e.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
     })),
   ];
   const full = span || [xs[0], xs[xs.length - 1]];
@@ -132,7 +145,7 @@ function draw(id, xs, entries, { unit, digits = 2, range, height = 220, span, sy
     scales: { x: { time: true, range: () => full }, y: range ? { range } : {} },
     axes: [
       { space: 80, values: timeTicks(full[1] - full[0]), grid: { stroke: "#e4e8ea" } },
-      { label: unit, labelSize: 20, size: 48, grid: { stroke: "#e4e8ea" } },
+      { label: unit, labelSize: 20, size: sync === "plan" ? PLAN_AXIS : axisSize, grid: { stroke: "#e4e8ea" } },
     ],
     legend: { live: false },
     cursor: { sync: { key: sync }, points: { show: false }, drag: { x: true, y: false } },
@@ -233,15 +246,15 @@ async function loadConsumption() {
     const points = data.series.filter((p) => p.energy_kwh !== null && Number.isFinite(p.energy_kwh));
     const xs = points.map((p) => Date.parse(p.start) / 1000 + BUCKET_S[granularity] / 2);
     const entries = [{ label: `Energy used per ${BUCKET_WORDS[granularity]}`, color: COLORS.consumption,
-      values: points.map((p) => p.energy_kwh), bars: true }];
+      values: points.map((p) => p.energy_kwh), bars: BUCKET_S[granularity] }];
     const small = Math.max(0, ...entries[0].values) < 1;
     const span = [start.getTime() / 1000, end.getTime() / 1000];
     const drawn = points.length > 0 &&
       draw("chart-consumption", xs, entries, { unit: "kWh", digits: small ? 3 : 2, span, sync: "consumption", now: false });
-    if (drawn) $("chart-consumption").dataset.bars = String(points.length);
+    if (drawn) Object.assign($("chart-consumption").dataset, { bars: String(points.length), bucket: String(BUCKET_S[granularity]) });
     else noData("chart-consumption", "no consumption measured in this period yet");
     $("consumption-total").textContent = data.total_kwh === null || data.total_kwh === undefined
-      ? "" : `${fmt(data.total_kwh)} kWh in all`;
+      ? "" : `${fmt(data.total_kwh, small ? 3 : 2)} kWh in all`;
   } catch (err) {
     if (err instanceof NeedsToken) throw err;
     noData("chart-consumption", `consumption not available: ${err.message}`);

@@ -12,7 +12,8 @@ from typing import Any
 from .browser import Tab
 from .processes import until
 
-# Per chart: the series stroked or filled, the inked share of its canvas, its width and its series' labels;
+# Per chart: the series stroked or filled, the inked share of its canvas, its width, where its plot area
+# begins (the plan's charts, one above the other, line up) and its series' labels;
 # and the page's scroll width (wider than the window: the page does not fit a phone).
 DRAWN_JS = """
 (() => {
@@ -28,10 +29,29 @@ DRAWN_JS = """
       drawn: u.series.slice(1).filter((s) => s.show && s._paths && (s._paths.stroke || s._paths.fill)).length,
       ink: ink / (canvas.width * canvas.height),
       width: u.root.getBoundingClientRect().width,
+      plot_left: u.over.getBoundingClientRect().left,
       labels: u.series.slice(1).map((s) => s.label),
     };
   }
   return JSON.stringify({ charts: out, page_width: document.documentElement.scrollWidth });
+})()"""
+
+# The consumption chart's bars: how many it says it drew, the pixels in their colour, and the most those
+# bars may cover (each as wide as its period, at most as tall as the plot): a solid block exceeds it.
+BARS_JS = """
+(() => {
+  const box = document.getElementById('chart-consumption');
+  const u = window.shemsCharts['chart-consumption'];
+  if (!u) return null;
+  const canvas = u.ctx.canvas;
+  const d = u.ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+  let pixels = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (d[i] === 0x2e && d[i + 1] === 0x86 && d[i + 2] === 0xc1) pixels++;
+  }
+  const x0 = u.scales.x.min, bars = Number(box.dataset.bars);
+  const period = u.valToPos(x0 + Number(box.dataset.bucket), 'x', true) - u.valToPos(x0, 'x', true);
+  return JSON.stringify({ bars, pixels, most: bars * (period + 4) * u.bbox.height });
 })()"""
 
 PLAN_CHARTS = ("chart-power", "chart-price", "chart-soc")
@@ -89,3 +109,17 @@ async def tooltip_over(tab: Tab, chart: str) -> str:
 
     result: str = await until(shown, timeout_s=20, what=f"the tooltip over {chart}")
     return result
+
+
+@dataclass(frozen=True)
+class Bars:
+    count: int
+    pixels: int
+    most: float
+
+
+async def consumption_bars(tab: Tab) -> Bars:
+    text = await tab.evaluate(BARS_JS)
+    assert text, "the consumption chart is not drawn"
+    found = json.loads(text)
+    return Bars(count=int(found["bars"]), pixels=int(found["pixels"]), most=float(found["most"]))

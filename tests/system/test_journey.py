@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import psycopg
 
+from tests.support.addon_page import PLAN_CHARTS, consumption_bars, drawn_within, tooltip_over
 from tests.support.browser import FIND_DEEP_JS, Browser
 from tests.support.ingress import ingress_proxy
 from tests.support.processes import until
@@ -669,23 +670,35 @@ async def test_shems_dashboard_draws_the_plan_card(journey: Journey, ha: HomeAss
 
 
 async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: HomeAssistantApi) -> None:
-    """The add-on's web UI through an ingress-style path, and opened plainly, where it asks for the API
-    token and the user types it in: it loads, shows the home's appliances by name and no internal id."""
+    """The add-on's web UI through an ingress-style path, wide and phone-narrow: its charts draw (inked
+    canvases) within the window, name the home's assets as the user did, a pointer shows the values with
+    their units, and the page logs no error; opened plainly it asks for the API token and the user types it
+    in. Everywhere: the appliances by name and no internal id."""
     assert journey.addon is not None
     addon = journey.addon
     shots = journey.artifacts / "screenshots"
     known_ids = await _known_ids(journey, [])
     loaded = "document.body.dataset.loaded === 'true'"
+    names = ("Dishwasher", "Washing machine", "Home battery", "Family car")
     browser = Browser(journey.artifacts / "chromium-profile-addon", journey.artifacts / "chromium-addon.log")
     screens: list[Screen] = []
+    drawn: dict[str, Any] = {}
     with journey.phase("screenshots (add-on)"):
         await browser.start()
         try:
             async with ingress_proxy(addon.url, addon.token) as ingress_url:
                 tab = await browser.open(ingress_url)
-                screens.append(
-                    await capture(tab, shots, "add-on ingress", "Dishwasher", ready_js=loaded, height=2400)
-                )
+                for name, width, height in (("add-on ingress", 1280, 2600), ("add-on phone", 390, 4400)):
+                    await tab.resize(width, height)
+                    await tab.wait_for_js(loaded, timeout_s=60)
+                    drawing = await drawn_within(tab, width, PLAN_CHARTS)
+                    bars = await consumption_bars(tab) if "chart-consumption" in drawing.charts else None
+                    drawn[name] = {"page width": drawing.page_width, "charts": drawing.charts, "bars": bars}
+                    screens.append(await capture(tab, shots, name, *names, width=width, height=height))
+                drawn["tooltip"] = await tooltip_over(tab, "chart-power")
+                tip = await capture(tab, shots, "add-on phone tooltip", "kW", width=390, height=4400)
+                screens.append(tip)
+                ingress_errors = list(tab.errors)
             tab = await browser.open(f"{addon.url}/")
             asks = "document.body.dataset.needsToken === 'true'"
             screens.append(
@@ -698,8 +711,25 @@ async def test_add_on_ui_shows_names_never_internal_ids(journey: Journey, ha: Ho
             screens.append(
                 await capture(tab, shots, "add-on plain", "Dishwasher", ready_js=shown, height=2400)
             )
+            plain_errors = list(tab.errors)
         finally:
             await browser.close()
+    journey.notes["add-on page"] = drawn
+    kept = json.dumps(drawn, indent=2, default=lambda bars: bars.__dict__)
+    (journey.artifacts / "add-on-page.json").write_text(kept, encoding="utf-8")
+    for name in ("add-on ingress", "add-on phone"):
+        width = 1280 if name == "add-on ingress" else 390
+        assert drawn[name]["page width"] <= width, (name, drawn[name]["page width"])
+        for chart in PLAN_CHARTS:
+            assert drawn[name]["charts"][chart]["ink"] > 0.01, (name, chart, drawn[name]["charts"][chart])
+        bars = drawn[name]["bars"]  # the home's first hours: perhaps no bar yet, never a solid block
+        assert bars is None or bars.pixels <= bars.most, (name, bars)
+        labels = [label for chart in drawn[name]["charts"].values() for label in chart["labels"]]
+        for asset in names:
+            assert any(label.startswith(asset) for label in labels), (name, asset, labels)
+        assert not [label for label in labels if re.search(r"\b\w+_(?:w|kw|kwh|pct|price)\b", label)], labels
+    assert "kW" in drawn["tooltip"] and "Home battery" in drawn["tooltip"], drawn["tooltip"]
+    assert ingress_errors == [] and plain_errors == [], (ingress_errors, plain_errors)
     leaks = {screen.name: ids for screen in screens if (ids := internal_ids_in(screen.text, known_ids))}
     assert not leaks, f"internal ids shown to people: {leaks} (page texts next to the screenshots in {shots})"
 

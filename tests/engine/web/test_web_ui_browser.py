@@ -26,7 +26,7 @@ import pytest
 
 from shems_optimizer.app.records.models import Reading
 from shems_optimizer.wiring.testing import RunningService, running_service
-from tests.support.addon_page import ALL_CHARTS, drawn_within, tooltip_over
+from tests.support.addon_page import ALL_CHARTS, PLAN_CHARTS, consumption_bars, drawn_within, tooltip_over
 from tests.support.browser import Browser, Tab
 from tests.support.ingress import ingress_proxy
 
@@ -98,23 +98,6 @@ async def addon(tmp_path: Path) -> AsyncIterator[RunningService]:
         yield svc
 
 
-async def _consumption_bars(page: Tab) -> tuple[int, int]:
-    """(bars the chart says it drew, pixels in the bars' colour) on the consumption canvas."""
-    bars = int(await page.evaluate("Number(document.getElementById('chart-consumption').dataset.bars || 0)"))
-    pixels = await page.evaluate(
-        """(() => {
-          const c = document.querySelector('#chart-consumption canvas');
-          const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-          let n = 0;
-          for (let i = 0; i < d.length; i += 4) {
-            if (d[i] === 0x2e && d[i + 1] === 0x86 && d[i + 2] === 0xc1) n++;
-          }
-          return n;
-        })()"""
-    )
-    return bars, int(pixels)
-
-
 async def _visible_text(page: Tab) -> str:
     text: str = await page.evaluate("document.body.innerText")
     return text
@@ -163,8 +146,8 @@ async def test_plain_with_token_entry_and_through_ingress(addon: RunningService,
     )
     assert await page.evaluate("localStorage.getItem('shems_api_token')") == TOKEN
     assert await page.evaluate("document.getElementById('login').hidden") is True
-    bars, pixels = await _consumption_bars(page)
-    assert bars >= 6 and pixels > 2000, (bars, pixels)
+    bars = await consumption_bars(page)
+    assert bars.count >= 6 and 2000 < bars.pixels <= bars.most, bars
     text = await _visible_text(page)
     _names_not_ids(text)
     assert "reaches" in text  # the unmet EV goal, in words
@@ -189,8 +172,8 @@ async def test_plain_with_token_entry_and_through_ingress(addon: RunningService,
         assert await page.evaluate("document.getElementById('copy-token').hidden") is False
         await page.evaluate("document.getElementById('copy-token').click()")
         await page.wait_for_js("document.getElementById('copy-done').textContent === 'copied'")
-        bars, pixels = await _consumption_bars(page)
-        assert bars >= 6 and pixels > 2000, (bars, pixels)
+        bars = await consumption_bars(page)
+        assert bars.count >= 6 and 2000 < bars.pixels <= bars.most, bars
         _names_not_ids(await _visible_text(page))
         for chart in ("chart-power", "chart-price", "chart-soc", "chart-forecast"):
             rendered = await page.evaluate(f"document.getElementById('{chart}').dataset.rendered")
@@ -211,6 +194,8 @@ async def test_charts_draw_with_tooltips_wide_and_on_a_phone(addon: RunningServi
             await page.resize(width, height)
             drawing = await drawn_within(page, width)
             assert drawing.page_width <= width, (name, drawing.page_width)
+            lefts = {chart: drawing.charts[chart]["plot_left"] for chart in PLAN_CHARTS}
+            assert len(set(lefts.values())) == 1, (name, lefts)  # the plan's times line up
             for chart in ALL_CHARTS:
                 assert drawing.charts[chart]["ink"] > 0.01, (name, chart, drawing.charts[chart])
             labels = drawing.labels()
