@@ -2,6 +2,6 @@
 
 The site model, the tariff, the planning horizon, the forecasters, the optimizer and the control
 rules that turn a plan step into device set-points. Pure computation on typed values: no I/O, no
-network, no database, no HTTP; only numpy, pandas, highspy, scikit-learn, voluptuous and holidays
+network, no database, no HTTP; only numpy, pandas, highspy, pulp, scikit-learn, voluptuous and holidays
 from outside (see the import contracts in ``pyproject.toml``).
 """
