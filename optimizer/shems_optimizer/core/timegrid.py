@@ -166,6 +166,13 @@ class TimeGrid:
         return f"TimeGrid({self.start.isoformat()} .. {self.end.isoformat()}, {self.steps} steps)"
 
 
+def floor_quarter(moment: datetime) -> datetime:
+    """The start (UTC) of the 15-minute bucket holding ``moment``: every zone's offset is a multiple
+    of 15 minutes, so it is a quarter hour in local time too."""
+    utc = moment.astimezone(UTC)
+    return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
+
+
 def _zone(tz: tzinfo | str) -> tzinfo:
     if isinstance(tz, str):
         try:

@@ -14,17 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shems_optimizer.core.plan import Plan
+from shems_optimizer.core.timegrid import floor_quarter
 
-BUCKET = timedelta(minutes=15)
 History = tuple[tuple[datetime, float], ...]  # (bucket start UTC, mean W)
-
-
-def _bucket(moment: datetime) -> datetime:
-    utc = moment.astimezone(UTC)
-    return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
 
 
 @dataclass
@@ -42,7 +37,7 @@ class ControlledLoad:
         starts = plan.grid.starts
         if not starts:
             return
-        first = _bucket(starts[0])
+        first = floor_quarter(starts[0])
         curves: dict[str, tuple[float, ...]] = {ev.name: ev.charge_kw for ev in plan.evs}
         curves.update({load.name: load.power_kw for load in plan.thermal})
         curves.update({app.name: app.power_kw for app in plan.appliances})
@@ -51,12 +46,12 @@ class ControlledLoad:
                 self._run_start[app.name] = app.start
         for name in [n for n in self._watts if n not in curves]:
             started = self._run_start.get(name)
-            if started is None or _bucket(started) >= first:  # it never started: nothing ran
+            if started is None or floor_quarter(started) >= first:  # it never started: nothing ran
                 self._watts[name] = {b: w for b, w in self._watts[name].items() if b < first}
         for name, kw in curves.items():
             buckets = self._watts.setdefault(name, {})
             for start, value in zip(starts, kw, strict=True):
-                buckets[_bucket(start)] = value * 1000.0
+                buckets[floor_quarter(start)] = value * 1000.0
         oldest = first - self.keep
         for buckets in self._watts.values():
             for bucket in [b for b in buckets if b < oldest]:
@@ -67,4 +62,4 @@ class ControlledLoad:
 
     def base_load(self, history: Sequence[tuple[datetime, float]]) -> History:
         """The measured home load without what SHEMS switched (never below 0 W)."""
-        return tuple((at, max(0.0, watts - self.watts(_bucket(at)))) for at, watts in history)
+        return tuple((at, max(0.0, watts - self.watts(floor_quarter(at)))) for at, watts in history)

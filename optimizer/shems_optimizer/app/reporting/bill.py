@@ -43,6 +43,7 @@ from shems_optimizer.app.records.models import Granularity, StoreError
 from shems_optimizer.app.records.repository import ConsumptionQuery, Repository
 from shems_optimizer.app.reporting.consumption import EnergyFlows, flows_from_buckets
 from shems_optimizer.app.site.engine_site import tariff_prices
+from shems_optimizer.core.timegrid import floor_quarter
 from shems_optimizer.runtime.blocking import BlockingRunner
 
 _LOGGER = logging.getLogger(__name__)
@@ -69,11 +70,6 @@ class DayFigures:
     @property
     def cost(self) -> float:
         return self.measured_cost + self.estimated_cost
-
-
-def floor_quarter(moment: datetime) -> datetime:
-    utc = moment.astimezone(UTC)
-    return utc.replace(minute=utc.minute - utc.minute % 15, second=0, microsecond=0)
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
