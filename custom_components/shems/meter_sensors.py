@@ -67,7 +67,6 @@ METER_SENSORS: tuple[MeterSensorDescription, ...] = (
 )
 
 
-
 def track_meters(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:

@@ -19,13 +19,10 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfPower,
 )
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
@@ -36,13 +33,11 @@ from .const import (
     CONF_PHASES,
     CONF_SOLAR,
     CONF_VOLTAGE,
-    DOMAIN,
     SUBENTRY_APPLIANCE,
     SUBENTRY_BATTERY,
     SUBENTRY_EV,
     SUBENTRY_THERMAL,
 )
-from .coordinator import ShemsCoordinator
 from .entity import Context, ShemsEntity, add_asset_entities, hub_device, part_device
 from .meter_sensors import track_meters
 from .models import PlanStep
