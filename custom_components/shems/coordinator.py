@@ -109,7 +109,9 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         so that the add-on never plans an empty home as occupied in between; its entity restores the
         same state when the platform is set up, later."""
         uid = self.config_entry.unique_id or self.config_entry.entry_id
-        entity_id = er.async_get(self.hass).async_get_entity_id(Platform.SWITCH, DOMAIN, f"{uid}_hub_{HOME_EMPTY}")
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            Platform.SWITCH, DOMAIN, f"{uid}_hub_{HOME_EMPTY}"
+        )
         stored = restore_state.async_get(self.hass).last_states.get(entity_id) if entity_id else None
         return stored is not None and stored.state.state == STATE_ON
 

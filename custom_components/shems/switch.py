@@ -26,7 +26,9 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: ShemsConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     coordinator = entry.runtime_data.coordinator
-    async_add_entities([HomeEmptySwitch(coordinator, HOME_EMPTY_SWITCH, device=hub_device(entry), scope="hub")])
+    async_add_entities(
+        [HomeEmptySwitch(coordinator, HOME_EMPTY_SWITCH, device=hub_device(entry), scope="hub")]
+    )
     add_asset_controls(entry, async_add_entities, SUBENTRY_APPLIANCE, SmartStartSwitch, SMART_START)
 
 

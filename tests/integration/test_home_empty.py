@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from homeassistant.core import HomeAssistant, State
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache
 
@@ -68,7 +66,9 @@ async def test_the_switch_tells_the_addon_and_it_plans_for_an_empty_home(
     assert back["id"] != empty["id"] and EMPTY_NOTE not in (back["message"] or "")
 
 
-async def test_the_switch_survives_a_restart_and_a_reload(hass: HomeAssistant, home: None, addon: Any) -> None:
+async def test_the_switch_survives_a_restart_and_a_reload(
+    hass: HomeAssistant, home: None, addon: Any
+) -> None:
     """Restored before the first site push: the add-on is never told an empty home is occupied."""
     config_entry = make_entry(addon)
     config_entry.add_to_hass(hass)
@@ -104,22 +104,3 @@ async def test_the_switch_survives_a_restart_and_a_reload(hass: HomeAssistant, h
     assert (await addon_site(config_entry))["home_empty"] is False
     await hass.config_entries.async_unload(config_entry.entry_id)
     await hass.async_block_till_done()
-
-
-async def test_a_change_the_addon_missed_reaches_it_when_it_is_back(
-    hass: HomeAssistant, loaded_entry: MockConfigEntry, addon: Any
-) -> None:
-    await settled_plan(hass, loaded_entry)
-    await addon.stop()
-    with pytest.raises(HomeAssistantError) as err:
-        await set_switch(hass, True)
-    assert err.value.translation_key == "push_failed"
-    # What the user asked for stays asked for, and goes out with the first successful poll.
-    assert shown(hass) == "on"
-    await addon.start()
-    coordinator = loaded_entry.runtime_data.coordinator
-    await coordinator.async_refresh()
-    await hass.async_block_till_done()
-    assert coordinator.last_update_success
-    assert shown(hass) == "on"
-    assert (await addon_site(loaded_entry))["home_empty"] is True

@@ -18,7 +18,14 @@ from shems_optimizer.runtime.errors import InputRejected
 
 NOW = datetime(2026, 1, 14, 9, 7, tzinfo=UTC)
 TOLERANCE_K = 0.05
-HEAT_PUMP = {"id": "hp", "name": "Heat pump", "kind": "heat_pump", "power_w": 3000, "min_temp_c": 21, "max_temp_c": 24}
+HEAT_PUMP = {
+    "id": "hp",
+    "name": "Heat pump",
+    "kind": "heat_pump",
+    "power_w": 3000,
+    "min_temp_c": 22,
+    "max_temp_c": 25,
+}
 WATER_HEATER = {
     "id": "tank",
     "name": "Water heater",
@@ -76,21 +83,20 @@ def test_an_empty_home_heats_to_the_eco_band_and_keeps_the_hot_water() -> None:
     away, _ = build_site(empty, NOW)
     bands = {t.name: (t.min_temp_c, t.max_temp_c) for t in away.thermal}
     assert ECO_SETBACK_K == 3.0
-    assert bands == {"hp": (18.0, 24.0), "tank": (45.0, 60.0)}
+    assert bands == {"hp": (19.0, 25.0), "tank": (45.0, 60.0)}
     assert {t.name: (t.min_temp_c, t.max_temp_c) for t in at_home.thermal} == {
-        "hp": (21.0, 24.0),
+        "hp": (22.0, 25.0),
         "tank": (45.0, 60.0),
     }
 
-    planner = EnginePlanner()
-    plan_home = planner.make_plan(occupied, NOW, None).document
+    plan_home = EnginePlanner().make_plan(occupied, NOW, None).document
     plan_away = EnginePlanner().make_plan(empty, NOW, None).document
     assert plan_home["status"] == plan_away["status"] == "optimal"
 
-    # Occupied, the rooms never drop below 21 °C; empty, they are let cool below it, never below 18 °C.
-    assert min(temperatures(plan_home, "hp")) >= 21 - TOLERANCE_K
-    assert min(temperatures(plan_away, "hp")) < 21 - 0.5
-    assert min(temperatures(plan_away, "hp")) >= 21 - ECO_SETBACK_K - TOLERANCE_K
+    # Occupied, the rooms never drop below 22 °C; empty, they are let cool below it, never below 19 °C.
+    assert min(temperatures(plan_home, "hp")) >= 22 - TOLERANCE_K
+    assert min(temperatures(plan_away, "hp")) < 22 - 1
+    assert min(temperatures(plan_away, "hp")) >= 22 - ECO_SETBACK_K - TOLERANCE_K
     # …and the heat pump uses less energy for it.
     assert energy_kwh(plan_away, "hp") < energy_kwh(plan_home, "hp") - 0.5
 
@@ -99,6 +105,6 @@ def test_an_empty_home_heats_to_the_eco_band_and_keeps_the_hot_water() -> None:
     assert energy_kwh(plan_away, "tank") == pytest.approx(energy_kwh(plan_home, "tank"), abs=0.05)
 
     # The plan says why, in the names people gave.
-    assert "the home is empty: eco comfort bands are used (Heat pump 18–24 °C)" in plan_away["message"]
+    assert "the home is empty: eco comfort bands are used (Heat pump 19–25 °C)" in plan_away["message"]
     assert "Water heater: minimum temperature kept (hygiene)" in plan_away["message"]
     assert "home is empty" not in (plan_home["message"] or "")
