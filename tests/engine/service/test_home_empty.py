@@ -15,6 +15,7 @@ from shems_optimizer.app.planning.engine_planner import EnginePlanner
 from shems_optimizer.app.site.engine_site import ECO_SETBACK_K, build_site
 from shems_optimizer.app.site.site_document import validate_site_document
 from shems_optimizer.runtime.errors import InputRejected
+from tests.support.sites import tou
 
 NOW = datetime(2026, 1, 14, 9, 7, tzinfo=UTC)
 TOLERANCE_K = 0.05
@@ -41,14 +42,7 @@ def home(**parts: Any) -> dict[str, Any]:
         {
             "timezone": "Europe/Berlin",
             "grid": {"max_import_w": 11000, "max_export_w": 0},
-            "price": {
-                "kind": "tou",
-                "periods": [
-                    {"start": "00:00", "import_per_kwh": 0.20},
-                    {"start": "17:00", "import_per_kwh": 0.40},
-                    {"start": "21:00", "import_per_kwh": 0.20},
-                ],
-            },
+            "price": tou(("00:00", 0.20), ("17:00", 0.40), ("21:00", 0.20)),
             "thermal_loads": [HEAT_PUMP, WATER_HEATER],
             **parts,
         }
