@@ -74,6 +74,7 @@ def described(
 def code_entities() -> set[tuple[str, str, str]]:
     found = described("SHEMS", "sensor", sensor.HUB_SENSORS)
     found |= described("SHEMS", "button", (button.OPTIMIZE_NOW,))
+    found |= described("SHEMS", "switch", (switch.HOME_EMPTY_SWITCH,))
     found |= described("SHEMS", "binary_sensor", (binary_sensor.ADDON_PROBLEM,))
     found |= described("Grid", "sensor", sensor.GRID_SENSORS)
     found |= described("Solar", "sensor", sensor.SOLAR_SENSORS)
