@@ -334,6 +334,10 @@ async def _soak(args: argparse.Namespace) -> dict[str, Any]:
         "max_rss_mb": max((s["rss_mb"] for s in samples), default=None),
         "max_fds": max((s["fds"] for s in samples), default=None),
         "max_spool_files": max((s["spool_files"] for s in samples), default=None),
+        "max_queues": {
+            name: max(s["queues"].get(name, 0.0) for s in samples)
+            for name in sorted({n for s in samples for n in s["queues"]})
+        },
         "verdict": verdict(samples, warmup_s=max(10.0, total_s * 0.1)),
         "probe_requests": len(probes),
         "probe_failed": sum(status != 200 for *_, status in probes),
