@@ -130,6 +130,10 @@ class Services:
     def start_postgres(self) -> None:
         self._run("pg-start")
 
+    def crash_postgres(self) -> None:
+        """Stop PostgreSQL as a crash would (``pg_ctl -m immediate``): no shutdown checkpoint."""
+        self._run("pg-crash")
+
     def stop_mosquitto(self) -> None:
         self._run("mqtt-stop")
 

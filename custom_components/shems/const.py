@@ -88,6 +88,9 @@ CONF_TEMPERATURE_ENTITY: Final = "temperature_entity"
 CONF_MIN_TEMP: Final = "min_temp_c"
 CONF_MAX_TEMP: Final = "max_temp_c"
 
+# The hub's "Home empty" switch (its entity description key; the site document's field).
+HOME_EMPTY: Final = "home_empty"
+
 # Events for automations and blueprints.
 EVENT_PLAN_UPDATED: Final = "shems_plan_updated"
 EVENT_APPLIANCE_START_DUE: Final = "shems_appliance_start_due"

@@ -19,9 +19,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.const import STATE_ON, Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed, HomeAssistantError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import restore_state
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -32,6 +35,7 @@ from .const import (
     DOMAIN,
     EVENT_APPLIANCE_START_DUE,
     EVENT_PLAN_UPDATED,
+    HOME_EMPTY,
     POLL_INTERVAL,
     STREAM_RETRY_MAX_S,
 )
@@ -90,12 +94,31 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
         # Ids of plans already replaced by a newer one: a stream message carrying one of them is a late
         # echo (e.g. of the plan the optimize service already returned) and must not undo the newer plan.
         self._superseded_plan_ids: deque[str] = deque(maxlen=32)
+        # The hub's "Home empty" switch: part of the site sent, so the planner uses eco comfort bands.
+        self.home_empty = False
 
     # -- set-up, site push, polling -------------------------------------------------------------
 
     async def _async_setup(self) -> None:
         """Push the site configuration before the first read, so the first plan is for this home."""
+        self.home_empty = self._restored_home_empty()
         await self.async_push_site()
+
+    def _restored_home_empty(self) -> bool:
+        """The "Home empty" switch as it was before the restart (or reload), read before the first push
+        so that the add-on never plans an empty home as occupied in between; its entity restores the
+        same state when the platform is set up, later."""
+        uid = self.config_entry.unique_id or self.config_entry.entry_id
+        entity_id = er.async_get(self.hass).async_get_entity_id(
+            Platform.SWITCH, DOMAIN, f"{uid}_hub_{HOME_EMPTY}"
+        )
+        stored = restore_state.async_get(self.hass).last_states.get(entity_id) if entity_id else None
+        return stored is not None and stored.state.state == STATE_ON
+
+    async def async_set_home_empty(self, empty: bool) -> None:
+        """Tell the add-on whether the home is empty; the new site makes it re-plan."""
+        self.home_empty = empty
+        await self.async_push_site_or_raise()
 
     @property
     def site_unsent(self) -> bool:
@@ -118,7 +141,7 @@ class ShemsCoordinator(DataUpdateCoordinator[ShemsData]):
 
     async def _put_site(self) -> None:
         try:
-            await self.client.put_site(build_site(self.hass, self.config_entry))
+            await self.client.put_site(build_site(self.hass, self.config_entry, home_empty=self.home_empty))
         except ShemsAuthError as err:
             raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="invalid_auth") from err
         except ShemsResponseError as err:

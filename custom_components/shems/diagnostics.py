@@ -33,7 +33,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: ShemsCo
             ],
         },
         # What the add-on is told about the home; the location is personal.
-        "site": async_redact_data(build_site(hass, entry), TO_REDACT),
+        "site": async_redact_data(build_site(hass, entry, home_empty=coordinator.home_empty), TO_REDACT),
         "coordinator": {
             "last_update_success": coordinator.last_update_success,
             "stream_connected": coordinator.stream_connected,

@@ -130,13 +130,15 @@ def _solar(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return arrays
 
 
-def build_site(hass: HomeAssistant, entry: ConfigEntry) -> dict[str, Any]:
-    """The full site document for ``PUT /api/v1/site``."""
+def build_site(hass: HomeAssistant, entry: ConfigEntry, *, home_empty: bool = False) -> dict[str, Any]:
+    """The full site document for ``PUT /api/v1/site``; ``home_empty`` is the *Home empty* switch."""
     data = entry.data
     site: dict[str, Any] = {
         "name": hass.config.location_name,
         "timezone": hass.config.time_zone,
         "currency": hass.config.currency,
+        # Sent only while on: an occupied home is the add-on's default (and an older add-on's only case).
+        "home_empty": True if home_empty else None,
         # Where the sun is: the add-on forecasts PV from the home's location.
         "location": {"latitude": hass.config.latitude, "longitude": hass.config.longitude},
         "mode": entry.options.get(CONF_MODE, MODE_COST),

@@ -70,13 +70,15 @@ umask 022
 case "\${1:-}" in
   pg-stop) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -m fast -w stop >/dev/null ;;
   pg-start) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -l $RUN/pglog/pg.log -w -t 60 start >/dev/null ;;
+  # A crash: every server process quits at once, without a shutdown checkpoint (crash recovery at start).
+  pg-crash) runuser -u postgres -- $PGBIN/pg_ctl -D $PGDATA -m immediate -w stop >/dev/null ;;
   mqtt-stop) if [ -f $RUN/mosquitto.pid ]; then kill \$(cat $RUN/mosquitto.pid) 2>/dev/null || true;
              for _ in \$(seq 100); do kill -0 \$(cat $RUN/mosquitto.pid) 2>/dev/null || break; sleep 0.05; done;
              rm -f $RUN/mosquitto.pid; fi ;;
   mqtt-start) mosquitto -c $RUN/mosquitto.conf >>$RUN/mosquitto.out 2>&1 & echo \$! > $RUN/mosquitto.pid
               for _ in \$(seq 200); do python3.13 -c 'import socket,sys; socket.create_connection(("127.0.0.1",$MQTT_PORT),0.2)' 2>/dev/null && exit 0; sleep 0.05; done
               echo "mosquitto did not start; see $RUN/mosquitto.log" >&2; exit 1 ;;
-  *) echo "usage: ctl {pg-stop|pg-start|mqtt-stop|mqtt-start}" >&2; exit 2 ;;
+  *) echo "usage: ctl {pg-stop|pg-start|pg-crash|mqtt-stop|mqtt-start}" >&2; exit 2 ;;
 esac
 CTL
 chmod +x "$RUN/ctl"

@@ -551,9 +551,11 @@ async def test_summary_goes_to_a_persistent_notification_by_default(
 # -- 5. everyone has left -------------------------------------------------------------------------------
 
 
-def presses(hass: HomeAssistant) -> str:
-    """The Optimize now button's state: the time it was last pressed."""
-    return state_of(hass, "button.shems_optimize_now")
+async def home_empty_at_the_addon(entry: MockConfigEntry) -> bool:
+    """What the add-on's site document says (the planner's eco comfort bands follow it)."""
+    site = await entry.runtime_data.client.request("GET", "/site")
+    assert isinstance(site, dict)
+    return bool(site["home_empty"])
 
 
 async def jump(hass: HomeAssistant, entry: MockConfigEntry, freezer: Any, delta: timedelta) -> None:
@@ -574,7 +576,7 @@ async def test_everyone_has_left_saves_and_undoes_on_return(
 ) -> None:
     lights_off = async_mock_service(hass, "light", "turn_off")
     presets = async_mock_service(hass, "climate", "set_preset_mode")
-    await helpers(hass, "input_boolean", {"tv_standby": {"initial": True}, "home_empty": {"initial": False}})
+    await helpers(hass, "input_boolean", {"tv_standby": {"initial": True}})
     hass.states.async_set("person.alex", "home")
     hass.states.async_set("device_tracker.sam_phone", "home")
     await use_blueprints(
@@ -587,12 +589,10 @@ async def test_everyone_has_left_saves_and_undoes_on_return(
                 "lights": ["light.kitchen", "light.hall"],
                 "standby_plugs": ["input_boolean.tv_standby"],
                 "climates": ["climate.living_room"],
-                "home_empty_helper": ["input_boolean.home_empty"],
-                "optimize_button": "button.shems_optimize_now",
+                "home_empty_switch": "switch.shems_home_empty",
             },
         ),
     )
-    before = presses(hass)
     # One leaves, the other is still at home: nothing happens.
     hass.states.async_set("person.alex", "work")
     await hass.async_block_till_done()
@@ -605,9 +605,10 @@ async def test_everyone_has_left_saves_and_undoes_on_return(
     await jump(hass, quiet_entry, freezer, timedelta(minutes=5))
     hass.states.async_set("device_tracker.sam_phone", "home")
     await hass.async_block_till_done()
-    assert lights_off == [] and presets == [] and presses(hass) == before
+    assert lights_off == [] and presets == [] and state_of(hass, "switch.shems_home_empty") == "off"
+    assert not await home_empty_at_the_addon(quiet_entry)
 
-    # Both away for 10 minutes: lights and the standby plug off, eco, the helper on, SHEMS re-plans.
+    # Both away for 10 minutes: lights and the standby plug off, eco, SHEMS told the home is empty.
     hass.states.async_set("device_tracker.sam_phone", "not_home")
     await hass.async_block_till_done()
     await jump(hass, quiet_entry, freezer, timedelta(minutes=10) - timedelta(seconds=2))
@@ -618,19 +619,18 @@ async def test_everyone_has_left_saves_and_undoes_on_return(
     assert [(c.data["entity_id"], c.data["preset_mode"]) for c in presets] == [
         (["climate.living_room"], "eco")
     ]
-    assert state_of(hass, "input_boolean.home_empty") == "on"
-    pressed = presses(hass)
-    assert pressed != before
+    assert state_of(hass, "switch.shems_home_empty") == "on"
+    assert await home_empty_at_the_addon(quiet_entry)
 
-    # Someone returns: the plug back on, the home preset, the helper off, lights left alone.
+    # Someone returns: the plug back on, the home preset, SHEMS told, lights left alone.
     await jump(hass, quiet_entry, freezer, timedelta(hours=2))
     hass.states.async_set("person.alex", "home")
     await hass.async_block_till_done()
     assert state_of(hass, "input_boolean.tv_standby") == "on"
     assert [c.data["preset_mode"] for c in presets] == ["eco", "home"]
-    assert state_of(hass, "input_boolean.home_empty") == "off"
+    assert state_of(hass, "switch.shems_home_empty") == "off"
+    assert not await home_empty_at_the_addon(quiet_entry)
     assert len(lights_off) == 1
-    assert presses(hass) != pressed
 
 
 # -- 6. peak hours ---------------------------------------------------------------------------------------

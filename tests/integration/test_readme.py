@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from homeassistant.helpers.entity import EntityDescription
 
-from custom_components.shems import binary_sensor, button, number, select, sensor, switch, time
+from custom_components.shems import binary_sensor, button, meter_sensors, number, select, sensor, switch, time
 from custom_components.shems.const import SUBENTRY_APPLIANCE, SUBENTRY_BATTERY, SUBENTRY_EV, SUBENTRY_THERMAL
 from custom_components.shems.services import HANDLERS
 
@@ -74,6 +74,7 @@ def described(
 def code_entities() -> set[tuple[str, str, str]]:
     found = described("SHEMS", "sensor", sensor.HUB_SENSORS)
     found |= described("SHEMS", "button", (button.OPTIMIZE_NOW,))
+    found |= described("SHEMS", "switch", (switch.HOME_EMPTY_SWITCH,))
     found |= described("SHEMS", "binary_sensor", (binary_sensor.ADDON_PROBLEM,))
     found |= described("Grid", "sensor", sensor.GRID_SENSORS)
     found |= described("Solar", "sensor", sensor.SOLAR_SENSORS)
@@ -84,7 +85,7 @@ def code_entities() -> set[tuple[str, str, str]]:
     found |= described("each EV", "number", (number.TARGET_SOC,))
     found |= described("each appliance", "binary_sensor", (binary_sensor.RUN_NOW,))
     found |= described("each appliance", "switch", (switch.SMART_START,))
-    found |= described("each meter", "sensor", sensor.METER_SENSORS)
+    found |= described("each meter", "sensor", meter_sensors.METER_SENSORS)
     return found
 
 

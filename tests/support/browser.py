@@ -57,6 +57,18 @@ VISIBLE_TEXT_JS = """
 """
 
 
+# How the tests run Chromium: headless, in a container (no sandbox, no GPU, small /dev/shm), no first-run
+# pages or scroll bars in the screenshots.
+HEADLESS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--hide-scrollbars",
+)
+
+
 class Browser:
     """One Chromium process; each :meth:`open` is a fresh tab with its own storage set-up."""
 
@@ -68,12 +80,7 @@ class Browser:
             name="chromium",
             argv=[
                 binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--no-first-run",
-                "--hide-scrollbars",
+                *HEADLESS,
                 "--mute-audio",
                 "--remote-debugging-port=0",
                 "--remote-allow-origins=*",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -79,13 +79,18 @@ class ManagedProcess:
             self.proc.wait(timeout=10)
 
 
+class Alive(Protocol):
+    def check_alive(self) -> None:
+        """Fail, saying why, when the process has ended."""
+
+
 async def until(
     probe: Callable[[], Awaitable[T | None]],
     *,
     timeout_s: float,
     what: str,
     interval_s: float = 0.5,
-    alive: Sequence[ManagedProcess] = (),
+    alive: Sequence[Alive] = (),
 ) -> T:
     """Call ``probe`` until it returns something other than None/False; fail after ``timeout_s`` saying
     ``what`` was awaited and what the last probe saw (its exception, if it raised)."""

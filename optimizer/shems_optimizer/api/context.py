@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -48,6 +49,8 @@ class ApiContext:
     web_dir: Path | None = None  # the ingress UI's static files
 
 
+_Port = TypeVar("_Port")
+
 CONTEXT: web.AppKey[ApiContext] = web.AppKey("shems_api_context", ApiContext)
 
 
@@ -55,50 +58,36 @@ def context_of(request: web.Request) -> ApiContext:
     return request.app[CONTEXT]
 
 
-def site_port(request: web.Request) -> SitePort:
-    port = context_of(request).site
+def _required(port: _Port | None, what: str, why: str) -> _Port:
+    """The configured port, or a 503 that names the missing part and why it is missing."""
     if port is None:
-        raise unavailable("site configuration", "no site store is configured")
+        raise unavailable(what, why)
     return port
+
+
+def site_port(request: web.Request) -> SitePort:
+    return _required(context_of(request).site, "site configuration", "no site store is configured")
 
 
 def plan_port(request: web.Request) -> PlanPort:
-    port = context_of(request).plan
-    if port is None:
-        raise unavailable("planning", "the optimizer is not configured")
-    return port
+    return _required(context_of(request).plan, "planning", "the optimizer is not configured")
 
 
 def device_port(request: web.Request) -> DevicePort:
-    port = context_of(request).devices
-    if port is None:
-        raise unavailable("devices", "no store is configured")
-    return port
+    return _required(context_of(request).devices, "devices", "no store is configured")
 
 
 def command_port(request: web.Request) -> CommandPort:
-    port = context_of(request).commands
-    if port is None:
-        raise unavailable("device commands", "no MQTT broker or store is configured")
-    return port
+    return _required(context_of(request).commands, "device commands", "no MQTT broker or store is configured")
 
 
 def analytics_port(request: web.Request) -> AnalyticsPort:
-    port = context_of(request).analytics
-    if port is None:
-        raise unavailable("consumption analytics", "no store is configured")
-    return port
+    return _required(context_of(request).analytics, "consumption analytics", "no store is configured")
 
 
 def prediction_port(request: web.Request) -> PredictionPort:
-    port = context_of(request).predictions
-    if port is None:
-        raise unavailable("predictions", "no forecaster is configured")
-    return port
+    return _required(context_of(request).predictions, "predictions", "no forecaster is configured")
 
 
 def schedule_port(request: web.Request) -> SchedulePort:
-    port = context_of(request).schedules
-    if port is None:
-        raise unavailable("schedules", "no store is configured")
-    return port
+    return _required(context_of(request).schedules, "schedules", "no store is configured")

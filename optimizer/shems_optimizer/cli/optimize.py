@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shems_optimizer.app.inputs.scenario import load_scenario
+from shems_optimizer.cli.arguments import add_solver_argument
 from shems_optimizer.core.model.errors import ConfigError
 from shems_optimizer.core.plan import Plan
 from shems_optimizer.core.planner import Options, PlanningError, SolverUnavailable, optimize
@@ -35,11 +36,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--mip-gap", type=float, default=1e-4, help="relative MIP gap (default 1e-4)")
     parser.add_argument("--time-limit", type=float, default=30.0, help="solver time limit in seconds")
-    parser.add_argument(
-        "--solver",
-        default="highs",
-        help="highs (default: HiGHS through highspy) or pulp:<name>, e.g. pulp:cbc, pulp:glpk",
-    )
+    add_solver_argument(parser)
     parser.set_defaults(func=_run)
 
 

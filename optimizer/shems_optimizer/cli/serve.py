@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shems_optimizer.app.config import HomeAssistantConfig, MqttConfig, ServiceConfig, StorageConfig
+from shems_optimizer.cli.arguments import add_solver_argument
 from shems_optimizer.core.planner.options import check_solver
 from shems_optimizer.runtime.logs import configure_logging
 
@@ -49,11 +50,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--interval", type=int, default=15, help="re-plan every N minutes (default 15)")
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
-    parser.add_argument(
-        "--solver",
-        default="highs",
-        help="highs (default: HiGHS through highspy) or pulp:<name>, e.g. pulp:cbc, pulp:gurobi",
-    )
+    add_solver_argument(parser)
     parser.set_defaults(func=_run)
 
 

@@ -64,6 +64,24 @@ from shems_optimizer.runtime.watchdog import StoreProbe, Watchdog
 
 _LOGGER = logging.getLogger(__name__)
 HOME_ID = "home"
+# The running parts in the order they stop (attribute, its stopping method): what acts on the home and
+# serves requests first, then, once the background tasks are done, the links they used.
+_STOPPED_BEFORE_BACKGROUND = (
+    ("watchdog", "stop"),
+    ("executor", "stop"),
+    ("_watcher", "stop"),
+    ("_mpc", "stop"),
+    ("_runner", "cleanup"),
+    ("outlook", "stop"),
+    ("bill", "stop"),
+    ("dispatcher", "stop"),
+)
+_STOPPED_AFTER_BACKGROUND = (
+    ("ha_ingest", "stop"),
+    ("telemetry", "stop"),
+    ("mqtt", "stop"),
+    ("_http", "close"),
+)
 
 
 class Service:
@@ -435,44 +453,10 @@ class Service:
         await bill.refresh()
 
     async def stop(self) -> None:
-        if self.watchdog is not None:
-            await self.watchdog.stop()
-            self.watchdog = None
-        if self.executor is not None:
-            await self.executor.stop()
-            self.executor = None
-        if self._watcher is not None:
-            await self._watcher.stop()
-            self._watcher = None
-        if self._mpc is not None:
-            await self._mpc.stop()
-            self._mpc = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-        if self.outlook is not None:
-            await self.outlook.stop()
-            self.outlook = None
-        if self.bill is not None:
-            await self.bill.stop()
-            self.bill = None
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-            self.dispatcher = None
+        await self._stop_parts(_STOPPED_BEFORE_BACKGROUND)
         for task in list(self._background):
             await task
-        if self.ha_ingest is not None:
-            await self.ha_ingest.stop()
-            self.ha_ingest = None
-        if self.telemetry is not None:
-            await self.telemetry.stop()
-            self.telemetry = None
-        if self.mqtt is not None:
-            await self.mqtt.stop()
-            self.mqtt = None
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self._stop_parts(_STOPPED_AFTER_BACKGROUND)
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
@@ -490,3 +474,11 @@ class Service:
         if self.port is not None:
             _LOGGER.info("SHEMS service stopped")
         self.port = None
+
+    async def _stop_parts(self, parts: tuple[tuple[str, str], ...]) -> None:
+        """Stop each running part (attribute, its stopping coroutine method) in order and forget it."""
+        for attribute, method in parts:
+            part = getattr(self, attribute)
+            if part is not None:
+                await getattr(part, method)()
+                setattr(self, attribute, None)

@@ -13,16 +13,15 @@ from typing import Any
 
 import aiohttp
 
-from .test_entrypoint import REPO, RUN_SH, _free_port
+from tests.support.processes import free_port
+from tests.support.service import until_answering
+from tests.support.sites import battery, tou
 
-BATTERY = {
-    "id": "bat",
-    "name": "Garage battery",
-    "capacity_kwh": 5,
-    "max_charge_w": 2000,
-    "max_discharge_w": 2000,
-    "initial_soc_pct": 40,
-}
+from .test_entrypoint import REPO, RUN_SH
+
+BATTERY = battery(
+    name="Garage battery", capacity_kwh=5, max_charge_w=2000, max_discharge_w=2000, initial_soc_pct=40
+)
 FIXED = {
     "timezone": "Europe/Berlin",
     "price": {"kind": "fixed", "import_per_kwh": 0.30},
@@ -30,30 +29,15 @@ FIXED = {
 }
 TOU = {
     "timezone": "Europe/Berlin",
-    "price": {
-        "kind": "tou",
-        "periods": [{"start": "00:00", "import_per_kwh": 0.10}, {"start": "06:00", "import_per_kwh": 0.40}],
-    },
+    "price": tou(("00:00", 0.10), ("06:00", 0.40)),
     "batteries": [BATTERY],
 }
 FROM_SENSOR = {**FIXED, "price": {"kind": "entity", "entity_id": "sensor.epex_price"}}
 
 
-async def _wait_healthy(http: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(60):
-        while True:
-            try:
-                async with http.get(f"{url}/api/v1/health") as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.1)
-
-
 async def test_plain_container_without_home_assistant_says_so_and_still_plans(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SUPERVISOR_", "SHEMS_"))}
     env.update(SHEMS_DATA_DIR=str(data_dir), SHEMS_PORT=str(port), PYTHONPATH=f"{REPO / 'optimizer'}:{REPO}")
     proc = await asyncio.create_subprocess_exec(
@@ -62,7 +46,7 @@ async def test_plain_container_without_home_assistant_says_so_and_still_plans(tm
     url = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            await _wait_healthy(http, url)
+            await until_answering(http, f"{url}/api/v1/health", timeout_s=60)
             token = (data_dir / "api_token").read_text().strip()
             headers = {"Authorization": f"Bearer {token}"}
 

@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 
 from shems_optimizer.wiring.testing import RunningService
+from tests.support.service import plan_for
 
 from .conftest import auth
 
@@ -53,11 +54,7 @@ def _no_id(text: str) -> None:
 async def test_unmet_goals_and_notes_name_assets_as_people_named_them(
     svc: RunningService, http: aiohttp.ClientSession
 ) -> None:
-    async with http.put(f"{svc.url}/api/v1/site", json=SITE, headers=auth()) as resp:
-        assert resp.status == 200, await resp.text()
-    async with http.post(f"{svc.url}/api/v1/optimize", headers=auth()) as resp:
-        assert resp.status == 200, await resp.text()
-        plan = await resp.json()
+    plan = await plan_for(http, svc.url, SITE, headers=auth())
     goals = {g["asset_id"]: g for g in plan["unmet_goals"]}
     assert set(goals) >= set(IDS), plan["unmet_goals"]
     names = {BATTERY_ID: "Cellar battery", EV_ID: "Family car", DRYER_ID: "Tumble dryer"}

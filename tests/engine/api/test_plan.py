@@ -10,6 +10,8 @@ from typing import Any
 import aiohttp
 
 from shems_optimizer.wiring.testing import RunningService
+from tests.support.service import put_site
+from tests.support.sites import battery, tou
 
 from .conftest import auth
 
@@ -18,34 +20,13 @@ from .conftest import auth
 TOU_SITE: dict[str, Any] = {
     "name": "Home",
     "timezone": "Europe/Paris",
-    "price": {
-        "kind": "tou",
-        "export_per_kwh": 0.0,
-        "periods": [
-            {"start": "00:00", "import_per_kwh": 0.10},
-            {"start": "06:00", "import_per_kwh": 0.40},
-        ],
-    },
-    "batteries": [
-        {
-            "id": "bat",
-            "name": "Battery",
-            "capacity_kwh": 5,
-            "max_charge_w": 2500,
-            "max_discharge_w": 2500,
-            "min_soc_pct": 10,
-            "max_soc_pct": 90,
-            "efficiency": 0.95,
-            "initial_soc_pct": 10,
-        }
+    "price": tou(("00:00", 0.10), ("06:00", 0.40), export_per_kwh=0.0),
+    "batteries": [  # kept between 10 % and 90 %, and at its floor now
+        battery(capacity_kwh=5, max_charge_w=2500, max_discharge_w=2500, efficiency=0.95)
+        | {"min_soc_pct": 10, "max_soc_pct": 90, "initial_soc_pct": 10}
     ],
     "appliances": [{"id": "dw", "name": "Dishwasher", "power_w": 2000, "duration_min": 60}],
 }
-
-
-async def _put_site(svc: RunningService, http: aiohttp.ClientSession, site: dict[str, Any]) -> None:
-    async with http.put(f"{svc.url}/api/v1/site", json=site, headers=auth()) as resp:
-        assert resp.status == 200, await resp.text()
 
 
 async def test_optimize_returns_plan_that_follows_the_tariff(
@@ -55,7 +36,7 @@ async def test_optimize_returns_plan_that_follows_the_tariff(
         assert resp.status == 404 and (await resp.json())["code"] == "no_plan"
     async with http.post(f"{svc.url}/api/v1/optimize", headers=auth()) as resp:
         assert resp.status == 409 and (await resp.json())["code"] == "no_site"
-    await _put_site(svc, http, TOU_SITE)
+    await put_site(http, svc.url, TOU_SITE, headers=auth())
     async with http.post(f"{svc.url}/api/v1/optimize?reason=test", headers=auth()) as resp:
         assert resp.status == 200, await resp.text()
         plan = await resp.json()
@@ -89,12 +70,12 @@ def _paris_hour(moment: datetime) -> int:
 async def test_failed_run_keeps_last_good_plan_and_says_why(
     svc: RunningService, http: aiohttp.ClientSession
 ) -> None:
-    await _put_site(svc, http, TOU_SITE)
+    await put_site(http, svc.url, TOU_SITE, headers=auth())
     async with http.post(f"{svc.url}/api/v1/optimize", headers=auth()) as resp:
         good = await resp.json()
     broken = json.loads(json.dumps(TOU_SITE))
     broken["price"] = {"kind": "entity", "entity_id": "sensor.nordpool"}  # not readable here
-    await _put_site(svc, http, broken)
+    await put_site(http, svc.url, broken, headers=auth())
     async with http.post(f"{svc.url}/api/v1/optimize", headers=auth()) as resp:
         assert resp.status == 422
         error = await resp.json()
@@ -110,7 +91,7 @@ async def test_plan_survives_restart_and_is_pushed_on_stream(
     svc: RunningService, http: aiohttp.ClientSession
 ) -> None:
     async with http.ws_connect(f"{svc.url}/api/v1/stream", headers=auth()) as ws:
-        await _put_site(svc, http, TOU_SITE)  # a new site triggers a re-plan by itself
+        await put_site(http, svc.url, TOU_SITE, headers=auth())  # a new site triggers a re-plan by itself
         plan_event = None
         while plan_event is None:
             msg = await asyncio.wait_for(ws.receive(), timeout=60)

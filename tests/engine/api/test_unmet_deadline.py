@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 
 from shems_optimizer.wiring.testing import RunningService
+from tests.support.service import optimize, put_site
 
 from .conftest import auth
 
@@ -23,17 +24,14 @@ SITE = {
 async def test_a_120_min_run_due_in_10_min_is_an_unmet_goal_naming_the_appliance(
     svc: RunningService, http: aiohttp.ClientSession
 ) -> None:
-    async with http.put(f"{svc.url}/api/v1/site", json=SITE, headers=auth()) as resp:
-        assert resp.status == 200, await resp.text()
+    await put_site(http, svc.url, SITE, headers=auth())
     soon = (datetime.now(tz=UTC) + timedelta(minutes=10)).replace(microsecond=0)
     later = soon + timedelta(hours=6)
     for appliance, finish_by in (("dw1", soon), ("wm1", later)):
         body = {"appliance_id": appliance, "finish_by": finish_by.isoformat()}
         async with http.post(f"{svc.url}/api/v1/schedules", json=body, headers=auth()) as resp:
             assert resp.status == 201, await resp.text()
-    async with http.post(f"{svc.url}/api/v1/optimize", headers=auth()) as resp:
-        assert resp.status == 200, await resp.text()
-        plan = await resp.json()
+    plan = await optimize(http, svc.url, headers=auth())
 
     runs = {a["id"]: a for a in plan["appliances"]}
     assert runs["dw1"]["planned_start"] is None  # not quietly moved to another time

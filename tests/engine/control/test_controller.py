@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -15,15 +16,6 @@ from shems_optimizer.core.control import (
     SelfConsume,
 )
 
-LIMITS = BatteryLimits(
-    capacity_wh=10_000,
-    max_charge_w=5_000,
-    max_discharge_w=5_000,
-    soc_min=0.1,
-    soc_max=0.9,
-    charge_efficiency=0.95,
-    discharge_efficiency=0.95,
-)
 HOUR = 3600.0
 
 
@@ -59,33 +51,40 @@ HOUR = 3600.0
     ],
 )
 def test_modes(
-    mode: object, load: float, pv: float, soc: float, battery_w: float, grid_w: float, soc_after: float
+    mode: object,
+    load: float,
+    pv: float,
+    soc: float,
+    battery_w: float,
+    grid_w: float,
+    soc_after: float,
+    limits: BatteryLimits,
 ) -> None:
-    tick = LocalController(LIMITS).tick(mode, load, pv, soc, HOUR)  # type: ignore[arg-type]
+    tick = LocalController(limits).tick(mode, load, pv, soc, HOUR)  # type: ignore[arg-type]
     assert tick.battery_w == pytest.approx(battery_w, abs=1e-6)
     assert tick.grid_w == pytest.approx(grid_w, abs=1e-6)
     assert tick.soc == pytest.approx(soc_after, abs=1e-9)
     # energy balance: grid = load + ev - pv + battery
     assert tick.grid_w == pytest.approx(load - pv + tick.battery_w, abs=1e-9)
-    assert LIMITS.soc_min - 1e-9 <= tick.soc <= LIMITS.soc_max + 1e-9
+    assert limits.soc_min - 1e-9 <= tick.soc <= limits.soc_max + 1e-9
 
 
-def test_ev_power_is_part_of_the_home_balance() -> None:
-    tick = LocalController(LIMITS).tick(SelfConsume(0.1, 0.9), 500, 3000, 0.5, HOUR, ev_w=2000)
+def test_ev_power_is_part_of_the_home_balance(limits: BatteryLimits) -> None:
+    tick = LocalController(limits).tick(SelfConsume(0.1, 0.9), 500, 3000, 0.5, HOUR, ev_w=2000)
     assert tick.battery_w == pytest.approx(500)
     assert tick.grid_w == pytest.approx(0)
     assert tick.ev_w == 2000
 
 
-def test_battery_that_may_not_export_discharges_only_for_the_home() -> None:
-    limits = BatteryLimits(10_000, 5_000, 5_000, 0.1, 0.9, 0.95, 0.95, may_export=False)
-    tick = LocalController(limits).tick(DischargeToGrid(0.2, 3000), 1500, 500, 0.8, HOUR)
+def test_battery_that_may_not_export_discharges_only_for_the_home(limits: BatteryLimits) -> None:
+    no_export = replace(limits, may_export=False)
+    tick = LocalController(no_export).tick(DischargeToGrid(0.2, 3000), 1500, 500, 0.8, HOUR)
     assert tick.battery_w == pytest.approx(-1000)
     assert tick.grid_w == pytest.approx(0)
 
 
-def test_short_ticks_add_up_like_one_long_tick() -> None:
-    controller = LocalController(LIMITS)
+def test_short_ticks_add_up_like_one_long_tick(limits: BatteryLimits) -> None:
+    controller = LocalController(limits)
     soc = 0.5
     for _ in range(360):  # 10-s ticks over one hour
         soc = controller.tick(SelfConsume(0.1, 0.9), 1500, 500, soc, 10).soc
@@ -102,11 +101,13 @@ def test_short_ticks_add_up_like_one_long_tick() -> None:
         ({"seconds": 0.0}, "tick length"),
     ],
 )
-def test_bad_measurements_are_refused_with_the_field_named(kwargs: dict[str, float], message: str) -> None:
+def test_bad_measurements_are_refused_with_the_field_named(
+    kwargs: dict[str, float], message: str, limits: BatteryLimits
+) -> None:
     args: dict[str, float] = {"load_w": 100.0, "pv_w": 0.0, "soc": 0.5, "seconds": 60.0}
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
-        LocalController(LIMITS).tick(SelfConsume(0.1, 0.9), **args)
+        LocalController(limits).tick(SelfConsume(0.1, 0.9), **args)
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,6 @@ from shems_optimizer.core.control import (
     derive_mode,
 )
 
-LIMITS = BatteryLimits(10_000, 5_000, 5_000, 0.1, 0.9, 0.95, 0.95)
 T0 = datetime(2024, 6, 1, 12, tzinfo=UTC)
 
 
@@ -65,11 +64,11 @@ def step(**kw: float) -> PlanStep:
         (step(charge_w=500, discharge_w=1500, soc_end=0.45, grid_import_w=0), SelfConsume(0.1, 0.9)),
     ],
 )
-def test_derive_mode(plan_step: PlanStep, expected: object) -> None:
-    assert derive_mode(plan_step, LIMITS) == expected
+def test_derive_mode(plan_step: PlanStep, expected: object, limits: BatteryLimits) -> None:
+    assert derive_mode(plan_step, limits) == expected
 
 
-def test_modes_reproduce_a_real_plan_when_forecasts_are_right() -> None:
+def test_modes_reproduce_a_real_plan_when_forecasts_are_right(limits: BatteryLimits) -> None:
     """Plan 48 h with the optimizer on varied prices, then execute its modes against the very load and
     PV it planned for: SOC and grid exchange must follow the plan step by step."""
     from shems_optimizer.core.model.assets import Battery
@@ -109,11 +108,11 @@ def test_modes_reproduce_a_real_plan_when_forecasts_are_right() -> None:
         )
         for i in range(steps)
     ]
-    modes = [c.battery for c in commands_from_plan(plan_steps, LIMITS)]
+    modes = [c.battery for c in commands_from_plan(plan_steps, limits)]
     assert any(isinstance(m, ChargeFromGrid) for m in modes) or any(
-        isinstance(m, SelfConsume) and m.soc_floor > LIMITS.soc_min for m in modes
+        isinstance(m, SelfConsume) and m.soc_floor > limits.soc_min for m in modes
     ), "the price spread should make the plan store energy for the evening"
-    controller = LocalController(LIMITS)
+    controller = LocalController(limits)
     soc = bat.soc_start
     for i, mode in enumerate(modes):
         tick = controller.tick(mode, load_kw[i] * 1000, pv_kw[i] * 1000, soc, 1800)

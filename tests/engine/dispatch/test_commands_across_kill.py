@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,15 +23,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.processes import free_port
+from tests.support.service import register_appliance, until_answering
+
 TOKEN = "kill-test-token-0123456789"
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -41,7 +36,7 @@ class ServeProcess:
 
     data_dir: Path
     broker: Any
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -92,6 +87,9 @@ class ServeProcess:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
 
+    def check_alive(self) -> None:
+        assert self.proc is not None and self.proc.poll() is None, self.log_tail()
+
     def log_tail(self) -> str:
         return (self.data_dir / "serve.log").read_text(errors="replace")[-3000:]
 
@@ -113,17 +111,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 async def _until_ready(serve: ServeProcess, http: aiohttp.ClientSession, within_s: float = 90) -> None:
     """Until the process answers API requests (commands wait for the broker on their own)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        assert serve.proc is not None and serve.proc.poll() is None, serve.log_tail()
-        try:
-            async with http.get(f"{serve.url}/api/v1/devices") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        assert time.monotonic() < deadline, f"service not ready in {within_s} s:\n{serve.log_tail()}"
-        await asyncio.sleep(0.1)
+    await until_answering(http, f"{serve.url}/api/v1/devices", timeout_s=within_s, alive=[serve])
 
 
 class Device:
@@ -153,12 +141,6 @@ class Device:
     def copies(self, command_id: str) -> list[dict[str, Any]]:
         with self.lock:
             return [c for c in self.received if c["command_id"] == command_id]
-
-
-async def _register(serve: ServeProcess, http: aiohttp.ClientSession, device_id: str) -> None:
-    body = {"device_id": device_id, "name": device_id.title(), "type": "appliance"}
-    async with http.post(f"{serve.url}/api/v1/devices", json=body) as resp:
-        assert resp.status == 201, await resp.text()
 
 
 async def _send(
@@ -201,8 +183,8 @@ async def test_expired_command_is_never_resent_after_sigkill_and_reasons_survive
     Device(mqtt_client_factory, "pump", answer="error")  # answers every command with an error
     serve.start()
     await _until_ready(serve, http)
-    await _register(serve, http, "boiler")
-    await _register(serve, http, "pump")
+    await register_appliance(http, serve.url, "boiler")
+    await register_appliance(http, serve.url, "pump")
 
     failed = await _send(serve, http, "pump")
     await _until(
@@ -250,8 +232,8 @@ async def test_ack_on_another_devices_topic_does_not_count(
     other = Device(mqtt_client_factory, "meter", answer=None)
     serve.start()
     await _until_ready(serve, http)
-    await _register(serve, http, "heater")
-    await _register(serve, http, "meter")
+    await register_appliance(http, serve.url, "heater")
+    await register_appliance(http, serve.url, "meter")
     command = await _send(serve, http, "heater", ttl_s=60)
     await _until(lambda: silent.copies(command["command_id"]), "the command never arrived")
     forged = json.dumps({"command_id": command["command_id"], "status": "ok"})

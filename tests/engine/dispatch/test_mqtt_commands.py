@@ -14,6 +14,7 @@ import pytest
 
 from shems_optimizer.app.config import CommandSettings
 from shems_optimizer.wiring.testing import RunningService, running_service
+from tests.support.service import register_appliance
 
 from .conftest import SimulatedDevice
 
@@ -37,12 +38,6 @@ async def svc(tmp_path: Path, mqtt_broker: Any) -> AsyncIterator[RunningService]
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(headers=HEADERS) as session:
         yield session
-
-
-async def register(svc: RunningService, http: aiohttp.ClientSession, device_id: str) -> None:
-    body = {"device_id": device_id, "name": device_id.title(), "type": "appliance"}
-    async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
-        assert resp.status == 201, await resp.text()
 
 
 async def send(
@@ -73,7 +68,7 @@ async def test_command_acked_with_correlation_id_everywhere(
     svc: RunningService, http: aiohttp.ClientSession, device_factory: Callable[..., SimulatedDevice]
 ) -> None:
     device = device_factory("dishwasher")
-    await register(svc, http, "dishwasher")
+    await register_appliance(http, svc.url, "dishwasher")
     async with http.ws_connect(f"{svc.url}/api/v1/stream") as ws:
         record = await send(svc, http, "dishwasher")
         # Recorded pending, then (broker connected) published and recorded sent before the answer.
@@ -102,7 +97,7 @@ async def test_device_that_never_acks_expires_after_retries_logged_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     device = device_factory("boiler", behaviour="never")
-    await register(svc, http, "boiler")
+    await register_appliance(http, svc.url, "boiler")
     with caplog.at_level(logging.INFO, logger="shems_optimizer.app.execution.commands"):
         record = await send(svc, http, "boiler")
         final = await wait_final(svc, http, "boiler", record["command_id"])
@@ -122,8 +117,8 @@ async def test_retry_succeeds_and_device_error_fails(
 ) -> None:
     late = device_factory("washer", behaviour="ok_on_attempt:3")
     broken = device_factory("dryer", behaviour="error")
-    await register(svc, http, "washer")
-    await register(svc, http, "dryer")
+    await register_appliance(http, svc.url, "washer")
+    await register_appliance(http, svc.url, "dryer")
     first = await send(svc, http, "washer")
     second = await send(svc, http, "dryer")
     ok = await wait_final(svc, http, "washer", first["command_id"])
@@ -136,7 +131,7 @@ async def test_expiry_before_sending(
     svc: RunningService, http: aiohttp.ClientSession, device_factory: Callable[..., SimulatedDevice]
 ) -> None:
     device = device_factory("pump", behaviour="never")
-    await register(svc, http, "pump")
+    await register_appliance(http, svc.url, "pump")
     record = await send(svc, http, "pump", ttl_s=1)
     final = await wait_final(svc, http, "pump", record["command_id"])
     assert final["status"] == "expired"
@@ -150,7 +145,7 @@ async def test_broker_down_commands_wait_and_go_out_exactly_once(
     device_factory: Callable[..., SimulatedDevice],
     services: Any,
 ) -> None:
-    await register(svc, http, "heater")
+    await register_appliance(http, svc.url, "heater")
     assert svc.service is not None and svc.service.mqtt is not None
     services.stop_mosquitto()
     try:
@@ -177,7 +172,7 @@ async def test_unknown_device_and_missing_transport(
     async with http.post(f"{svc.url}/api/v1/devices/ghost/commands", json={"command": "start"}) as resp:
         assert resp.status == 404
     async with running_service(tmp_path / "nomqtt", token=TOKEN) as plain:
-        await register(plain, http, "lamp")
+        await register_appliance(http, plain.url, "lamp")
         async with http.post(f"{plain.url}/api/v1/devices/lamp/commands", json={"command": "start"}) as resp:
             assert resp.status == 400
             assert "no MQTT broker" in (await resp.json())["error"]
@@ -187,7 +182,7 @@ async def test_command_log_survives_restart_and_unfinished_commands_resume(
     svc: RunningService, http: aiohttp.ClientSession, device_factory: Callable[..., SimulatedDevice]
 ) -> None:
     device = device_factory("oven", behaviour="never")
-    await register(svc, http, "oven")
+    await register_appliance(http, svc.url, "oven")
     done = await send(svc, http, "oven")
     await wait_final(svc, http, "oven", done["command_id"])  # expired
     device.behaviour = "ok"

@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from shems_optimizer.app.execution.execution_plan import BatterySchedule, ExecutionPlan
 from shems_optimizer.app.execution.plan_executor import ExecutorSettings, PlanExecutor, limits_for
 from shems_optimizer.core.control import LocalController, commands_from_plan
 from shems_optimizer.core.control.modes import SelfConsume
-from shems_optimizer.wiring.testing import running_service
+from tests.support.service import plan_for, register_device, serving
+from tests.support.sites import battery, tou
 
 from .conftest import SimulatedDevice
 
@@ -24,19 +24,7 @@ TOKEN = "executor-token"
 SITE: dict[str, Any] = {
     "timezone": "UTC",
     "price": {"kind": "fixed", "import_per_kwh": 0.3, "export_per_kwh": 0.0},
-    "batteries": [
-        {
-            "id": "bat",
-            "name": "Battery",
-            "capacity_kwh": 10,
-            "max_charge_w": 3000,
-            "max_discharge_w": 3000,
-            "min_soc_pct": 10,
-            "max_soc_pct": 90,
-            "efficiency": 0.95,
-            "initial_soc_pct": 60,
-        }
-    ],
+    "batteries": [battery(min_soc_pct=10, max_soc_pct=90, efficiency=0.95, initial_soc_pct=60)],
 }
 
 
@@ -56,20 +44,11 @@ async def test_executor_applies_modes_and_closes_the_loop(
     tmp_path: Path, mqtt_broker: Any, device_factory: Callable[..., SimulatedDevice]
 ) -> None:
     device = device_factory("bat")
-    async with (
-        running_service(tmp_path, token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
+    async with serving(tmp_path, TOKEN, broker=mqtt_broker) as (svc, http):
         assert svc.service is not None and svc.service.dispatcher is not None and svc.service.mqtt is not None
         await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
-        async with http.post(
-            f"{svc.url}/api/v1/devices", json={"device_id": "bat", "name": "Battery", "type": "battery"}
-        ) as resp:
-            assert resp.status == 201
-        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
-            assert resp.status == 200
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            plan = await resp.json()
+        await register_device(http, svc.url, {"device_id": "bat", "name": "Battery", "type": "battery"})
+        plan = await plan_for(http, svc.url, SITE)
         execution = svc.service.plans.current_execution()  # type: ignore[union-attr]
         assert execution is not None and execution.plan_id == plan["id"]
         measured = FixedMeasurements(load_w=1500.0, pv_w=0.0, soc=0.6)
@@ -159,10 +138,7 @@ def test_a_schedule_with_a_missing_step_is_refused() -> None:
 
 TWO_BATTERIES_AND_EV: dict[str, Any] = {
     "timezone": "UTC",
-    "price": {
-        "kind": "tou",
-        "periods": [{"start": "00:00", "import_per_kwh": 0.10}, {"start": "06:00", "import_per_kwh": 0.40}],
-    },
+    "price": tou(("00:00", 0.10), ("06:00", 0.40)),
     "batteries": [
         {**SITE["batteries"][0], "id": "house", "name": "House battery", "initial_soc_pct": 62},
         {**SITE["batteries"][0], "id": "garage", "name": "Garage battery", "initial_soc_pct": 23},
@@ -183,15 +159,8 @@ TWO_BATTERIES_AND_EV: dict[str, Any] = {
 
 
 async def test_two_batteries_and_an_ev_from_the_real_planner_survive_a_restart(tmp_path: Path) -> None:
-    async with (
-        running_service(tmp_path, token=TOKEN) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
-        async with http.put(f"{svc.url}/api/v1/site", json=TWO_BATTERIES_AND_EV) as resp:
-            assert resp.status == 200, await resp.text()
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            assert resp.status == 200, await resp.text()
-            plan = await resp.json()
+    async with serving(tmp_path, TOKEN) as (svc, http):
+        plan = await plan_for(http, svc.url, TWO_BATTERIES_AND_EV)
         assert svc.service is not None and svc.service.plans is not None
         execution = svc.service.plans.current_execution()
         assert execution is not None and execution.plan_id == plan["id"]

@@ -10,25 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from shems_optimizer.wiring.testing import running_service
+from tests.support.service import plan_for, serving
+from tests.support.sites import battery
 
 TOKEN = "publisher-test-token"
 PREFIX = f"shems-{uuid.uuid4().hex[:8]}"  # retained topics of other runs on the broker stay out
 SITE = {
     "timezone": "UTC",
     "price": {"kind": "fixed", "import_per_kwh": 0.3},
-    "batteries": [
-        {
-            "id": "bat",
-            "name": "Battery",
-            "capacity_kwh": 5,
-            "max_charge_w": 2000,
-            "max_discharge_w": 2000,
-            "initial_soc_pct": 50,
-        }
-    ],
+    "batteries": [battery(capacity_kwh=5, max_charge_w=2000, max_discharge_w=2000, initial_soc_pct=50)],
     "appliances": [{"id": "dw", "name": "Dishwasher", "power_w": 1500, "duration_min": 30}],
 }
 
@@ -36,22 +26,10 @@ SITE = {
 async def test_plan_topics_are_retained_per_asset(
     tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
 ) -> None:
-    async with (
-        running_service(
-            tmp_path,
-            token=TOKEN,
-            mqtt_host=mqtt_broker.host,
-            mqtt_port=mqtt_broker.port,
-            mqtt_topic_prefix=PREFIX,
-        ) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
+    async with serving(tmp_path, TOKEN, broker=mqtt_broker, mqtt_topic_prefix=PREFIX) as (svc, http):
         assert svc.service is not None and svc.service.mqtt is not None
         await asyncio.wait_for(svc.service.mqtt.connected.wait(), timeout=10)
-        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
-            assert resp.status == 200
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            plan = await resp.json()
+        plan = await plan_for(http, svc.url, SITE)
         await asyncio.sleep(0.5)
     # The service is gone; the broker still holds the retained plan for late subscribers.
     got: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from shems_optimizer.adapters.ingest.mappings import TopicBinding
 from shems_optimizer.adapters.store import TimescaleRepository
+from shems_optimizer.app.records.models import Reading
 
 from .helpers import register, running_ingest, wait_for
 
@@ -181,3 +183,48 @@ def test_ingester_down_while_devices_publish_gets_the_backlog_from_its_session(
         second.stop()
         pipeline.stop()
     _exactly_once(timescale, "meter", 30 * READINGS_PER_MESSAGE)
+
+
+def test_acknowledged_readings_survive_a_postgres_crash(
+    timescale: TimescaleRepository, timescale_dsn: str, services: Any, tmp_path: Path
+) -> None:
+    """A message is acknowledged once its readings are committed; a commit must then survive the server
+    crashing at once (``pg_ctl -m immediate``), even when the server runs with ``synchronous_commit =
+    off`` (the test environment's, a common tuning), which lets a commit return before its WAL is
+    written: such readings would be acknowledged to the broker and gone after crash recovery."""
+    from shems_optimizer.adapters.ingest.pipeline import PipelineConfig, TelemetryPipeline
+
+    register(timescale, "meter")
+    with psycopg.connect(timescale_dsn) as conn:
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("off",)  # the server's default
+    pipeline = TelemetryPipeline(
+        timescale, PipelineConfig(spool_dir=tmp_path / "spool", flush_interval_s=0.02, retry_interval_s=0.2)
+    )
+    acked = [0]
+    lock = threading.Lock()
+
+    def ack() -> None:
+        with lock:
+            acked[0] += 1
+
+    pipeline.start()
+    messages = 0
+    try:
+        for _round in range(5):
+            for _ in range(20):  # one message a few ms apart: many small commits, as meters make them
+                start = messages * READINGS_PER_MESSAGE
+                readings = [
+                    Reading("meter", T0 + timedelta(seconds=start + i), float(start + i))
+                    for i in range(READINGS_PER_MESSAGE)
+                ]
+                pipeline.submit("meter", readings, ack=ack)
+                messages += 1
+                time.sleep(0.002)
+            wait_for(lambda: acked[0] == messages, 15, "every message acknowledged")  # noqa: B023
+            services.crash_postgres()  # right after the acknowledgements
+            services.start_postgres()
+            wait_for(lambda: pipeline.is_idle(), 30, "pipeline idle after the restart")
+    finally:
+        pipeline.stop()
+    assert pipeline.counts().readings_stored == messages * READINGS_PER_MESSAGE
+    _exactly_once(timescale, "meter", messages * READINGS_PER_MESSAGE)

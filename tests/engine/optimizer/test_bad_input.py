@@ -26,8 +26,22 @@ BATTERY = {
 }
 
 
+EV = {
+    "name": "car",
+    "capacity_kwh": 60,
+    "soc_now": 0.2,
+    "target_soc": 0.8,
+    "max_charge_kw": 11,
+    "departure": "2026-06-01T07:00:00+02:00",
+}
+
+
 def with_battery(**changes: Any) -> dict[str, Any]:
     return {"batteries": [{**BATTERY, **changes}]}
+
+
+def with_ev(**changes: Any) -> dict[str, Any]:
+    return {"evs": [{**EV, **changes}]}
 
 
 SITE_ERRORS = [
@@ -47,39 +61,11 @@ SITE_ERRORS = [
     ("unknown key", with_battery(capacity_kw=10), "batteries[0].capacity_kw", "unknown setting"),
     (
         "departure before arrival",
-        {
-            "evs": [
-                {
-                    "name": "car",
-                    "capacity_kwh": 60,
-                    "soc_now": 0.2,
-                    "target_soc": 0.8,
-                    "max_charge_kw": 11,
-                    "arrival": "2026-06-01T18:00:00+02:00",
-                    "departure": "2026-06-01T07:00:00+02:00",
-                }
-            ]
-        },
+        with_ev(arrival="2026-06-01T18:00:00+02:00"),
         "evs[0].departure",
         "not after arrival",
     ),
-    (
-        "naive timestamp",
-        {
-            "evs": [
-                {
-                    "name": "car",
-                    "capacity_kwh": 60,
-                    "soc_now": 0.2,
-                    "target_soc": 0.8,
-                    "max_charge_kw": 11,
-                    "departure": "2026-06-01T07:00:00",
-                }
-            ]
-        },
-        "evs[0].departure",
-        "no time zone",
-    ),
+    ("naive timestamp", with_ev(departure="2026-06-01T07:00:00"), "evs[0].departure", "no time zone"),
     (
         "appliance kind",
         {"appliances": [{"name": "x", "type": "magic"}]},

@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 
 from shems_optimizer.app.config import StorageConfig
-from shems_optimizer.wiring.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService
+from tests.support.service import register_telemetry_device, serving, subscribed_telemetry
 
 TOKEN = "health-test-token"
 
@@ -55,15 +56,8 @@ def _sample(text: str, name: str, **labels: str) -> float | None:
 async def test_readiness_names_the_store_while_postgres_is_stopped(
     tmp_path: Path, timescale_dsn: str, services: Any
 ) -> None:
-    async with (
-        running_service(
-            tmp_path,
-            token=TOKEN,
-            storage=StorageConfig("timescaledb", timescale_dsn),
-            watchdog_interval_s=0.2,
-        ) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
+    storage = StorageConfig("timescaledb", timescale_dsn)
+    async with serving(tmp_path, TOKEN, storage=storage, watchdog_interval_s=0.2) as (svc, http):
         status, body = await _until(lambda: _ready(http, svc), 10, "ready at start")
         assert (status, body["ready"], body["problems"]) == (200, True, [])
         async with http.get(f"{svc.url}/api/v1/health/live") as resp:
@@ -95,32 +89,16 @@ async def test_readiness_names_the_store_while_postgres_is_stopped(
 async def test_dead_ingester_is_reported_restarted_and_readings_flow_again(
     tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
 ) -> None:
-    async with (
-        running_service(
-            tmp_path,
-            token=TOKEN,
-            mqtt_host=mqtt_broker.host,
-            mqtt_port=mqtt_broker.port,
-            mqtt_topic_prefix="healthtest",
-            watchdog_interval_s=0.1,
-        ) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
-        body = {
+    async with serving(
+        tmp_path, TOKEN, broker=mqtt_broker, mqtt_topic_prefix="healthtest", watchdog_interval_s=0.1
+    ) as (svc, http):
+        meter = {
             "device_id": "meter",
             "name": "Meter",
             "type": "grid",
             "mqtt": {"state_topic": "healthtest/meter"},
         }
-        async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
-            assert resp.status == 201
-        assert svc.service is not None and svc.service.telemetry is not None
-        telemetry = svc.service.telemetry
-
-        async def subscribed() -> bool:
-            return telemetry.health() == (True, "subscribed")
-
-        await _until(subscribed, 15, "telemetry subscribed")
+        telemetry = await register_telemetry_device(svc, http, meter)
         publisher = mqtt_client_factory()
         now = datetime.now(UTC).replace(microsecond=0)
 
@@ -175,6 +153,7 @@ async def test_dead_ingester_is_reported_restarted_and_readings_flow_again(
             assert resp.status == 401
 
         # The command link's network thread dies too: named, restarted, connected again.
+        assert svc.service is not None
         link = svc.service.mqtt
         assert link is not None and link._client is not None
         await asyncio.to_thread(link._client.loop_stop)
@@ -208,17 +187,8 @@ async def test_a_state_from_2100_stored_earlier_does_not_freeze_the_live_state(
     )
     repo.write_readings([Reading("old", datetime(2100, 1, 1, tzinfo=UTC), 7.0)])
     repo.close()
-    async with (
-        running_service(tmp_path, token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
-        assert svc.service is not None and svc.service.telemetry is not None
-        telemetry = svc.service.telemetry
-
-        async def subscribed() -> bool:
-            return telemetry.health() == (True, "subscribed")
-
-        await _until(subscribed, 15, "telemetry subscribed")
+    async with serving(tmp_path, TOKEN, broker=mqtt_broker) as (svc, http):
+        await subscribed_telemetry(svc)
         at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
         payload = json.dumps({"time": at.isoformat(), "power_w": 42})
         mqtt_client_factory().publish("frozen/old", payload, qos=1).wait_for_publish(10)

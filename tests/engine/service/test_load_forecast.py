@@ -6,10 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import aiohttp
-
 from shems_optimizer.app.records.models import Reading
-from shems_optimizer.wiring.testing import running_service
+from tests.support.service import plan_for, serving
 
 TOKEN = "load-forecast-token"
 SITE = {"timezone": "Europe/Paris", "price": {"kind": "fixed", "import_per_kwh": 0.3}}
@@ -28,19 +26,12 @@ async def test_plan_load_follows_the_learned_daily_profile(tmp_path: Path) -> No
     while moment < now - timedelta(minutes=5):
         readings.append(Reading("house", moment, power_w=power_at(moment)))
         moment += timedelta(minutes=5)
-    async with (
-        running_service(tmp_path, token=TOKEN) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
+    async with serving(tmp_path, TOKEN) as (svc, http):
         assert svc.service is not None and svc.service.repo is not None and svc.service.devices is not None
         await svc.service.devices.register_device({"device_id": "house", "name": "House", "type": "load"})
         await asyncio.to_thread(svc.service.repo.write_readings, readings)
         await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, now)
-        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
-            assert resp.status == 200
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            assert resp.status == 200, await resp.text()
-            plan = await resp.json()
+        plan = await plan_for(http, svc.url, SITE)
     assert "load forecast: learned from the measured consumption" in plan["message"]
 
     def utc_hour(step: dict[str, str]) -> int:

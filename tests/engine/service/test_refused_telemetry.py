@@ -10,44 +10,34 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from shems_optimizer.wiring.testing import running_service
+from tests.support.service import register_device, serving, subscribed_telemetry
 
 TOKEN = "refused-telemetry-token"
+TOPIC = "rated/kettle"
 
 
 async def test_power_beyond_the_registered_rating_is_refused(
     tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
 ) -> None:
-    async with (
-        running_service(tmp_path, token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
+    async with serving(tmp_path, TOKEN, broker=mqtt_broker) as (svc, http):
         body = {
             "device_id": "kettle",
             "name": "Kettle",
             "type": "appliance",
-            "mqtt": {"state_topic": "rated/kettle"},
+            "mqtt": {"state_topic": TOPIC},
             "max_power_w": 3000,
         }
-        async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
-            assert resp.status == 201 and (await resp.json())["max_power_w"] == 3000
+        assert (await register_device(http, svc.url, body))["max_power_w"] == 3000
         async with http.post(
             f"{svc.url}/api/v1/devices", json={**body, "device_id": "k2", "max_power_w": 0}
         ) as resp:
             assert resp.status == 400 and "max_power_w" in (await resp.json())["error"]
-        assert svc.service is not None and svc.service.telemetry is not None
-        telemetry = svc.service.telemetry
-        deadline = time.monotonic() + 15
-        while telemetry.health() != (True, "subscribed"):
-            assert time.monotonic() < deadline, "telemetry never subscribed"
-            await asyncio.sleep(0.05)
+        telemetry = await subscribed_telemetry(svc)
         at = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=20)
         publisher = mqtt_client_factory()
         for second, power in ((0, 5000.0), (1, 2000.0)):
             payload = json.dumps({"time": (at + timedelta(seconds=second)).isoformat(), "power_w": power})
-            publisher.publish("rated/kettle", payload, qos=1).wait_for_publish(10)
+            publisher.publish(TOPIC, payload, qos=1).wait_for_publish(10)
         pipeline = telemetry.pipeline
         assert pipeline is not None
         deadline = time.monotonic() + 10

@@ -12,32 +12,27 @@ import aiohttp
 import pytest
 
 from shems_optimizer.app.records.models import Reading
-from shems_optimizer.wiring.testing import RunningService, running_service
+from shems_optimizer.wiring.testing import RunningService
+from tests.support.service import serving
+from tests.support.sites import tou
 
 TOKEN = "service-test-token"
-HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 SITE: dict[str, Any] = {
     "timezone": "UTC",
-    "price": {
-        "kind": "tou",
-        "periods": [{"start": "00:00", "import_per_kwh": 0.1}, {"start": "06:00", "import_per_kwh": 0.4}],
-    },
+    "price": tou(("00:00", 0.1), ("06:00", 0.4)),
     "appliances": [
         {"id": "dw", "name": "Dishwasher", "power_w": 2000, "duration_min": 60, "smart_start": False}
     ],
 }
 
 
-@pytest.fixture
-async def svc(tmp_path: Path) -> AsyncIterator[RunningService]:
-    async with running_service(tmp_path / "data", token=TOKEN) as running:
-        yield running
+Served = tuple[RunningService, aiohttp.ClientSession]
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers=HEADERS) as session:
-        yield session
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    async with serving(tmp_path / "data", TOKEN) as pair:
+        yield pair
 
 
 async def _json(resp: aiohttp.ClientResponse, status: int) -> Any:
@@ -45,9 +40,28 @@ async def _json(resp: aiohttp.ClientResponse, status: int) -> Any:
     return await resp.json()
 
 
-async def test_schedule_is_planned_and_survives_restart(
-    svc: RunningService, http: aiohttp.ClientSession
-) -> None:
+async def _store(svc: RunningService, readings: list[Reading], start: datetime, hours: int) -> None:
+    """Store ``readings`` and bring the aggregates of the ``hours`` from ``start`` up to date."""
+    assert svc.service is not None and svc.service.repo is not None
+    await asyncio.to_thread(svc.service.repo.write_readings, readings)
+    await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, start + timedelta(hours=hours))
+
+
+async def _hourly_consumption(
+    svc: RunningService, http: aiohttp.ClientSession, start: datetime, hours: int, **params: str
+) -> Any:
+    """The consumption hour by hour over the ``hours`` from ``start`` (``params``: e.g. ``device=``)."""
+    query = {
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=hours)).isoformat(),
+        "granularity": "hour",
+    }
+    async with http.get(f"{svc.url}/api/v1/consumption", params={**query, **params}) as resp:
+        return await _json(resp, 200)
+
+
+async def test_schedule_is_planned_and_survives_restart(served: Served) -> None:
+    svc, http = served
     async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
         await _json(resp, 200)
     finish_by = (datetime.now(tz=UTC) + timedelta(hours=30)).replace(microsecond=0)
@@ -81,7 +95,8 @@ async def test_schedule_is_planned_and_survives_restart(
         assert resp.status == 404
 
 
-async def test_devices_consumption_and_usage(svc: RunningService, http: aiohttp.ClientSession) -> None:
+async def test_devices_consumption_and_usage(served: Served) -> None:
+    svc, http = served
     for device_id, kind in (("fridge", "load"), ("washer", "appliance")):
         body = {
             "device_id": device_id,
@@ -100,20 +115,12 @@ async def test_devices_consumption_and_usage(svc: RunningService, http: aiohttp.
     readings += [
         Reading("washer", start + timedelta(minutes=m), power_w=2000.0 if m < 30 else 0.0) for m in range(60)
     ]
-    assert svc.service is not None and svc.service.repo is not None and svc.service.devices is not None
-    await asyncio.to_thread(svc.service.repo.write_readings, readings)
-    await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, start + timedelta(hours=1))
+    await _store(svc, readings, start, hours=1)
+    assert svc.service is not None and svc.service.devices is not None
     svc.service.devices.record_readings(readings)
-    params = {
-        "start": start.isoformat(),
-        "end": (start + timedelta(hours=1)).isoformat(),
-        "granularity": "hour",
-    }
-    async with http.get(f"{svc.url}/api/v1/consumption", params=params) as resp:
-        home = await _json(resp, 200)
+    home = await _hourly_consumption(svc, http, start, hours=1)
     assert home["total_kwh"] == pytest.approx(0.1 + 1.0, rel=0.02)
-    async with http.get(f"{svc.url}/api/v1/consumption", params={**params, "device": "washer"}) as resp:
-        washer = await _json(resp, 200)
+    washer = await _hourly_consumption(svc, http, start, hours=1, device="washer")
     assert washer["series"][0]["energy_kwh"] == pytest.approx(1.0, rel=0.02)
     async with http.get(f"{svc.url}/api/v1/usage") as resp:
         usage = await _json(resp, 200)
@@ -132,7 +139,8 @@ async def test_devices_consumption_and_usage(svc: RunningService, http: aiohttp.
     assert washer_device["device_id"] == "washer" and washer_device["status"]["power_w"] == 0.0
 
 
-async def test_consumption_range_limits(svc: RunningService, http: aiohttp.ClientSession) -> None:
+async def test_consumption_range_limits(served: Served) -> None:
+    svc, http = served
     params = {
         "start": "2026-01-01T00:00:00+00:00",
         "end": "2026-03-01T00:00:00+00:00",
@@ -144,10 +152,9 @@ async def test_consumption_range_limits(svc: RunningService, http: aiohttp.Clien
         assert "after" in (await _json(resp, 400))["error"]
 
 
-async def test_consumption_of_an_autumn_dst_night_in_the_site_time_zone(
-    svc: RunningService, http: aiohttp.ClientSession
-) -> None:
+async def test_consumption_of_an_autumn_dst_night_in_the_site_time_zone(served: Served) -> None:
     """Paris, 25 October 2026: 01:00 to 04:00 local is four real hours with two local 02:00 hours."""
+    svc, http = served
     async with http.put(f"{svc.url}/api/v1/site", json={**SITE, "timezone": "Europe/Paris"}) as resp:
         await _json(resp, 200)
     body = {"device_id": "heater", "name": "Heater", "type": "load", "mqtt": {"state_topic": "home/heater"}}
@@ -158,16 +165,8 @@ async def test_consumption_of_an_autumn_dst_night_in_the_site_time_zone(
     readings = [
         Reading("heater", start + timedelta(minutes=m), power_w=1000.0 * (1 + m // 60)) for m in range(240)
     ]
-    assert svc.service is not None and svc.service.repo is not None
-    await asyncio.to_thread(svc.service.repo.write_readings, readings)
-    await asyncio.to_thread(svc.service.repo.refresh_aggregates, start, start + timedelta(hours=4))
-    params = {
-        "start": start.isoformat(),
-        "end": (start + timedelta(hours=4)).isoformat(),
-        "granularity": "hour",
-    }
-    async with http.get(f"{svc.url}/api/v1/consumption", params=params) as resp:
-        home = await _json(resp, 200)
+    await _store(svc, readings, start, hours=4)
+    home = await _hourly_consumption(svc, http, start, hours=4)
     assert [p["start"] for p in home["series"]] == [
         "2026-10-25T01:00:00+02:00",
         "2026-10-25T02:00:00+02:00",
@@ -181,10 +180,7 @@ async def test_consumption_of_an_autumn_dst_night_in_the_site_time_zone(
 
 async def test_asking_again_replaces_the_appliance_schedule_and_past_ones_are_done(tmp_path: Path) -> None:
     now = [datetime(2026, 3, 2, 10, 0, tzinfo=UTC)]
-    async with (
-        running_service(tmp_path / "data", token=TOKEN, clock=lambda: now[0]) as svc,
-        aiohttp.ClientSession(headers=HEADERS) as http,
-    ):
+    async with serving(tmp_path / "data", TOKEN, clock=lambda: now[0]) as (svc, http):
         async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
             await _json(resp, 200)
         first_by = now[0] + timedelta(hours=20)

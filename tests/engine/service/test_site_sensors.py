@@ -10,6 +10,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from shems_optimizer.adapters.ingest.site_meters import site_meters
 from shems_optimizer.app.config import HomeAssistantConfig, StorageConfig
 from shems_optimizer.app.records.models import Reading
 from shems_optimizer.wiring.testing import RunningService, running_service
+from tests.support.service import plan_for
+from tests.support.sites import battery
 
 from ..ingest.fake_homeassistant import FakeHomeAssistant
 
@@ -62,14 +65,22 @@ async def ha() -> AsyncIterator[StandInHA]:
     await stand_in.close()
 
 
-@pytest.fixture
-async def svc(ha: StandInHA, tmp_path: Path) -> AsyncIterator[RunningService]:
-    async with running_service(
+def sampling_service(
+    ha: StandInHA, tmp_path: Path, ha_token: str = HA_TOKEN, **options: Any
+) -> AbstractAsyncContextManager[RunningService]:
+    """The service (``async with``) sampling the stand-in's sensors every 0.2 s with ``ha_token``."""
+    return running_service(
         tmp_path,
         token=TOKEN,
-        homeassistant=HomeAssistantConfig(ha.url, HA_TOKEN),  # type: ignore[attr-defined]
+        homeassistant=HomeAssistantConfig(ha.url, ha_token),  # type: ignore[attr-defined]
         ha_sample_interval_s=0.2,
-    ) as running:
+        **options,
+    )
+
+
+@pytest.fixture
+async def svc(ha: StandInHA, tmp_path: Path) -> AsyncIterator[RunningService]:
+    async with sampling_service(ha, tmp_path) as running:
         yield running
 
 
@@ -104,16 +115,7 @@ SITE: dict[str, Any] = {
     "price": {"kind": "fixed", "import_per_kwh": 0.3},
     "grid": {"power_entity": "sensor.grid_power", "import_energy_entity": "sensor.grid_import"},
     "solar": [{"power_entity": "sensor.pv_power", "peak_w": 5000}],
-    "batteries": [
-        {
-            "id": "bat",
-            "name": "Battery",
-            "capacity_kwh": 10,
-            "max_charge_w": 3000,
-            "max_discharge_w": 3000,
-            "power_entity": "sensor.bat_power",
-        }
-    ],
+    "batteries": [battery(power_entity="sensor.bat_power")],
 }
 
 
@@ -201,11 +203,7 @@ async def test_plan_has_pv_by_day_and_none_at_night(
     svc: RunningService, ha: StandInHA, http: aiohttp.ClientSession
 ) -> None:
     site = {**SITE, "grid": {}, "batteries": []}
-    async with http.put(f"{svc.url}/api/v1/site", json=site) as resp:
-        assert resp.status == 200
-    async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-        assert resp.status == 200, await resp.text()
-        plan = await resp.json()
+    plan = await plan_for(http, svc.url, site)
     assert "clear-sky curve for 5000 W peak × 0.80 derating" in plan["message"]
     assert "no PV forecast" not in plan["message"]
     noon = [s["pv_w"] for s in plan["steps"] if 10 <= local_hour(s) < 12]  # UTC; Berlin's sun is high
@@ -230,11 +228,7 @@ async def test_plan_has_pv_by_day_and_none_at_night(
             **site,
             "solar": [{"power_entity": "sensor.pv_power", "forecast_entity": entity, "peak_w": 5000}],
         }
-        async with http.put(f"{svc.url}/api/v1/site", json=with_provider) as resp:
-            assert resp.status == 200
-        async with http.post(f"{svc.url}/api/v1/optimize") as resp:
-            assert resp.status == 200, await resp.text()
-            plan = await resp.json()
+        plan = await plan_for(http, svc.url, with_provider)
         assert expected in plan["message"]
     day = [s["pv_w"] for s in plan["steps"] if 10 <= local_hour(s) < 12]
     assert day and min(day) > 500  # the odd provider is skipped: the clear-sky curve still plans
@@ -268,12 +262,7 @@ async def test_home_assistant_outage_and_refused_token_do_not_stop_the_service(
     tmp_path: Path, ha: StandInHA, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        async with running_service(
-            tmp_path,
-            token=TOKEN,
-            homeassistant=HomeAssistantConfig(ha.url, "a-revoked-token"),  # type: ignore[attr-defined]
-            ha_sample_interval_s=0.2,
-        ) as svc:
+        async with sampling_service(ha, tmp_path, ha_token="a-revoked-token") as svc:
             async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
                 assert resp.status == 200
 
@@ -293,12 +282,7 @@ async def test_home_assistant_outage_and_refused_token_do_not_stop_the_service(
     await ha.close()
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="shems_optimizer.adapters.ingest"):
-        async with running_service(
-            tmp_path,
-            token=TOKEN,
-            homeassistant=HomeAssistantConfig(ha.url, HA_TOKEN),  # type: ignore[attr-defined]
-            ha_sample_interval_s=0.2,
-        ) as svc:
+        async with sampling_service(ha, tmp_path) as svc:
             async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
                 assert resp.status == 200
             await asyncio.sleep(3.5)  # retries after 1 s and 2 s
@@ -364,13 +348,7 @@ async def test_database_outage_loses_no_sensor_reading(
     """Readings taken while TimescaleDB is down are spooled to disk and stored once it is back."""
     await ha.set_state("sensor.pv_power", "700", "W")
     site = {**SITE, "grid": {}, "batteries": []}
-    async with running_service(
-        tmp_path,
-        token=TOKEN,
-        storage=StorageConfig("timescaledb", timescale_dsn),
-        homeassistant=HomeAssistantConfig(ha.url, HA_TOKEN),  # type: ignore[attr-defined]
-        ha_sample_interval_s=0.2,
-    ) as svc:
+    async with sampling_service(ha, tmp_path, storage=StorageConfig("timescaledb", timescale_dsn)) as svc:
         async with http.put(f"{svc.url}/api/v1/site", json=site) as resp:
             assert resp.status == 200
         assert (await wait_for(latest(svc, "site-pv-1"))).power_w == 700.0

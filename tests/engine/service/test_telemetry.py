@@ -8,36 +8,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from shems_optimizer.wiring.testing import running_service
+from tests.support.service import register_telemetry_device, serving
 
 TOKEN = "telemetry-test-token"
+TOPIC = "home/heatpump/state"
+HEAT_PUMP = {
+    "device_id": "heatpump",
+    "name": "Heat pump",
+    "type": "heat_pump",
+    "mqtt": {"state_topic": TOPIC},
+}
 
 
 async def test_state_topic_feeds_status_usage_and_stream(
     tmp_path: Path, mqtt_broker: Any, mqtt_client_factory: Callable[..., Any]
 ) -> None:
-    async with (
-        running_service(tmp_path, token=TOKEN, mqtt_host=mqtt_broker.host, mqtt_port=mqtt_broker.port) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
-        body = {
-            "device_id": "heatpump",
-            "name": "Heat pump",
-            "type": "heat_pump",
-            "mqtt": {"state_topic": "home/heatpump/state"},
-        }
-        async with http.post(f"{svc.url}/api/v1/devices", json=body) as resp:
-            assert resp.status == 201
-        assert svc.service is not None and svc.service.telemetry is not None
-        async with asyncio.timeout(15):
-            while svc.service.telemetry.health()[1] != "subscribed":  # noqa: ASYNC110
-                await asyncio.sleep(0.05)
+    async with serving(tmp_path, TOKEN, broker=mqtt_broker) as (svc, http):
+        await register_telemetry_device(svc, http, HEAT_PUMP)
         async with http.ws_connect(f"{svc.url}/api/v1/stream") as ws:
             publisher = mqtt_client_factory()
             payload = {"time": "2026-03-01T12:00:00+00:00", "power_w": 2400.0, "energy_kwh": 12.5}
-            publisher.publish("home/heatpump/state", json.dumps(payload), qos=1).wait_for_publish(10)
+            publisher.publish(TOPIC, json.dumps(payload), qos=1).wait_for_publish(10)
             update = None
             while update is None:
                 event = json.loads((await asyncio.wait_for(ws.receive(), timeout=15)).data)
@@ -50,7 +41,7 @@ async def test_state_topic_feeds_status_usage_and_stream(
         assert status["state"]["energy_kwh"] == 12.5
         async with http.get(f"{svc.url}/api/v1/usage") as resp:
             assert (await resp.json())["total_power_w"] == 2400.0
-        assert svc.service.repo is not None
+        assert svc.service is not None and svc.service.repo is not None
         assert svc.service.repo.count_readings("heatpump") == 1
         async with http.get(f"{svc.url}/api/v1/health") as resp:
             components = (await resp.json())["components"]

@@ -7,10 +7,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from shems_optimizer.app.config import StorageConfig
-from shems_optimizer.wiring.testing import running_service
+from tests.support.service import put_site, register_device, serving
 
 TOKEN = "outage-token"
 SITE = {
@@ -21,18 +19,11 @@ SITE = {
 
 
 async def test_database_outage(tmp_path: Path, timescale_dsn: str, services: Any) -> None:
-    async with (
-        running_service(tmp_path, token=TOKEN, storage=StorageConfig("timescaledb", timescale_dsn)) as svc,
-        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
-    ):
+    async with serving(tmp_path, TOKEN, storage=StorageConfig("timescaledb", timescale_dsn)) as (svc, http):
         assert svc.service is not None and svc.service.repo is not None
         assert svc.service.repo.backend != "sqlite"
-        async with http.post(
-            f"{svc.url}/api/v1/devices", json={"device_id": "m", "name": "M", "type": "grid"}
-        ) as r:
-            assert r.status == 201
-        async with http.put(f"{svc.url}/api/v1/site", json=SITE) as resp:
-            assert resp.status == 200
+        await register_device(http, svc.url, {"device_id": "m", "name": "M", "type": "grid"})
+        await put_site(http, svc.url, SITE)
         await asyncio.to_thread(services.stop_postgres)
         try:
             async with http.get(f"{svc.url}/api/v1/devices/m/commands") as resp:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -255,16 +256,7 @@ def test_schedules_create_update_list_delete(home_with_devices: Repository) -> N
     repo.upsert_schedule(dishwasher)
     repo.upsert_schedule(Schedule("s2", "home-1", None, "EV 80 %", T0 + timedelta(minutes=1)))
     assert repo.get_schedule("s1") == dishwasher
-    done = Schedule(
-        "s1",
-        "home-1",
-        "hp",
-        "dishwasher by 07:00",
-        T0,
-        deadline=T0 + timedelta(hours=7),
-        status=ScheduleStatus.DONE,
-        payload={"program": "eco"},
-    )
+    done = replace(dishwasher, status=ScheduleStatus.DONE)
     repo.upsert_schedule(done)
     assert [s.id for s in repo.list_schedules("home-1")] == ["s1", "s2"]
     assert [s.id for s in repo.list_schedules("home-1", ScheduleStatus.ACTIVE)] == ["s2"]

@@ -17,26 +17,16 @@ import aiohttp
 import pytest
 
 from shems_optimizer.wiring.testing import RunningService, running_service
+from tests.support.browser import HEADLESS
 from tests.support.ingress import ingress_proxy
+from tests.support.sites import battery, tou
 
 CHROMIUM = shutil.which("chromium") and "/usr/lib/chromium/chromium"
 SITE: dict[str, Any] = {
     "timezone": "UTC",
     "currency": "EUR",
-    "price": {
-        "kind": "tou",
-        "periods": [{"start": "00:00", "import_per_kwh": 0.12}, {"start": "07:00", "import_per_kwh": 0.32}],
-    },
-    "batteries": [
-        {
-            "id": "bat",
-            "name": "Battery",
-            "capacity_kwh": 8,
-            "max_charge_w": 3000,
-            "max_discharge_w": 3000,
-            "initial_soc_pct": 30,
-        }
-    ],
+    "price": tou(("00:00", 0.12), ("07:00", 0.32)),
+    "batteries": [battery(capacity_kwh=8, initial_soc_pct=30)],
     "appliances": [{"id": "dishwasher", "name": "Dishwasher", "power_w": 1800, "duration_min": 90}],
 }
 
@@ -61,12 +51,7 @@ async def _chromium(*args: str) -> bytes:
     assert CHROMIUM, "Debian's chromium is not installed in the test environment"
     proc = await asyncio.create_subprocess_exec(
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--hide-scrollbars",
+        *HEADLESS,
         "--window-size=1280,2600",
         "--virtual-time-budget=15000",
         "--user-data-dir=/tmp/shems-chromium-profile",

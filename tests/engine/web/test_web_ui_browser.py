@@ -29,6 +29,7 @@ from shems_optimizer.wiring.testing import RunningService, running_service
 from tests.support.addon_page import ALL_CHARTS, PLAN_CHARTS, consumption_bars, drawn_within, tooltip_over
 from tests.support.browser import Browser, Tab
 from tests.support.ingress import ingress_proxy
+from tests.support.sites import battery, tou
 
 TOKEN = "browser-ui-token-5b1f0c9e"
 INGRESS_PEER = "127.0.0.2"  # the proxy connects from here; the browser itself from 127.0.0.1
@@ -43,20 +44,8 @@ NAMES = ("Garage battery", "Blue hatchback", "Kitchen dishwasher")
 SITE: dict[str, Any] = {
     "timezone": "Europe/Berlin",
     "currency": "EUR",
-    "price": {
-        "kind": "tou",
-        "periods": [{"start": "00:00", "import_per_kwh": 0.12}, {"start": "07:00", "import_per_kwh": 0.32}],
-    },
-    "batteries": [
-        {
-            "id": BATTERY_ID,
-            "name": "Garage battery",
-            "capacity_kwh": 8,
-            "max_charge_w": 3000,
-            "max_discharge_w": 3000,
-            "initial_soc_pct": 30,
-        }
-    ],
+    "price": tou(("00:00", 0.12), ("07:00", 0.32)),
+    "batteries": [battery(id=BATTERY_ID, name="Garage battery", capacity_kwh=8, initial_soc_pct=30)],
     "evs": [
         {
             "id": EV_ID,

@@ -28,61 +28,19 @@ from shems_optimizer.adapters.store.sqlite import SqliteConfig, SqliteRepository
 from shems_optimizer.adapters.store.sqlite_backup import live_db_path
 from shems_optimizer.adapters.store.timescale import TimescaleConfig, TimescaleRepository
 from shems_optimizer.app.config import StorageConfig
-from shems_optimizer.app.records.aggregation import TOTAL
-from shems_optimizer.app.records.models import (
-    COMMAND_TRANSITIONS,
-    CommandError,
-    CommandStatus,
-    ConsumptionBucket,
-    Device,
-    DeviceCommand,
-    DeviceType,
-    Forecast,
-    ForecastKind,
-    ForecastPoint,
-    Granularity,
-    Home,
-    Reading,
-    Schedule,
-    ScheduleStatus,
-    StoredPlan,
-    StoreError,
-    StoreUnavailableError,
-)
-from shems_optimizer.app.records.repository import ConsumptionQuery, Repository, WriteResult, new_id
+from shems_optimizer.app.records.models import StoreError
+from shems_optimizer.app.records.repository import Repository
 
 StoreConfig = SqliteConfig | TimescaleConfig
 
 __all__ = [
-    "COMMAND_TRANSITIONS",
-    "TOTAL",
-    "CommandError",
-    "CommandStatus",
-    "ConsumptionBucket",
-    "ConsumptionQuery",
-    "Device",
-    "DeviceCommand",
-    "DeviceType",
-    "Forecast",
-    "ForecastKind",
-    "ForecastPoint",
-    "Granularity",
-    "Home",
-    "Reading",
-    "Repository",
-    "Schedule",
-    "ScheduleStatus",
     "SqliteConfig",
     "SqliteRepository",
     "StoreConfig",
-    "StoreError",
-    "StoreUnavailableError",
-    "StoredPlan",
     "TimescaleConfig",
     "TimescaleRepository",
-    "WriteResult",
-    "new_id",
     "open_store",
+    "store_config",
     "store_config_from_options",
 ]
 

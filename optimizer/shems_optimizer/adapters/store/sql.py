@@ -58,7 +58,7 @@ from shems_optimizer.app.records.models import (
     StoreError,
     require_aware,
 )
-from shems_optimizer.app.records.repository import Repository, new_id
+from shems_optimizer.app.records.repository import Repository
 
 # An upsert construct: sqlalchemy.dialects.sqlite.insert or sqlalchemy.dialects.postgresql.insert (the
 # same interface: on_conflict_do_update and excluded).
@@ -245,35 +245,16 @@ class SqlRepository(Repository):
         # The table's columns are the record's fields.
         return DeviceCommand(**{**row._asdict(), "status": CommandStatus(row.status)})
 
-    def create_command(
-        self,
-        device_id: str,
-        command_type: str,
-        payload: dict[str, Any],
-        created_at: datetime,
-        correlation_id: str | None = None,
-        command_id: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> DeviceCommand:
-        command = DeviceCommand(
-            id=command_id or new_id(),
-            device_id=device_id,
-            type=command_type,
-            payload=payload,
-            status=CommandStatus.PENDING,
-            created_at=require_aware(created_at, "command created_at"),
-            correlation_id=correlation_id,
-            expires_at=None if expires_at is None else require_aware(expires_at, "command expires_at"),
-        )
+    def _insert_command(self, command: DeviceCommand) -> None:
         values = {
             "id": command.id,
-            "device_id": device_id,
-            "type": command_type,
-            "payload": payload,
+            "device_id": command.device_id,
+            "type": command.type,
+            "payload": command.payload,
             "status": command.status.value,
-            "created_at": created_at,
-            "correlation_id": correlation_id,
-            "expires_at": expires_at,
+            "created_at": command.created_at,
+            "correlation_id": command.correlation_id,
+            "expires_at": command.expires_at,
             "attempts": 0,
         }
         try:
@@ -281,9 +262,8 @@ class SqlRepository(Repository):
                 conn.execute(insert(t.device_commands).values(values))
         except IntegrityError as err:
             if foreign_key_broken(err):
-                raise StoreError(f"command for unknown device {device_id!r}") from err
+                raise StoreError(f"command for unknown device {command.device_id!r}") from err
             raise StoreError(f"command id {command.id!r} already exists") from err
-        return command
 
     def get_command(self, command_id: str) -> DeviceCommand | None:
         row = self._by_id(_BY_ID["device_commands"], command_id)

@@ -101,11 +101,32 @@ def _connect_kwargs(config: TimescaleConfig) -> dict[str, Any]:
     return {"connect_timeout": max(1, int(config.connect_timeout_s)), "options": "-c TimeZone=UTC -c jit=off"}
 
 
+def _connect(config: TimescaleConfig) -> Driver:
+    """A session whose commits are durable when they return.
+
+    What SHEMS commits it acknowledges (a telemetry batch's MQTT messages, a command's 201), so a
+    commit must survive the server crashing a moment later. A server running with ``synchronous_commit
+    = off`` (a common tuning for write-heavy databases) returns from a commit before its WAL is
+    written, and a crash then loses the last fraction of a second of commits: readings the broker has
+    been told are stored. Such a server's sessions for SHEMS use ``on``; a stricter setting
+    (``remote_apply``, a synchronous standby) is kept as the server has it."""
+    conn = psycopg.connect(config.dsn, **_connect_kwargs(config))
+    try:
+        row = conn.execute("SHOW synchronous_commit").fetchone()
+        if row is not None and row[0] == "off":
+            conn.execute("SET synchronous_commit = on")
+        conn.commit()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 def _engine(config: TimescaleConfig) -> Engine:
     # The DSN goes to psycopg as given (URL or key=value form); the pool is the SQL layer's.
     return create_engine(
         "postgresql+psycopg://",
-        creator=lambda: psycopg.connect(config.dsn, **_connect_kwargs(config)),
+        creator=lambda: _connect(config),
         pool_size=config.max_connections,
         max_overflow=0,
         pool_timeout=config.pool_timeout_s,

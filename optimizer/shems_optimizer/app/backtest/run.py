@@ -16,6 +16,7 @@ from shems_optimizer.app.backtest.evaluation import evaluate
 from shems_optimizer.app.backtest.inputs import BacktestSite, battery_limits, fill_actuals, load_site
 from shems_optimizer.app.backtest.simulate import (
     Market,
+    Replay,
     StrategyResult,
     simulate_mpc,
     simulate_no_battery,
@@ -167,23 +168,16 @@ def run_on_frame(
         return actuals.load_w[sl], actuals.pv_w[sl], market.buy[sl], market.sell[sl]
 
     strategies: dict[str, StrategyResult] = {}
-    strategies["no_battery"] = simulate_no_battery(actuals.load_w, actuals.pv_w, market, start, end, hours)
-    strategies["rule_based"] = simulate_rule_based(
-        actuals.load_w, actuals.pv_w, market, limits, soc0, start, end, hours
-    )
+    replay = Replay(actuals.load_w, actuals.pv_w, market, limits, soc0, start, end, hours)
+    strategies["no_battery"] = simulate_no_battery(replay)
+    strategies["rule_based"] = simulate_rule_based(replay)
     t0 = time.perf_counter()
     say("perfect foresight ...")
     strategies["perfect"] = simulate_mpc(
         "perfect",
+        replay,
         planned_site,
         index,
-        actuals.load_w,
-        actuals.pv_w,
-        market,
-        limits,
-        soc0,
-        start,
-        end,
         perfect_forecast,
         max(1, round(options.perfect_replan_hours / hours)),
         perfect_horizon,
@@ -201,15 +195,9 @@ def run_on_frame(
 
     strategies["mpc"] = simulate_mpc(
         "mpc",
+        replay,
         planned_site,
         index,
-        actuals.load_w,
-        actuals.pv_w,
-        market,
-        limits,
-        soc0,
-        start,
-        end,
         mpc_forecast,
         replan_steps,
         horizon,

@@ -40,6 +40,21 @@ class Market:
     sell: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class Replay:
+    """What every strategy is replayed against: the measured load and PV (W), the actual prices, the
+    battery, its SOC at ``start``, the grid positions ``[start, end)`` and the step length in hours."""
+
+    load: np.ndarray
+    pv: np.ndarray
+    market: Market
+    limits: BatteryLimits
+    soc: float
+    start: int
+    end: int
+    hours: float
+
+
 @dataclass
 class StrategyResult:
     name: str
@@ -60,10 +75,9 @@ class StrategyResult:
         self.throughput_kwh += abs(tick.battery_w) * hours / 1000.0
 
 
-def simulate_no_battery(
-    load: np.ndarray, pv: np.ndarray, market: Market, start: int, end: int, hours: float
-) -> StrategyResult:
-    net = load[start:end] - pv[start:end]
+def simulate_no_battery(replay: Replay) -> StrategyResult:
+    start, end, hours, market = replay.start, replay.end, replay.hours, replay.market
+    net = replay.load[start:end] - replay.pv[start:end]
     imp, exp = np.maximum(net, 0.0), np.maximum(-net, 0.0)
     result = StrategyResult("no_battery")
     result.import_kwh = float(imp.sum() * hours / 1000.0)
@@ -74,22 +88,14 @@ def simulate_no_battery(
     return result
 
 
-def simulate_rule_based(
-    load: np.ndarray,
-    pv: np.ndarray,
-    market: Market,
-    limits: BatteryLimits,
-    soc: float,
-    start: int,
-    end: int,
-    hours: float,
-) -> StrategyResult:
+def simulate_rule_based(replay: Replay) -> StrategyResult:
+    limits, hours, soc = replay.limits, replay.hours, replay.soc
     controller = LocalController(limits)
     mode = SelfConsume(limits.soc_min, limits.soc_max)
     result = StrategyResult("rule_based")
-    for i in range(start, end):
-        tick = controller.tick(mode, float(load[i]), float(pv[i]), soc, hours * 3600.0)
-        result.add(tick, float(market.buy[i]), float(market.sell[i]), hours)
+    for i in range(replay.start, replay.end):
+        tick = controller.tick(mode, float(replay.load[i]), float(replay.pv[i]), soc, hours * 3600.0)
+        result.add(tick, float(replay.market.buy[i]), float(replay.market.sell[i]), hours)
         soc = tick.soc
     result.final_soc = soc
     return result
@@ -97,15 +103,9 @@ def simulate_rule_based(
 
 def simulate_mpc(
     name: str,
+    replay: Replay,
     site: Site,
     index: pd.DatetimeIndex,
-    load: np.ndarray,
-    pv: np.ndarray,
-    market: Market,
-    limits: BatteryLimits,
-    soc: float,
-    start: int,
-    end: int,
     forecast: ForecastFn,
     replan_steps: int,
     horizon_steps: int,
@@ -116,6 +116,8 @@ def simulate_mpc(
     """Re-plan every ``replan_steps`` from the SOC actually reached and execute until the next plan."""
     if execution not in ("modes", "setpoints"):
         raise ValueError(f"execution must be 'modes' or 'setpoints', not {execution!r}")
+    load, pv, market, limits, soc = replay.load, replay.pv, replay.market, replay.limits, replay.soc
+    start, end = replay.start, replay.end
     step = pd.Timedelta(index[1] - index[0])
     hours = step / pd.Timedelta(hours=1)
     controller = LocalController(limits)

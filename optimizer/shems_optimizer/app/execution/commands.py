@@ -14,14 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shems_optimizer.app.config import CommandSettings
 from shems_optimizer.app.execution.protocol import Ack, AckError, command_message, parse_ack
 from shems_optimizer.app.records.models import CommandStatus, DeviceCommand, StoreError
-from shems_optimizer.app.records.repository import new_id
+from shems_optimizer.app.records.repository import Repository, new_id
 from shems_optimizer.runtime.blocking import BlockingRunner
 from shems_optimizer.runtime.errors import InputRejected
 from shems_optimizer.runtime.events import EventSink
@@ -30,36 +30,6 @@ from shems_optimizer.runtime.logs import current_correlation_id, new_correlation
 from .routes import CommandRoute, HaCallRefused, HomeAssistantRoute, MqttRoute
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class CommandStore(Protocol):
-    """The part of the store's repository the dispatcher uses."""
-
-    def create_command(
-        self,
-        device_id: str,
-        command_type: str,
-        payload: dict[str, Any],
-        created_at: datetime,
-        correlation_id: str | None = None,
-        command_id: str | None = None,
-        expires_at: datetime | None = None,
-    ) -> DeviceCommand: ...
-
-    def get_command(self, command_id: str) -> DeviceCommand | None: ...
-
-    def list_commands(
-        self,
-        device_id: str | None = None,
-        statuses: Iterable[CommandStatus] | None = None,
-        limit: int = 100,
-    ) -> list[DeviceCommand]: ...
-
-    def update_command_status(
-        self, command_id: str, status: CommandStatus, at: datetime, error: str | None = None
-    ) -> DeviceCommand: ...
-
-    def record_command_error(self, command_id: str, at: datetime, attempt: int, message: str) -> None: ...
 
 
 RouteLookup = Callable[[str], Awaitable[CommandRoute | None]]
@@ -107,7 +77,7 @@ class CommandDispatcher:
 
     def __init__(
         self,
-        store: CommandStore,
+        store: Repository,
         blocking: BlockingRunner,
         routes: RouteLookup,
         settings: CommandSettings,

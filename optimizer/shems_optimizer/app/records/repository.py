@@ -194,7 +194,6 @@ class Repository(abc.ABC):
         return sum_buckets(to_buckets(rows, granularity, zone(tz)))
 
     # -- device commands -----------------------------------------------------------------------------
-    @abc.abstractmethod
     def create_command(
         self,
         device_id: str,
@@ -206,6 +205,22 @@ class Repository(abc.ABC):
         expires_at: datetime | None = None,
     ) -> DeviceCommand:
         """Record a new ``pending`` command for a known device; it is never sent after ``expires_at``."""
+        command = DeviceCommand(
+            id=command_id or new_id(),
+            device_id=device_id,
+            type=command_type,
+            payload=payload,
+            status=CommandStatus.PENDING,
+            created_at=require_aware(created_at, "command created_at"),
+            correlation_id=correlation_id,
+            expires_at=None if expires_at is None else require_aware(expires_at, "command expires_at"),
+        )
+        self._insert_command(command)
+        return command
+
+    @abc.abstractmethod
+    def _insert_command(self, command: DeviceCommand) -> None:
+        """Store a new command; :class:`StoreError` for an unknown device or an id already taken."""
 
     @abc.abstractmethod
     def get_command(self, command_id: str) -> DeviceCommand | None: ...

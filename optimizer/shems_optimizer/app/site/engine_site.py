@@ -7,6 +7,10 @@ one-way efficiency ``sqrt(round trip)`` the model applies on charge and again on
 ``efficiency`` field is one-way already. Values that must be measured (battery SOC, EV SOC and plug
 state, tank temperature) come from :class:`LiveValues`; when one is unknown, or the grid limits are
 not given, the documented fallback is used and a note says so in the plan.
+
+While the document says the home is empty (``home_empty``), the comfort bands widen to eco bands: a
+heat pump's lower bound drops by :data:`ECO_SETBACK_K`, a water heater keeps its minimum (hygiene),
+and a note says so. The model only ever sees the bands.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ THERMAL_DEFAULTS: dict[str, dict[str, float]] = {
     "water_heater": {"cop": 1.0, "heat_capacity_kwh_per_k": 0.232, "loss_kw_per_k": 0.0018, "draw_kw": 0.1},
     "heat_pump": {"cop": 3.0, "heat_capacity_kwh_per_k": 5.0, "loss_kw_per_k": 0.15, "draw_kw": 0.0},
 }
+# While nobody is at home the rooms may cool this much below the heat pump's minimum (eco band).
+ECO_SETBACK_K = 3.0
 
 
 @dataclass(frozen=True)
@@ -236,12 +242,18 @@ def build_site(
             )
         )
     thermal = []
+    home_empty = bool(doc.get("home_empty", False))
+    eco: list[str] = []
     for t in doc.get("thermal_loads", []):
         defaults = THERMAL_DEFAULTS[t["kind"]]
         temp = live.temperature_c.get(t["id"])
         if temp is None:
             temp = (t["min_temp_c"] + t["max_temp_c"]) / 2
             notes.append(f"{t['name']}: temperature not measured, assumed {temp:.0f} °C")
+        min_temp = float(t["min_temp_c"])
+        if home_empty and t["kind"] == "heat_pump":
+            min_temp -= ECO_SETBACK_K
+            eco.append(f"{t['name']} {min_temp:g}–{float(t['max_temp_c']):g} °C")
         thermal.append(
             ThermalLoad(
                 name=t["id"],
@@ -253,11 +265,13 @@ def build_site(
                 ),
                 loss_kw_per_k=float(t.get("loss_kw_per_k", defaults["loss_kw_per_k"])),
                 initial_temp_c=float(temp),
-                min_temp_c=float(t["min_temp_c"]),
+                min_temp_c=min_temp,
                 max_temp_c=float(t["max_temp_c"]),
                 draw_kw=float(t.get("draw_kw", defaults["draw_kw"])),
             )
         )
+    if home_empty:
+        notes.append(_eco_note(doc.get("thermal_loads", []), eco))
     site = Site(
         name=str(doc.get("name", "Home")),
         timezone=tz.key,
@@ -271,6 +285,17 @@ def build_site(
         thermal=tuple(thermal),
     )
     return site, notes
+
+
+def _eco_note(loads: Sequence[Mapping[str, Any]], eco_bands: Sequence[str]) -> str:
+    """What the plan says while the home is empty: the eco bands, and the tanks that keep theirs."""
+    note = "the home is empty: eco comfort bands are used"
+    if eco_bands:
+        note += f" ({', '.join(eco_bands)})"
+    kept = [str(t["name"]) for t in loads if t["kind"] == "water_heater"]
+    if kept:
+        note += f"; {', '.join(kept)}: minimum temperature kept (hygiene)"
+    return note
 
 
 _ENGINE_FIELD = re.compile(r"^(batteries|evs|appliances|thermal)\[([^\]]+)\]\.?(.*)$")

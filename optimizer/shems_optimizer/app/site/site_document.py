@@ -351,6 +351,8 @@ SITE = vol.Schema(
         vol.Optional("country"): _country,
         vol.Optional("mode", default="cost"): vol.In(("cost", "self_consumption")),
         vol.Optional("optimization_interval_min", default=15): vol.All(int, vol.Range(min=5, max=1440)),
+        # Nobody is at home: the planner uses eco comfort bands for heating (see engine_site).
+        vol.Optional("home_empty", default=False): bool,
         vol.Optional("location"): _location,
         vol.Optional("grid", default=dict): GRID,
         vol.Optional("solar", default=list): [SOLAR],

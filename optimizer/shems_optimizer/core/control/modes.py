@@ -28,19 +28,21 @@ class SelfConsume:
 
 
 @dataclass(frozen=True)
-class ChargeFromGrid:
+class _TowardTarget:
+    """A transfer with the grid toward ``target_soc`` at up to ``max_power_w``."""
+
     target_soc: float
     max_power_w: float
 
+
+@dataclass(frozen=True)
+class ChargeFromGrid(_TowardTarget):
     def describe(self) -> str:
         return f"charge from the grid to {self.target_soc:.0%} at up to {self.max_power_w:.0f} W"
 
 
 @dataclass(frozen=True)
-class DischargeToGrid:
-    target_soc: float
-    max_power_w: float
-
+class DischargeToGrid(_TowardTarget):
     def describe(self) -> str:
         return f"discharge to {self.target_soc:.0%} at up to {self.max_power_w:.0f} W"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
+import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
 from shems_optimizer.core.forecast.threads import single_threaded
@@ -11,15 +14,32 @@ QUANTILES: tuple[float, float, float] = (0.1, 0.5, 0.9)
 Models = tuple[HistGradientBoostingRegressor, ...]
 
 
-def fit_quantile_models(
-    features: np.ndarray,
-    target: np.ndarray,
-    max_iter: int,
-    band_max_iter: int,
-    learning_rate: float,
-    min_samples_leaf: int,
-    random_state: int,
-) -> Models:
+@dataclass(frozen=True)
+class BoostingConfig:
+    """How a forecaster's quantile models are trained; the defaults suit 30-min household load."""
+
+    min_history_days: float = 7.0
+    train_window_days: float = 182.0
+    train_origin_stride_hours: float = 7.0  # not a divisor of 24: origins at every hour of day
+    train_horizon_hours: float = 48.0
+    max_iter: int = 120
+    band_max_iter: int = 50  # P10/P90 need less precision than the median the planner uses
+    learning_rate: float = 0.08
+    min_samples_leaf: int = 60
+    random_state: int = 0
+
+
+@dataclass(frozen=True)
+class FitSummary:
+    """What the last fit used: data up to when, how many rows, which method, and a note for users."""
+
+    trained_until: pd.Timestamp
+    rows: int
+    method: str
+    note: str
+
+
+def fit_quantile_models(features: np.ndarray, target: np.ndarray, config: BoostingConfig) -> Models:
     """P10/P50/P90 gradient-boosted models; P10/P90 with fewer trees (the planner uses P50).
 
     A feature with no value at all in the training window (e.g. the last-2-hours PV ratio when every
@@ -33,11 +53,11 @@ def fit_quantile_models(
         model = HistGradientBoostingRegressor(
             loss="quantile",
             quantile=q,
-            max_iter=max_iter if q == 0.5 else band_max_iter,
-            learning_rate=learning_rate,
-            min_samples_leaf=min_samples_leaf,
+            max_iter=config.max_iter if q == 0.5 else config.band_max_iter,
+            learning_rate=config.learning_rate,
+            min_samples_leaf=config.min_samples_leaf,
             early_stopping=False,
-            random_state=random_state,
+            random_state=config.random_state,
         )
         with single_threaded():
             model.fit(features, target)

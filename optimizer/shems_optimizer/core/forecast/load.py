@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from shems_optimizer.core.forecast.boosting import fit_quantile_models, predict_quantiles
+from shems_optimizer.core.forecast.boosting import (
+    BoostingConfig,
+    FitSummary,
+    fit_quantile_models,
+    predict_quantiles,
+)
 from shems_optimizer.core.forecast.context import SeriesContext
 from shems_optimizer.core.forecast.errors import SeriesError
 from shems_optimizer.core.forecast.features import same_local_time_positions, take, trailing_mean
@@ -25,26 +30,8 @@ from shems_optimizer.core.forecast.result import QuantileForecast, ordered
 
 
 @dataclass(frozen=True)
-class LoadForecasterConfig:
+class LoadForecasterConfig(BoostingConfig):
     """How the load model is trained. Defaults are tuned on a year of 30-min household data."""
-
-    min_history_days: float = 7.0
-    train_window_days: float = 182.0
-    train_origin_stride_hours: float = 7.0  # not a divisor of 24: origins at every hour of day
-    train_horizon_hours: float = 48.0
-    max_iter: int = 120
-    band_max_iter: int = 50  # P10/P90 need less precision than the median the planner uses
-    learning_rate: float = 0.08
-    min_samples_leaf: int = 60
-    random_state: int = 0
-
-
-@dataclass(frozen=True)
-class FitSummary:
-    trained_until: pd.Timestamp
-    rows: int
-    method: str
-    note: str
 
 
 class LoadForecaster:
@@ -90,15 +77,7 @@ class LoadForecaster:
         y = take(ctx.load, targets, np.full(len(targets), until))
         keep = np.isfinite(y)
         features, y = features[keep], y[keep]
-        self._models = fit_quantile_models(
-            features,
-            y,
-            cfg.max_iter,
-            cfg.band_max_iter,
-            cfg.learning_rate,
-            cfg.min_samples_leaf,
-            cfg.random_state,
-        )
+        self._models = fit_quantile_models(features, y, cfg)
         self.summary = FitSummary(when, len(y), "gradient_boosting", "")
         return self.summary
 

@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 
-from shems_optimizer.core.forecast.boosting import fit_quantile_models, predict_quantiles
+from shems_optimizer.core.forecast.boosting import (
+    BoostingConfig,
+    FitSummary,
+    fit_quantile_models,
+    predict_quantiles,
+)
 from shems_optimizer.core.forecast.context import SeriesContext
 from shems_optimizer.core.forecast.errors import SeriesError
 from shems_optimizer.core.forecast.features import same_local_time_positions, take
@@ -26,25 +31,14 @@ from shems_optimizer.core.forecast.result import QuantileForecast, ordered
 
 
 @dataclass(frozen=True)
-class PVForecasterConfig:
-    min_history_days: float = 7.0
+class PVForecasterConfig(BoostingConfig):
+    """How the PV model is trained: a year of history, fewer but larger leaves than for load."""
+
     train_window_days: float = 366.0
     train_origin_stride_hours: float = 11.0  # not a divisor of 24: origins at every hour of day
-    train_horizon_hours: float = 48.0
-    recent_days: float = 3.0
     max_iter: int = 200
-    band_max_iter: int = 50  # P10/P90 need less precision than the median the planner uses
-    learning_rate: float = 0.08
     min_samples_leaf: int = 40
-    random_state: int = 0
-
-
-@dataclass(frozen=True)
-class PVFitSummary:
-    trained_until: pd.Timestamp
-    rows: int
-    method: str
-    note: str
+    recent_days: float = 3.0
 
 
 class PVForecaster:
@@ -53,13 +47,13 @@ class PVForecaster:
         self._models: tuple[HistGradientBoostingRegressor, ...] = ()
         self._use_provider = False
         self._peak_w = 0.0
-        self.summary: PVFitSummary | None = None
+        self.summary: FitSummary | None = None
 
     @property
     def trained(self) -> bool:
         return bool(self._models)
 
-    def fit(self, ctx: SeriesContext, until: int) -> PVFitSummary:
+    def fit(self, ctx: SeriesContext, until: int) -> FitSummary:
         """Train on measured PV strictly before position ``until``."""
         cfg = self.config
         _require_sun(ctx)
@@ -69,7 +63,7 @@ class PVForecaster:
         pv = ctx.pv
         if pv is None:
             self._models = ()
-            self.summary = PVFitSummary(when, 0, "no_pv_history", "no pv_W column")
+            self.summary = FitSummary(when, 0, "no_pv_history", "no pv_W column")
             return self.summary
         day_known = np.isfinite(pv[:until]) & ~ctx.night[:until]
         finite_pv = pv[:until][np.isfinite(pv[:until])]
@@ -78,7 +72,7 @@ class PVForecaster:
         days = day_known.sum() / day_steps_per_day
         if days < cfg.min_history_days:
             self._models = ()
-            self.summary = PVFitSummary(
+            self.summary = FitSummary(
                 when,
                 0,
                 "clear_sky_fallback",
@@ -105,17 +99,9 @@ class PVForecaster:
         safe_t = np.clip(targets, 0, len(ctx.night) - 1)
         keep = np.isfinite(y) & ~ctx.night[safe_t]
         features, y = features[keep], y[keep]
-        self._models = fit_quantile_models(
-            features,
-            y,
-            cfg.max_iter,
-            cfg.band_max_iter,
-            cfg.learning_rate,
-            cfg.min_samples_leaf,
-            cfg.random_state,
-        )
+        self._models = fit_quantile_models(features, y, cfg)
         method = "provider_correction" if self._use_provider else "clear_sky_model"
-        self.summary = PVFitSummary(when, len(y), method, "")
+        self.summary = FitSummary(when, len(y), method, "")
         return self.summary
 
     def predict(self, ctx: SeriesContext, origin: int, steps: int, bands: bool = True) -> QuantileForecast:

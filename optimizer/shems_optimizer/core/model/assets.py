@@ -19,26 +19,26 @@ MAX_HOME_ENERGY_KWH = 1000.0
 
 
 def check_power(owner: str, name: str, value: float, *, allow_zero: bool = True) -> None:
-    _finite(owner, name, value)
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{owner}.{name}", f"must be {'>= 0' if allow_zero else '> 0'} kW, got {value}")
-    if value > MAX_HOME_POWER_KW:
-        raise ConfigError(
-            f"{owner}.{name}",
-            f"{value:g} kW is implausible for a home (limit {MAX_HOME_POWER_KW:g} kW); "
-            "was it given in W? Powers are in kW",
-        )
+    _check_amount(owner, name, value, allow_zero, ("kW", "W", "Powers"), MAX_HOME_POWER_KW)
 
 
 def check_energy(owner: str, name: str, value: float, *, allow_zero: bool = False) -> None:
+    _check_amount(owner, name, value, allow_zero, ("kWh", "Wh", "Energies"), MAX_HOME_ENERGY_KWH)
+
+
+def _check_amount(
+    owner: str, name: str, value: float, allow_zero: bool, units: tuple[str, str, str], limit: float
+) -> None:
+    """A finite, non-negative amount below what a home can have: above it, the unit was likely wrong."""
+    unit, smaller, plural = units
     _finite(owner, name, value)
     if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"{owner}.{name}", f"must be {'>= 0' if allow_zero else '> 0'} kWh, got {value}")
-    if value > MAX_HOME_ENERGY_KWH:
+        raise ConfigError(f"{owner}.{name}", f"must be {'>= 0' if allow_zero else '> 0'} {unit}, got {value}")
+    if value > limit:
         raise ConfigError(
             f"{owner}.{name}",
-            f"{value:g} kWh is implausible for a home (limit {MAX_HOME_ENERGY_KWH:g} kWh); "
-            "was it given in Wh? Energies are in kWh",
+            f"{value:g} {unit} is implausible for a home (limit {limit:g} {unit}); "
+            f"was it given in {smaller}? {plural} are in {unit}",
         )
 
 

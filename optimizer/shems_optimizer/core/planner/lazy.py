@@ -41,18 +41,38 @@ class LazyGroup(Protocol):
 
 
 @dataclass(eq=False)
-class SwitchPair:
+class _StepBinaries:
+    """Binary columns added step by step where a solution needs them; ``enforced`` marks those steps."""
+
+    enforced: npt.NDArray[np.bool_] = field(init=False)
+    binaries: list[tuple[IntArray, IntArray]] = field(default_factory=list, kw_only=True)
+
+    def __post_init__(self) -> None:
+        self.enforced = np.zeros(self._steps(), dtype=bool)
+
+    def _steps(self) -> int:
+        raise NotImplementedError
+
+    def _not_enforced(self, where: IntArray | None) -> IntArray:
+        steps = np.arange(self._steps(), dtype=np.int64) if where is None else where
+        return steps[~self.enforced[steps]]
+
+    def _added(self, steps: IntArray, binary: IntArray) -> None:
+        self.binaries.append((steps, binary))
+        self.enforced[steps] = True
+
+
+@dataclass(eq=False)
+class SwitchPair(_StepBinaries):
     """Per step at most one of ``first[t]``, ``second[t]`` is positive (charge vs discharge)."""
 
     first: IntArray
     second: IntArray
     first_max: FloatArray
     second_max: FloatArray
-    enforced: npt.NDArray[np.bool_] = field(init=False)
-    binaries: list[tuple[IntArray, IntArray]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.enforced = np.zeros(len(self.first), dtype=bool)
+    def _steps(self) -> int:
+        return len(self.first)
 
     def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
         # The side that carries more power wins the step.
@@ -66,32 +86,28 @@ class SwitchPair:
         return np.flatnonzero(both & ~self.enforced).astype(np.int64)
 
     def enforce(self, model: MatrixModel, where: IntArray | None) -> None:
-        steps = np.arange(len(self.first), dtype=np.int64) if where is None else where
-        steps = steps[~self.enforced[steps]]
+        steps = self._not_enforced(where)
         if steps.size == 0:
             return
         # first <= first_max·b ; second <= second_max·(1 − b)
         binary = model.add_cols("switch", steps.size, 0.0, 1.0, integer=True)
-        self.binaries.append((steps, binary))
         model.add_constraints([(self.first[steps], 1.0), (binary, -self.first_max[steps])], -np.inf, 0.0)
         model.add_constraints(
             [(self.second[steps], 1.0), (binary, self.second_max[steps])], -np.inf, self.second_max[steps]
         )
-        self.enforced[steps] = True
+        self._added(steps, binary)
 
 
 @dataclass(eq=False)
-class SemiContinuous:
+class SemiContinuous(_StepBinaries):
     """Per step the power is 0 or within ``[min_kw, max_kw]`` (EV charger minimum current)."""
 
     power: IntArray
     min_kw: float
     max_kw: float
-    enforced: npt.NDArray[np.bool_] = field(init=False)
-    binaries: list[tuple[IntArray, IntArray]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        self.enforced = np.zeros(len(self.power), dtype=bool)
+    def _steps(self) -> int:
+        return len(self.power)
 
     def rounded(self, x: FloatArray, reduced: FloatArray) -> list[tuple[IntArray, FloatArray]]:
         on = round_semicontinuous(x[self.power], self.min_kw, self.max_kw)
@@ -105,14 +121,13 @@ class SemiContinuous:
     def enforce(self, model: MatrixModel, where: IntArray | None) -> None:
         # All steps at once: enforcing only the offending steps moves the fraction to a neighbour
         # step and costs another round.
-        steps = np.flatnonzero(~self.enforced).astype(np.int64)
+        steps = self._not_enforced(None)
         if steps.size == 0:
             return
         on = model.add_cols("on", steps.size, 0.0, 1.0, integer=True)
-        self.binaries.append((steps, on))
         model.add_constraints([(self.power[steps], 1.0), (on, -self.min_kw)], 0.0, np.inf)
         model.add_constraints([(self.power[steps], 1.0), (on, -self.max_kw)], -np.inf, 0.0)
-        self.enforced[steps] = True
+        self._added(steps, on)
 
 
 @dataclass(eq=False)
