@@ -135,6 +135,19 @@ async def async_test_connection(
     return health, {}
 
 
+# Where the add-on answers and the token it asks for: set up by hand, and changed by reconfiguring.
+CONNECTION_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_URL): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
+        ),
+        vol.Optional(CONF_TOKEN, default=""): selector.TextSelector(
+            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
+        ),
+    }
+)
+
+
 class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
     """Discovery or manual set-up, then the home and its price source."""
 
@@ -174,16 +187,7 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_URL): selector.TextSelector(
-                            selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
-                        ),
-                        vol.Optional(CONF_TOKEN, default=""): selector.TextSelector(
-                            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                        ),
-                    }
-                ),
+                CONNECTION_SCHEMA,
                 user_input or {CONF_URL: f"http://localhost:{DEFAULT_PORT}"},
             ),
             errors=errors,
@@ -256,16 +260,7 @@ class ShemsConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(
-                vol.Schema(
-                    {
-                        vol.Required(CONF_URL): selector.TextSelector(
-                            selector.TextSelectorConfig(type=selector.TextSelectorType.URL)
-                        ),
-                        vol.Optional(CONF_TOKEN, default=""): selector.TextSelector(
-                            selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD)
-                        ),
-                    }
-                ),
+                CONNECTION_SCHEMA,
                 user_input or {CONF_URL: entry.data[CONF_URL], CONF_TOKEN: entry.data.get(CONF_TOKEN, "")},
             ),
             errors=errors,

@@ -61,6 +61,7 @@ from .const import (
     CONF_TEMPERATURE_ENTITY,
     CONF_THERMAL_KIND,
     CONF_VOLTAGE,
+    CONF_WEAR_COST,
     DEFAULT_INTERVAL_MIN,
     MODE_COST,
     PRICE_ENTITY,
@@ -176,6 +177,8 @@ def build_site(hass: HomeAssistant, entry: ConfigEntry, *, home_empty: bool = Fa
                     # The form asks for the round trip (what datasheets state); the add-on applies
                     # its square root on charge and again on discharge.
                     "round_trip_efficiency": _float(sub.get(CONF_EFFICIENCY)),
+                    # Sent only when set: 0 is the add-on's default.
+                    "wear_cost_per_kwh": _float(sub.get(CONF_WEAR_COST)) or None,
                     "soc_entity": sub.get(CONF_SOC_ENTITY),
                     "energy_in_entity": sub.get(CONF_ENERGY_IN),
                     "energy_out_entity": sub.get(CONF_ENERGY_OUT),

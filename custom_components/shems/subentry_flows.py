@@ -44,6 +44,7 @@ from .const import (
     CONF_TEMPERATURE_ENTITY,
     CONF_THERMAL_KIND,
     CONF_VOLTAGE,
+    CONF_WEAR_COST,
     PHASES,
     SUBENTRY_BATTERY,
     THERMAL_KINDS,
@@ -156,6 +157,7 @@ class BatterySubentryFlow(AssetSubentryFlow):
             vol.Required(CONF_MIN_SOC): _number(0, 100, 1, "%"),
             vol.Required(CONF_MAX_SOC): _number(0, 100, 1, "%"),
             vol.Required(CONF_EFFICIENCY): _number(0.5, 1.0, 0.01),
+            vol.Optional(CONF_WEAR_COST): _number(0, 1, 0.001),
             vol.Optional(CONF_SOC_ENTITY): _entity("sensor", "battery"),
             vol.Optional(CONF_ENERGY_IN): _entity("sensor", "energy"),
             vol.Optional(CONF_ENERGY_OUT): _entity("sensor", "energy"),
@@ -165,6 +167,7 @@ class BatterySubentryFlow(AssetSubentryFlow):
         CONF_MIN_SOC: 10,
         CONF_MAX_SOC: 100,
         CONF_EFFICIENCY: 0.95,
+        CONF_WEAR_COST: 0.0,
         CONF_BATTERY_MODE: BATTERY_MODES[0],
     }
     energy_fields = (CONF_ENERGY_IN, CONF_ENERGY_OUT)

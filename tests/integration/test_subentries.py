@@ -108,6 +108,20 @@ async def test_add_edit_remove(
     ]
 
 
+async def test_a_battery_wear_cost_from_the_form_reaches_the_addon(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    result = await add(hass, loaded_entry, "battery")
+    worn = BATTERY | {"name": "Worn battery", "wear_cost_per_kwh": 0.04}
+    result = await hass.config_entries.subentries.async_configure(result["flow_id"], worn)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    batteries = {asset["name"]: asset for asset in (await site(loaded_entry))["batteries"]}
+    assert batteries["Worn battery"]["wear_cost_per_kwh"] == 0.04
+    # A battery entered before the field existed (or left at 0) is planned without wear.
+    assert batteries["Garage battery"].get("wear_cost_per_kwh", 0.0) == 0.0
+
+
 @pytest.mark.parametrize(
     ("kind", "user_input", "errors"),
     [

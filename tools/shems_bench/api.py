@@ -34,9 +34,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import python_env
+from . import TOKEN, bench_service_config, python_env
 
-TOKEN = "bench-token-0123456789abcdef"
 DEVICE = "fridge"
 # Meters of the mixed case, each with two days of 10-s readings (the fridge's first day is the one the
 # single-endpoint rows ask for).
@@ -107,22 +106,12 @@ def _request(method: str, url: str, body: Any = None) -> Any:
 
 
 async def _serve_service(data_dir: Path, port: int) -> None:
-    from shems_optimizer.app.config import ServiceConfig
     from shems_optimizer.app.records.models import Reading
     from shems_optimizer.runtime.logs import configure_logging
     from shems_optimizer.wiring.process import Service
 
     configure_logging("warning")
-    service = Service(
-        ServiceConfig(
-            data_dir=data_dir,
-            host="127.0.0.1",
-            port=port,
-            rate_limit_per_min=10**9,
-            fixed_token=TOKEN,
-            optimization_interval_min=1440,
-        )
-    )
+    service = Service(bench_service_config(data_dir, port))
     await service.start()
     assert service.repo is not None and service.devices is not None
     day = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=1)

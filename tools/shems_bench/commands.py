@@ -34,10 +34,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from . import python_env
+from . import TOKEN, bench_service_config, python_env
 from .api import process_cpu_s
-
-TOKEN = "bench-token-0123456789abcdef"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -221,22 +219,12 @@ async def _own_process(data_dir: Path, args: argparse.Namespace) -> AsyncIterato
 
 async def _serve(data_dir: Path, port: int, mqtt_host: str, mqtt_port: int) -> None:
     """The service alone in this process, until SIGTERM."""
-    from shems_optimizer.app.config import MqttConfig, ServiceConfig
+    from shems_optimizer.app.config import MqttConfig
     from shems_optimizer.runtime.logs import configure_logging
     from shems_optimizer.wiring.process import Service
 
     configure_logging("warning")
-    service = Service(
-        ServiceConfig(
-            data_dir=data_dir,
-            host="127.0.0.1",
-            port=port,
-            mqtt=MqttConfig(host=mqtt_host, port=mqtt_port),
-            rate_limit_per_min=10**9,
-            fixed_token=TOKEN,
-            optimization_interval_min=1440,
-        )
-    )
+    service = Service(bench_service_config(data_dir, port, mqtt=MqttConfig(host=mqtt_host, port=mqtt_port)))
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     await service.start()

@@ -1,5 +1,5 @@
 """What a home enters reaches the plan as meant: the EV charger's electrics and plug state, the
-battery's round-trip efficiency and the grid limits assumed when none are given."""
+battery's round-trip efficiency and wear cost, and the grid limits assumed when none are given."""
 
 from __future__ import annotations
 
@@ -160,6 +160,50 @@ def test_round_trip_efficiency_is_the_round_trip_of_the_plan() -> None:
     with pytest.raises(InputRejected) as err:
         site(batteries=[doc["batteries"][0] | {"efficiency": 0.95}])
     assert err.value.field == "batteries[0].efficiency"
+
+
+@pytest.mark.parametrize(("wear_cost", "cycles"), [(0.0, True), (0.05, False)])
+def test_the_battery_cycles_only_where_prices_differ_by_more_than_its_wear(
+    wear_cost: float, cycles: bool
+) -> None:
+    # Nights at 0.20, days at 0.26: 0.06 apart, enough for a 90 % battery without wear (0.20 / 0.9 =
+    # 0.222 a kWh delivered), not with 0.05 of wear on charge and again on discharge (about 0.33).
+    battery = {
+        "id": "bat",
+        "name": "Battery",
+        "capacity_kwh": 10,
+        "max_charge_w": 3000,
+        "max_discharge_w": 3000,
+        "round_trip_efficiency": 0.90,
+        "initial_soc_pct": 10,
+        "min_soc_pct": 10,
+    }
+    doc = site(
+        grid={"max_import_w": 11000, "max_export_w": 0},
+        price={
+            "kind": "tou",
+            "periods": [
+                {"start": "00:00", "import_per_kwh": 0.20},
+                {"start": "06:00", "import_per_kwh": 0.26},
+            ],
+        },
+        batteries=[battery | {"wear_cost_per_kwh": wear_cost}],
+    )
+    assert doc["batteries"][0]["wear_cost_per_kwh"] == wear_cost
+    plan = EnginePlanner().make_plan(doc, NOW, None).document
+    charged_kwh = sum(
+        -step["assets"]["bat"]["power_w"]
+        / 1000
+        * (datetime.fromisoformat(step["end"]) - datetime.fromisoformat(step["start"]))
+        / timedelta(hours=1)
+        for step in plan["steps"]
+        if step["assets"]["bat"]["power_w"] < -1
+    )
+    assert (charged_kwh > 5) is cycles, f"charged {charged_kwh:.2f} kWh with wear {wear_cost}"
+    assert site(batteries=[battery])["batteries"][0]["wear_cost_per_kwh"] == 0.0
+    with pytest.raises(InputRejected) as err:
+        site(batteries=[battery | {"wear_cost_per_kwh": -0.01}])
+    assert err.value.field == "batteries[0].wear_cost_per_kwh"
 
 
 def test_a_replan_keeps_the_ev_schedule_of_the_plan_in_force() -> None:

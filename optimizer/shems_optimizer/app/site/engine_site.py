@@ -176,6 +176,7 @@ def build_site(
                 soc_max=hi,
                 charge_efficiency=eff,
                 discharge_efficiency=eff,
+                wear_cost_eur_per_kwh=float(b["wear_cost_per_kwh"]),
                 terminal_soc=hi if b.get("mode") == "charge" else None,
             )
         )

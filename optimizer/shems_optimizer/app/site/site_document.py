@@ -280,6 +280,8 @@ BATTERY = vol.Schema(
         # Round trip (energy out ÷ energy in, as datasheets state it), or the older one-way figure.
         vol.Optional("round_trip_efficiency"): _number(0.25, 1.0),
         vol.Optional("efficiency"): _number(0.5, 1.0),
+        # Wear per kWh charged and again per kWh discharged, in the site's currency.
+        vol.Optional("wear_cost_per_kwh", default=0.0): _number(0, 1),
         vol.Optional("initial_soc_pct"): vol.Any(None, _number(0, 100)),
         vol.Optional("soc_entity"): _optional_entity,
         vol.Optional("energy_in_entity"): _optional_entity,

@@ -72,3 +72,15 @@ def predict_quantiles(models: Models, features: np.ndarray, bands: bool) -> list
             return [np.asarray(m.predict(features), dtype=float) for m in models]
         median = np.asarray(models[1].predict(features), dtype=float)
     return [median, median, median]
+
+
+class QuantileModels:
+    """What both forecasters hold: their three fitted models (none yet) and the last fit's summary."""
+
+    def __init__(self) -> None:
+        self._models: Models = ()
+        self.summary: FitSummary | None = None
+
+    @property
+    def trained(self) -> bool:
+        return bool(self._models)

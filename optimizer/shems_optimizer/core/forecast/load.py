@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from shems_optimizer.core.forecast.boosting import (
     BoostingConfig,
     FitSummary,
+    QuantileModels,
     fit_quantile_models,
     predict_quantiles,
 )
@@ -34,18 +34,13 @@ class LoadForecasterConfig(BoostingConfig):
     """How the load model is trained. Defaults are tuned on a year of 30-min household data."""
 
 
-class LoadForecaster:
+class LoadForecaster(QuantileModels):
     """Fit on the past of a :class:`SeriesContext`, then forecast from any later origin."""
 
     def __init__(self, config: LoadForecasterConfig | None = None) -> None:
+        super().__init__()
         self.config = config or LoadForecasterConfig()
-        self._models: tuple[HistGradientBoostingRegressor, ...] = ()
         self._use_temperature = False
-        self.summary: FitSummary | None = None
-
-    @property
-    def trained(self) -> bool:
-        return bool(self._models)
 
     def fit(self, ctx: SeriesContext, until: int) -> FitSummary:
         """Train on measured load strictly before position ``until``."""

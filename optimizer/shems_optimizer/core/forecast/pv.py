@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
 
 from shems_optimizer.core.forecast.boosting import (
     BoostingConfig,
     FitSummary,
+    QuantileModels,
     fit_quantile_models,
     predict_quantiles,
 )
@@ -41,17 +41,14 @@ class PVForecasterConfig(BoostingConfig):
     recent_days: float = 3.0
 
 
-class PVForecaster:
+class PVForecaster(QuantileModels):
+    """Fit on the past PV (and the provider's forecast, if any), then forecast from any later origin."""
+
     def __init__(self, config: PVForecasterConfig | None = None) -> None:
+        super().__init__()
         self.config = config or PVForecasterConfig()
-        self._models: tuple[HistGradientBoostingRegressor, ...] = ()
         self._use_provider = False
         self._peak_w = 0.0
-        self.summary: FitSummary | None = None
-
-    @property
-    def trained(self) -> bool:
-        return bool(self._models)
 
     def fit(self, ctx: SeriesContext, until: int) -> FitSummary:
         """Train on measured PV strictly before position ``until``."""
