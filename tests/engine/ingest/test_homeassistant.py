@@ -100,6 +100,9 @@ async def test_live_states_are_sampled_converted_and_gaps_kept(
         latest = repo.latest_readings(["heat_pump", "grid"])
         assert (latest["heat_pump"].power_w, latest["heat_pump"].energy_kwh) == (1500.0, 1234.5)
         assert latest["grid"].power_w == -800.0
+        # What it holds is what the next sample stores, in the stored unit; nothing for others.
+        assert ingester.held_value("sensor.heat_pump_power") == 1500.0
+        assert ingester.held_value("sensor.not_bound") is None
         # A state change arrives through the trigger subscription; Wh is converted to kWh.
         await ha.set_state("sensor.heat_pump_energy", "1235000", "Wh")
         await _until(
@@ -109,6 +112,7 @@ async def test_live_states_are_sampled_converted_and_gaps_kept(
         with caplog.at_level(logging.INFO, logger="shems_optimizer.adapters.ingest"):
             await ha.set_state("sensor.grid_power", "unavailable", None)
             await _until(lambda: ingester.counts.gaps == 1, 5, "gap counted")
+        assert ingester.held_value("sensor.grid_power") is None
         gap_from = datetime.now(UTC) + timedelta(seconds=SAMPLE_S)
         await asyncio.sleep(SAMPLE_S * 4)
         gap_to = datetime.now(UTC)

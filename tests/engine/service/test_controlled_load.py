@@ -71,6 +71,23 @@ def test_a_run_that_started_keeps_its_power_after_it_left_the_plans() -> None:
     assert [w for _, w in controlled.base_load(measured)] == [400.0, 400.0]
 
 
+def test_a_run_that_left_the_plans_in_its_start_step_keeps_its_power() -> None:
+    washer = ProfileAppliance("washer", (2.0, 2.0))
+    prices = night([0.3, 0.1, 0.1, 0.3, 0.3, 0.3, 0.3, 0.3])
+    planned = optimize(Site(grid=Grid(20, 20), appliances=(washer,)), prices)
+    assert planned.appliance("washer").start == START + timedelta(minutes=15)
+    controlled = ControlledLoad()
+    controlled.record(planned)
+    # Made at its planned start, after the start timer switched it on: it no longer waits.
+    grid = TimeGrid.uniform(START + timedelta(minutes=15), timedelta(minutes=15), 7)
+    later = Series.from_arrays(
+        grid, load_kw=[0.4] * 7, pv_kw=[0.0] * 7, buy_eur_per_kwh=[0.1] * 7, sell_eur_per_kwh=[0.0] * 7
+    )
+    controlled.record(optimize(Site(grid=Grid(20, 20)), later))
+    measured = [(START + timedelta(minutes=15 * q), 2400.0) for q in (1, 2)]
+    assert [w for _, w in controlled.base_load(measured)] == [400.0, 400.0]
+
+
 def test_a_run_that_never_started_is_not_taken_off() -> None:
     washer = ProfileAppliance("washer", (2.0,))
     prices = night([0.3, 0.3, 0.1, 0.3, 0.3, 0.3, 0.3, 0.3])

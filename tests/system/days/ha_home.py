@@ -109,23 +109,36 @@ def nordpool_attributes(home: Home, now: datetime) -> dict[str, Any]:
     }
 
 
-def publish(hass: HomeAssistant, home: Home, now: datetime) -> None:
-    """What the devices report at ``now``: counters, powers, SOCs, the plug state, the prices."""
-    hass.states.async_set(GRID_IMPORT, f"{home.meter.import_kwh:.3f}", ENERGY)
-    hass.states.async_set(GRID_EXPORT, f"{home.meter.export_kwh:.3f}", ENERGY)
-    hass.states.async_set(GRID_POWER, f"{home.meter.power_w:.0f}", POWER)
-    hass.states.async_set(PV_ENERGY, f"{home.pv_kwh:.3f}", ENERGY)
+def publish(hass: HomeAssistant, home: Home, at: datetime) -> dict[str, float]:
+    """What the devices report at ``at``: counters, powers, SOCs, the plug state, the prices. Returns
+    the values of the meters the add-on samples (its site's grid, PV and battery entities), as Home
+    Assistant holds them now."""
+    values = {
+        GRID_IMPORT: f"{home.meter.import_kwh:.3f}",
+        GRID_EXPORT: f"{home.meter.export_kwh:.3f}",
+        GRID_POWER: f"{home.meter.power_w:.0f}",
+        PV_ENERGY: f"{home.pv_kwh:.3f}",
+        BATTERY_IN: f"{home.battery.charged_kwh:.3f}",
+        BATTERY_OUT: f"{home.battery.discharged_kwh:.3f}",
+    }
+    for entity_id, value in values.items():
+        hass.states.async_set(entity_id, value, POWER if entity_id == GRID_POWER else ENERGY)
     hass.states.async_set(PV_POWER, f"{home.pv_w:.0f}", POWER)
     hass.states.async_set(BATTERY_SOC, f"{home.battery.soc * 100:.1f}", BATTERY)
-    hass.states.async_set(BATTERY_IN, f"{home.battery.charged_kwh:.3f}", ENERGY)
-    hass.states.async_set(BATTERY_OUT, f"{home.battery.discharged_kwh:.3f}", ENERGY)
+    publish_plug(hass, home)
+    for appliance in home.appliances:
+        hass.states.async_set(PLUG_POWER[appliance.name], f"{appliance.power_w(at):.0f}", POWER)
+    hass.states.async_set(PRICE, f"{home.price(at):.5f}", nordpool_attributes(home, at))
+    return {entity_id: float(value) for entity_id, value in values.items()}
+
+
+def publish_plug(hass: HomeAssistant, home: Home) -> None:
+    """The wallbox's plug sensor and the car's SOC: what the family changes at a tick (plugging the
+    car in, driving off, coming home with another SOC)."""
     wallbox = home.wallbox
     hass.states.async_set(WALLBOX_PLUG, "on" if wallbox.plugged else "off", {"device_class": "plug"})
     # The car reports its SOC over its own cloud integration, also while away.
     hass.states.async_set(CAR_SOC, f"{wallbox.soc * 100:.1f}", BATTERY)
-    for appliance in home.appliances:
-        hass.states.async_set(PLUG_POWER[appliance.name], f"{appliance.power_w(now):.0f}", POWER)
-    hass.states.async_set(PRICE, f"{home.price(now):.5f}", nordpool_attributes(home, now))
 
 
 def _float(hass: HomeAssistant, entity_id: str) -> float:

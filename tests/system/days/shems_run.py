@@ -155,6 +155,25 @@ async def until(predicate: Callable[[], bool], what: str, limit_s: float = 60.0)
         await loop.run_in_executor(None, time.sleep, 0.005)
 
 
+async def publish_meters(hass: HomeAssistant, addon: RunningService, home: Home, at: datetime) -> None:
+    """The devices report what the step that ends at ``at`` came to, before the clock moves there.
+
+    The add-on samples its held values on the clock's timers: when the clock jumps, the sample for the
+    step just run is taken at once, so the step's meter values must already be held by then, or that
+    sample would carry the step before's and the load history would land one bucket late (against
+    the plan steps, and the switched loads the plans record per step)."""
+    values = ha.publish(hass, home, at)
+    service = addon.service
+    assert service is not None and service.ha_ingest is not None
+    ha_ingest = service.ha_ingest
+
+    def held() -> bool:
+        ingester = ha_ingest.ingester
+        return ingester is not None and all(ingester.held_value(e) == v for e, v in values.items())
+
+    await until(held, f"the add-on holds the meter values at {at.isoformat()}")
+
+
 def _entity(hass: HomeAssistant, device_name: str, suffix: str) -> str:
     registry = er.async_get(hass)
     for entry in registry.entities.values():
@@ -252,6 +271,7 @@ async def run_with_shems(
     record = Record()
     events = routine()
     now = START
+    await publish_meters(hass, addon, home, START)
     while now < END:
         tick_started = real_seconds()
         clock.move_to(now)
@@ -260,7 +280,7 @@ async def run_with_shems(
             for appliance in home.appliances:
                 if appliance.loaded_at == now:
                     await ha.user_arms(hass, appliance)
-        ha.publish(hass, home, now)
+        ha.publish_plug(hass, home)
         async_fire_time_changed(hass, now)
         await until(partial(plan_in_ha, now), f"a plan made at {now.isoformat()} reaches Home Assistant")
         planned = real_seconds()
@@ -272,4 +292,5 @@ async def run_with_shems(
         home.step(now)
         record.plan_wait_s.append(planned - tick_started)
         now += STEP
+        await publish_meters(hass, addon, home, now)
     return record, entry

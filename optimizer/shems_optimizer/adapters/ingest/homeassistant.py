@@ -127,6 +127,12 @@ class HomeAssistantIngester:
         self._failing = False  # an outage is logged once, not at every retry
 
     # -- public --------------------------------------------------------------------------------------
+    def held_value(self, entity_id: str) -> float | None:
+        """The value held for ``entity_id`` (in the stored unit) that the next sample stores; None
+        while there is none (no state yet, a gap, an unknown unit) or for an entity not bound."""
+        held = self._held.get(entity_id)
+        return held.value if held is not None else None
+
     async def run(self) -> None:
         """Connect, backfill once, sample until cancelled; reconnects with back-off (1 s doubling
         to 30 s; it starts again at 1 s after a session that ended without an error)."""

@@ -33,7 +33,8 @@ class ControlledLoad:
     def record(self, plan: Plan) -> None:
         """Each asset's steps in a new plan replace what earlier plans said for them: for a bucket in
         the past, the last plan made before it ended is the one that was executed. A run that has
-        started leaves the plans (nothing of it waits any more) and keeps what was planned for it."""
+        started leaves the plans (nothing of it waits any more) and keeps what was planned for it; so does
+        a run that leaves them in the step it was planned to start in."""
         starts = plan.grid.starts
         if not starts:
             return
@@ -45,8 +46,10 @@ class ControlledLoad:
             if app.start is not None:
                 self._run_start[app.name] = app.start
         for name in [n for n in self._watts if n not in curves]:
+            # Gone from the plans by the step its run was to start in: its start timer started it
+            # (the plan made at that step no longer waits for it). Gone before: nothing ran.
             started = self._run_start.get(name)
-            if started is None or floor_quarter(started) >= first:  # it never started: nothing ran
+            if started is None or floor_quarter(started) > first:
                 self._watts[name] = {b: w for b, w in self._watts[name].items() if b < first}
         for name, kw in curves.items():
             buckets = self._watts.setdefault(name, {})

@@ -8,7 +8,7 @@ prices, live SOC, schedules) come from an :class:`InputsProvider`; the default o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from shems_optimizer.app.site.engine_site import (
 )
 from shems_optimizer.core.model.errors import ConfigError
 from shems_optimizer.core.model.series import Series
+from shems_optimizer.core.model.site import Site
 from shems_optimizer.core.plan import Plan
 from shems_optimizer.core.planner import Options, optimize
 from shems_optimizer.core.planner import PlanningError as EnginePlanningError
@@ -85,6 +86,25 @@ def horizon(now: datetime, timezone: str) -> TimeGrid:
     return TimeGrid.uniform(start, STEP, HORIZON_STEPS, tz=timezone)
 
 
+def with_leftover_value(model: Site, buy: Sequence[float] | None) -> Site:
+    """Energy left in a battery at the horizon's end is worth what it saves later: the horizon's mean
+    import price x the battery's discharge efficiency (as the backtests value it). Valued at nothing,
+    a plan would export a PV surplus at the feed-in price rather than keep it past the horizon's
+    needs. A battery told to end full (its charge mode) keeps that target instead."""
+    if not buy or not model.batteries:
+        return model
+    mean = max(float(np.mean(buy)), 0.0)
+    return replace(
+        model,
+        batteries=tuple(
+            b
+            if b.terminal_soc is not None or b.terminal_value_eur_per_kwh
+            else replace(b, terminal_value_eur_per_kwh=mean * b.discharge_efficiency)
+            for b in model.batteries
+        ),
+    )
+
+
 class EnginePlanner:
     def __init__(
         self,
@@ -138,6 +158,7 @@ class EnginePlanner:
         try:
             model, notes = build_site(site, grid.start, self.inputs.live(site), self.inputs.requests(now))
             got = inputs if inputs is not None else self.inputs.inputs(site, grid, now)
+            model = with_leftover_value(model, got.buy_eur_per_kwh)
             series = Series.from_arrays(
                 grid,
                 load_kw=np.asarray(got.load_kw, dtype=float),
