@@ -352,29 +352,44 @@ async def test_database_outage_loses_no_sensor_reading(
         async with http.put(f"{svc.url}/api/v1/site", json=site) as resp:
             assert resp.status == 200
         assert (await wait_for(latest(svc, "site-pv-1"))).power_w == 700.0
+        assert svc.service is not None and svc.service.ha_ingest is not None
+        pipeline = svc.service.ha_ingest.pipeline
+        assert pipeline is not None
         await asyncio.to_thread(services.stop_postgres)
         try:
             down_at = datetime.now(tz=UTC)
             await ha.set_state("sensor.pv_power", "1234", "W")
-            await asyncio.sleep(1.0)
+            ingester = svc.service.ha_ingest.ingester
+            assert ingester is not None
+
+            async def holds_new_value() -> bool:
+                return ingester.held_value("sensor.pv_power") == 1234.0
+
+            await wait_for(holds_new_value, limit_s=30)
+            before = pipeline.counts().readings_spooled
+
+            async def spooled_while_down() -> bool:
+                return pipeline.counts().readings_spooled >= before + 4
+
+            # Down until four samples of the new value were taken (0.2 s apart), however slow the
+            # machine: the outage is measured in samples, not seconds.
+            await wait_for(spooled_while_down, limit_s=60)
             async with http.post(f"{svc.url}/api/v1/optimize") as resp:
                 assert resp.status == 200  # planning goes on without history
         finally:
             up_at = datetime.now(tz=UTC)
             await asyncio.to_thread(services.start_postgres)
-        assert svc.service is not None and svc.service.repo is not None
         repo = svc.service.repo
+        assert repo is not None
 
-        async def outage_samples() -> list[Reading]:
-            try:
-                found = await asyncio.to_thread(repo.readings, "site-pv-1", down_at, up_at)
-            except Exception:  # the pool is still reconnecting
-                return []
-            return [r for r in found if r.power_w == 1234.0]
+        async def spool_replayed() -> bool:
+            return pipeline.counts().segments_replayed >= 1 and pipeline.spooled_segments == 0
 
-        # Samples every 0.2 s for over a second of outage, all replayed from the disk spool (once the
-        # connection pool, retrying with back-off, reaches the database again).
-        assert len(await wait_for(outage_samples, limit_s=90)) >= 4
+        # Every sample spooled during the outage is replayed from the disk spool (once the connection
+        # pool, retrying with back-off, reaches the database again), the new value among them.
+        await wait_for(spool_replayed, limit_s=90)
+        stored = await asyncio.to_thread(repo.readings, "site-pv-1", down_at, up_at)
+        assert len([r for r in stored if r.power_w == 1234.0]) >= 4
 
 
 @pytest.mark.parametrize(
