@@ -119,6 +119,13 @@ async def test_dead_ingester_is_reported_restarted_and_readings_flow_again(
             return await state_time() == at.isoformat()
 
         await _until(lambda: shows(first), 10, "the live state of the good reading")
+
+        async def stored_once() -> bool:
+            # The live state follows the message at once; the store's write is counted when it commits.
+            text = await _metrics(http, svc)
+            return (_sample(text, "shems_readings_stored_total", source="mqtt") or 0.0) >= 1.0
+
+        await _until(stored_once, 10, "the good reading stored")
         text = await _metrics(http, svc)
         refused = _sample(text, "shems_readings_refused_total", device="meter", reason="time_in_future")
         assert refused == 1.0
