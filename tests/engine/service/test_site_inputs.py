@@ -14,6 +14,7 @@ from shems_optimizer.app.site.ev_charger import charger_range_w, plugged_from_st
 from shems_optimizer.app.site.site_document import validate_site_document
 from shems_optimizer.core.planner import Options
 from shems_optimizer.runtime.errors import InputRejected
+from tests.support.sites import battery, tou
 
 NOW = datetime(2026, 6, 10, 9, 7, tzinfo=UTC)
 CAR = {
@@ -168,26 +169,11 @@ def test_the_battery_cycles_only_where_prices_differ_by_more_than_its_wear(
 ) -> None:
     # Nights at 0.20, days at 0.26: 0.06 apart, enough for a 90 % battery without wear (0.20 / 0.9 =
     # 0.222 a kWh delivered), not with 0.05 of wear on charge and again on discharge (about 0.33).
-    battery = {
-        "id": "bat",
-        "name": "Battery",
-        "capacity_kwh": 10,
-        "max_charge_w": 3000,
-        "max_discharge_w": 3000,
-        "round_trip_efficiency": 0.90,
-        "initial_soc_pct": 10,
-        "min_soc_pct": 10,
-    }
+    cell = battery(round_trip_efficiency=0.90, initial_soc_pct=10, min_soc_pct=10)
     doc = site(
         grid={"max_import_w": 11000, "max_export_w": 0},
-        price={
-            "kind": "tou",
-            "periods": [
-                {"start": "00:00", "import_per_kwh": 0.20},
-                {"start": "06:00", "import_per_kwh": 0.26},
-            ],
-        },
-        batteries=[battery | {"wear_cost_per_kwh": wear_cost}],
+        price=tou(("00:00", 0.20), ("06:00", 0.26)),
+        batteries=[cell | {"wear_cost_per_kwh": wear_cost}],
     )
     assert doc["batteries"][0]["wear_cost_per_kwh"] == wear_cost
     plan = EnginePlanner().make_plan(doc, NOW, None).document
@@ -200,9 +186,9 @@ def test_the_battery_cycles_only_where_prices_differ_by_more_than_its_wear(
         if step["assets"]["bat"]["power_w"] < -1
     )
     assert (charged_kwh > 5) is cycles, f"charged {charged_kwh:.2f} kWh with wear {wear_cost}"
-    assert site(batteries=[battery])["batteries"][0]["wear_cost_per_kwh"] == 0.0
+    assert site(batteries=[cell])["batteries"][0]["wear_cost_per_kwh"] == 0.0
     with pytest.raises(InputRejected) as err:
-        site(batteries=[battery | {"wear_cost_per_kwh": -0.01}])
+        site(batteries=[cell | {"wear_cost_per_kwh": -0.01}])
     assert err.value.field == "batteries[0].wear_cost_per_kwh"
 
 
